@@ -1,0 +1,1 @@
+"""Command-line interface: `ingest serve`, `ingest send`, `ingest events ...`, `ingest cost`."""

@@ -1,0 +1,594 @@
+"""Monthly AWS cost model for the ingestion service.
+
+Pure arithmetic over AWS list prices: API Gateway HTTP API -> Lambda (arm64) -> DynamoDB on-demand
+(base table + one GSI with projection ALL) -> CloudWatch Logs. Standard library only, so importing it
+costs nothing at CLI start-up.
+
+Conventions (stated once, used everywhere):
+
+* Prices are AWS list prices for us-east-1, as of 2026-11 (``PRICES_AS_OF``), without any free
+  tier (no free Lambda requests or GB-seconds, no free 25 GB of DynamoDB storage, no free 5 GB of
+  logs, no free metrics or alarms). A small deployment inside the free tier pays less than shown.
+* A month is 730 hours (AWS's own convention): 2,628,000 seconds, 365/12 = 30.4167 days.
+* A "GB" in a price is 2**30 bytes; Lambda memory is MB / 1024 GB.
+* Storage is steady state: the events of one retention window are stored at any time (TTL deletes
+  are free; DynamoDB removes expired items within a few days, which this model ignores).
+* Volume-tiered prices are applied for API Gateway (the 300M boundary); Lambda duration tiers start
+  at 7.5 billion GB-seconds a month and are not modelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# --------------------------------------------------------------------------------------------------
+# List prices (USD) -- us-east-1, list prices as of 2026-11, no free tier.
+# --------------------------------------------------------------------------------------------------
+PRICES_AS_OF = "2026-11"
+PRICE_REGION = "us-east-1"
+
+# API Gateway HTTP API: $1.00 per million requests for the first 300 million a month...
+API_PRICE_PER_MILLION_REQUESTS = 1.00
+API_FIRST_TIER_REQUESTS = 300_000_000
+# ... then $0.90 per million requests beyond 300 million a month.
+API_PRICE_PER_MILLION_REQUESTS_OVER_TIER = 0.90
+# HTTP API requests are metered in 512 KB increments: a 600 KB request counts as 2 requests.
+API_METERING_INCREMENT_BYTES = 512 * 1024
+
+# Lambda: $0.20 per million invocations (x86 and arm64 alike).
+LAMBDA_PRICE_PER_MILLION_REQUESTS = 0.20
+# Lambda arm64 (Graviton) duration: $0.0000133334 per GB-second (first 7.5 billion GB-s a month).
+LAMBDA_ARM64_PRICE_PER_GB_SECOND = 0.0000133334
+# Lambda bills duration rounded up to the next millisecond.
+LAMBDA_BILLING_GRANULARITY_MS = 1
+
+# DynamoDB on-demand: $0.625 per million write request units (WRU).
+DYNAMODB_PRICE_PER_MILLION_WRU = 0.625
+# One WRU per started 1 KB of item size per write; a GSI write is billed like a table write.
+DYNAMODB_WRU_BYTES = 1024
+# DynamoDB Standard table class storage: $0.25 per GB-month (the first 25 GB free are NOT modelled).
+DYNAMODB_STORAGE_PRICE_PER_GB_MONTH = 0.25
+# DynamoDB adds 100 bytes of overhead per item, in the table and again in each index.
+DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES = 100
+# Point-in-time recovery (continuous backups): $0.20 per GB-month of table size (GSIs not counted).
+DYNAMODB_PITR_PRICE_PER_GB_MONTH = 0.20
+
+# CloudWatch Logs (Standard log class) ingestion: $0.50 per GB.
+LOGS_INGESTION_PRICE_PER_GB = 0.50
+# CloudWatch Logs archived storage: $0.03 per GB-month, measured after gzip compression.
+LOGS_STORAGE_PRICE_PER_GB_MONTH = 0.03
+# CloudWatch custom metrics (the EMF metrics): $0.30 per metric-month (first 10,000 metrics).
+CLOUDWATCH_METRIC_PRICE_PER_MONTH = 0.30
+# CloudWatch standard-resolution alarm: $0.10 per alarm-month.
+CLOUDWATCH_ALARM_PRICE_PER_MONTH = 0.10
+# CloudWatch dashboard: $3.00 per dashboard-month beyond the 3 free ones (pass only billable ones).
+CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH = 3.00
+# AWS X-Ray: $5.00 per million traces recorded (retrieval/scans not modelled).
+XRAY_PRICE_PER_MILLION_TRACES = 5.00
+# KMS customer-managed key: $1.00 per key-month (AWS-owned/managed keys are free).
+KMS_KEY_PRICE_PER_MONTH = 1.00
+# Secrets Manager: $0.40 per secret-month (API calls, $0.05 per 10,000, are negligible with caching).
+SECRETS_MANAGER_PRICE_PER_SECRET_MONTH = 0.40
+
+# --------------------------------------------------------------------------------------------------
+# Units and the service's own limits (see the product contract).
+# --------------------------------------------------------------------------------------------------
+HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+BYTES_PER_GB = 2**30
+MILLION = 1_000_000
+
+MAX_BATCH_EVENTS = 500
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+MAX_EVENT_BYTES = 256 * 1024
+MAX_ITEM_BYTES = 400 * 1024
+MIN_MEMORY_MB = 128
+MAX_MEMORY_MB = 10_240
+
+# --------------------------------------------------------------------------------------------------
+# Default inputs.
+# --------------------------------------------------------------------------------------------------
+# Warm handler duration of a single-event request; replace it with the figure `make bench` prints.
+DEFAULT_DURATION_MS = 20.0
+# Extra handler time per additional event of a batch (validation + its share of the writes).
+DEFAULT_DURATION_PER_EXTRA_EVENT_MS = 1.0
+DEFAULT_MEMORY_MB = 512
+DEFAULT_EVENT_SIZE_BYTES = 512
+# Attributes the service adds to each stored item (key, event_id, source, type, id, received_at,
+# request_id, expires_at and their names): roughly 200 bytes.
+DEFAULT_ITEM_OVERHEAD_BYTES = 200
+DEFAULT_RETENTION_DAYS = 30.0
+# One structured JSON log line per request plus the EMF metrics document.
+DEFAULT_LOG_BYTES_PER_REQUEST = 600
+# One API Gateway access log line (JSON) per request.
+DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 400
+DEFAULT_LOG_RETENTION_DAYS = 30.0
+# Archived log bytes / ingested log bytes (archives are gzip-compressed; JSON compresses 5-10x).
+DEFAULT_LOG_ARCHIVE_RATIO = 0.2
+# EMF metric series while traffic flows: EventsAccepted, EventsDuplicate, PayloadBytes,
+# StorageUnavailable, EventsRejected x ~5 reasons, WebhookRejected x ~3 reasons.
+DEFAULT_CUSTOM_METRICS = 12
+
+_RATE_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "d": 86_400.0,
+    "day": 86_400.0,
+    "month": float(SECONDS_PER_MONTH),
+}
+
+
+def parse_rate(text: str) -> float:
+    """Events per second from ``"100/s"``, ``"6000/min"``, ``"50/h"``, ``"1e6/day"`` or ``"100"``."""
+    number, _, unit = text.strip().partition("/")
+    seconds = _RATE_UNITS.get(unit.strip().lower() or "s")
+    if seconds is None:
+        units = ", ".join(sorted(_RATE_UNITS))
+        raise ValueError(f"unknown rate unit {unit!r} in {text!r} (use one of: {units})")
+    try:
+        value = float(number.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise ValueError(f"not a rate: {text!r} (expected e.g. 100/s)") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"a rate must be a finite number >= 0, got {text!r}")
+    return value / seconds
+
+
+def api_metered_requests(body_bytes: int) -> int:
+    """Requests API Gateway bills for one HTTP API request of ``body_bytes`` (512 KB increments)."""
+    return max(1, math.ceil(body_bytes / API_METERING_INCREMENT_BYTES))
+
+
+def write_units(item_bytes: int) -> int:
+    """DynamoDB write request units for writing one item of ``item_bytes`` (one per started KB)."""
+    return max(1, math.ceil(item_bytes / DYNAMODB_WRU_BYTES))
+
+
+def request_body_bytes(event_size_bytes: int, batch_size: int) -> int:
+    """Body size of a request: one JSON object, or a JSON array (brackets and commas) of a batch."""
+    if batch_size == 1:
+        return event_size_bytes
+    return batch_size * event_size_bytes + batch_size + 1
+
+
+def billed_duration_ms(duration_ms: float) -> int:
+    """Lambda's billed duration: rounded up to the next millisecond (float noise ignored)."""
+    granules = math.ceil(round(duration_ms / LAMBDA_BILLING_GRANULARITY_MS, 6))
+    return max(1, granules) * LAMBDA_BILLING_GRANULARITY_MS
+
+
+def _api_usd(metered_requests: float) -> float:
+    first = min(metered_requests, API_FIRST_TIER_REQUESTS)
+    rest = max(0.0, metered_requests - API_FIRST_TIER_REQUESTS)
+    return (
+        first * API_PRICE_PER_MILLION_REQUESTS + rest * API_PRICE_PER_MILLION_REQUESTS_OVER_TIER
+    ) / MILLION
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostInputs:
+    """What the month looks like. Sizes in bytes, durations in milliseconds, periods in days."""
+
+    events_per_month: float
+    event_size_bytes: int = DEFAULT_EVENT_SIZE_BYTES
+    batch_size: int = 1
+    retention_days: float = DEFAULT_RETENTION_DAYS
+    duration_ms: float = DEFAULT_DURATION_MS
+    duration_per_extra_event_ms: float = DEFAULT_DURATION_PER_EXTRA_EVENT_MS
+    memory_mb: int = DEFAULT_MEMORY_MB
+    item_overhead_bytes: int = DEFAULT_ITEM_OVERHEAD_BYTES
+    log_bytes_per_request: int = DEFAULT_LOG_BYTES_PER_REQUEST
+    access_log_bytes_per_request: int = DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST
+    log_retention_days: float = DEFAULT_LOG_RETENTION_DAYS
+    log_archive_ratio: float = DEFAULT_LOG_ARCHIVE_RATIO
+    pitr: bool = True
+    xray_sample_rate: float = 0.0
+    custom_metrics: int = DEFAULT_CUSTOM_METRICS
+    alarms: int = 0
+    dashboards: int = 0
+    kms_keys: int = 0
+    secrets: int = 0
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        numbers: dict[str, float] = {
+            "events_per_month": self.events_per_month,
+            "retention_days": self.retention_days,
+            "duration_ms": self.duration_ms,
+            "duration_per_extra_event_ms": self.duration_per_extra_event_ms,
+            "item_overhead_bytes": self.item_overhead_bytes,
+            "log_bytes_per_request": self.log_bytes_per_request,
+            "access_log_bytes_per_request": self.access_log_bytes_per_request,
+            "log_retention_days": self.log_retention_days,
+            "log_archive_ratio": self.log_archive_ratio,
+            "xray_sample_rate": self.xray_sample_rate,
+            "custom_metrics": self.custom_metrics,
+            "alarms": self.alarms,
+            "dashboards": self.dashboards,
+            "kms_keys": self.kms_keys,
+            "secrets": self.secrets,
+        }
+        problems += [
+            f"{name} must be a finite number >= 0 (got {value!r})"
+            for name, value in numbers.items()
+            if not (math.isfinite(value) and value >= 0)
+        ]
+        if not 1 <= self.event_size_bytes <= MAX_EVENT_BYTES:
+            problems.append(f"event_size_bytes must be 1..{MAX_EVENT_BYTES} (one event <= 256 KiB)")
+        if not 1 <= self.batch_size <= MAX_BATCH_EVENTS:
+            problems.append(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
+        elif (
+            self.event_size_bytes <= MAX_EVENT_BYTES
+            and request_body_bytes(self.event_size_bytes, self.batch_size) > MAX_REQUEST_BODY_BYTES
+        ):
+            problems.append(
+                f"a batch of {self.batch_size} events of {self.event_size_bytes} bytes exceeds the "
+                f"1 MiB request limit; at most {max_batch_for(self.event_size_bytes)} fit"
+            )
+        if self.event_size_bytes + self.item_overhead_bytes > MAX_ITEM_BYTES:
+            problems.append("event_size_bytes + item_overhead_bytes exceeds DynamoDB's 400 KB item")
+        if not MIN_MEMORY_MB <= self.memory_mb <= MAX_MEMORY_MB:
+            problems.append(f"memory_mb must be {MIN_MEMORY_MB}..{MAX_MEMORY_MB}")
+        if self.xray_sample_rate > 1:
+            problems.append("xray_sample_rate is a fraction of requests: 0..1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @classmethod
+    def from_rate(cls, events_per_second: float, **kwargs: Any) -> CostInputs:
+        """Inputs for a steady average rate (events per second) over a 730-hour month."""
+        return cls(events_per_month=events_per_second * SECONDS_PER_MONTH, **kwargs)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events_per_month / SECONDS_PER_MONTH
+
+
+def max_batch_for(event_size_bytes: int) -> int:
+    """The largest batch of events of this size that fits in the 1 MiB request limit."""
+    for batch in range(MAX_BATCH_EVENTS, 1, -1):
+        if request_body_bytes(event_size_bytes, batch) <= MAX_REQUEST_BODY_BYTES:
+            return batch
+    return 1
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One component of the monthly bill."""
+
+    key: str
+    label: str
+    quantity: float
+    unit: str
+    unit_price_usd: float
+    usd: float
+    fixed: bool = False
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The monthly bill, line by line, with the derived quantities behind it."""
+
+    inputs: CostInputs
+    lines: tuple[CostLine, ...]
+    requests_per_month: float
+    request_body_bytes: int
+    api_metered_per_request: int
+    item_size_bytes: int
+    wru_per_event: int
+    billed_ms_per_request: int
+    gb_seconds: float
+    stored_items: float
+    table_bytes: float
+    gsi_bytes: float
+    log_bytes_per_month: float
+
+    def line(self, key: str) -> CostLine:
+        for line in self.lines:
+            if line.key == key:
+                return line
+        raise KeyError(key)
+
+    def usd(self, key: str) -> float:
+        return self.line(key).usd
+
+    @property
+    def variable_usd(self) -> float:
+        """Everything that scales with traffic or stored data."""
+        return math.fsum(line.usd for line in self.lines if not line.fixed)
+
+    @property
+    def fixed_usd(self) -> float:
+        """Monthly charges that do not scale with volume (metrics, alarms, dashboards, keys...)."""
+        return math.fsum(line.usd for line in self.lines if line.fixed)
+
+    @property
+    def total_usd(self) -> float:
+        return math.fsum(line.usd for line in self.lines)
+
+    @property
+    def usd_per_million_events(self) -> float | None:
+        """Variable cost per million events (fixed charges excluded); None for an idle month."""
+        if self.inputs.events_per_month <= 0:
+            return None
+        return self.variable_usd / self.inputs.events_per_month * MILLION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["prices_as_of"] = PRICES_AS_OF
+        data["region"] = PRICE_REGION
+        data["variable_usd"] = self.variable_usd
+        data["fixed_usd"] = self.fixed_usd
+        data["total_usd"] = self.total_usd
+        data["usd_per_million_events"] = self.usd_per_million_events
+        data["usd_per_million_events_by_batch"] = {
+            str(batch): usd for batch, usd in per_million_by_batch(self.inputs)
+        }
+        return data
+
+
+def estimate(inputs: CostInputs) -> CostEstimate:
+    """The monthly cost of ``inputs`` at list prices (see the module docstring for conventions)."""
+    events = inputs.events_per_month
+    requests = events / inputs.batch_size
+    body = request_body_bytes(inputs.event_size_bytes, inputs.batch_size)
+    metered_per_request = api_metered_requests(body)
+    metered = requests * metered_per_request
+
+    duration = inputs.duration_ms + (inputs.batch_size - 1) * inputs.duration_per_extra_event_ms
+    billed_ms = billed_duration_ms(duration)
+    gb_seconds = requests * billed_ms / 1000 * inputs.memory_mb / 1024
+
+    item = inputs.event_size_bytes + inputs.item_overhead_bytes
+    wru_per_event = 2 * write_units(item)  # base table + by_source GSI (projection ALL)
+    wru = events * wru_per_event
+
+    stored_items = events * inputs.retention_days / DAYS_PER_MONTH
+    table_bytes = stored_items * (item + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES)
+    gsi_bytes = table_bytes  # projection ALL: the same attributes, the same 100-byte overhead
+    storage_gb = (table_bytes + gsi_bytes) / BYTES_PER_GB
+    pitr_gb = table_bytes / BYTES_PER_GB if inputs.pitr else 0.0
+
+    log_bytes = requests * (inputs.log_bytes_per_request + inputs.access_log_bytes_per_request)
+    log_gb = log_bytes / BYTES_PER_GB
+    archived_gb = log_gb * inputs.log_retention_days / DAYS_PER_MONTH * inputs.log_archive_ratio
+    traces = requests * inputs.xray_sample_rate
+    metrics = inputs.custom_metrics if events > 0 else 0
+
+    lines = (
+        CostLine(
+            "api_requests",
+            "API Gateway HTTP API requests"
+            + (" (>300M: $0.90/M)" if metered > API_FIRST_TIER_REQUESTS else ""),
+            metered,
+            "requests",
+            API_PRICE_PER_MILLION_REQUESTS / MILLION,
+            _api_usd(metered),
+        ),
+        CostLine(
+            "lambda_requests",
+            "Lambda invocations",
+            requests,
+            "requests",
+            LAMBDA_PRICE_PER_MILLION_REQUESTS / MILLION,
+            requests * LAMBDA_PRICE_PER_MILLION_REQUESTS / MILLION,
+        ),
+        CostLine(
+            "lambda_duration",
+            f"Lambda arm64 duration ({billed_ms} ms x {inputs.memory_mb} MB)",
+            gb_seconds,
+            "GB-s",
+            LAMBDA_ARM64_PRICE_PER_GB_SECOND,
+            gb_seconds * LAMBDA_ARM64_PRICE_PER_GB_SECOND,
+        ),
+        CostLine(
+            "dynamodb_writes",
+            f"DynamoDB writes (table + GSI, {wru_per_event} WRU/event)",
+            wru,
+            "WRU",
+            DYNAMODB_PRICE_PER_MILLION_WRU / MILLION,
+            wru * DYNAMODB_PRICE_PER_MILLION_WRU / MILLION,
+        ),
+        CostLine(
+            "dynamodb_storage",
+            "DynamoDB storage (table + GSI, steady state)",
+            storage_gb,
+            "GB-month",
+            DYNAMODB_STORAGE_PRICE_PER_GB_MONTH,
+            storage_gb * DYNAMODB_STORAGE_PRICE_PER_GB_MONTH,
+        ),
+        CostLine(
+            "dynamodb_pitr",
+            "DynamoDB point-in-time recovery",
+            pitr_gb,
+            "GB-month",
+            DYNAMODB_PITR_PRICE_PER_GB_MONTH,
+            pitr_gb * DYNAMODB_PITR_PRICE_PER_GB_MONTH,
+        ),
+        CostLine(
+            "logs_ingestion",
+            "CloudWatch Logs ingestion (Lambda + access log)",
+            log_gb,
+            "GB",
+            LOGS_INGESTION_PRICE_PER_GB,
+            log_gb * LOGS_INGESTION_PRICE_PER_GB,
+        ),
+        CostLine(
+            "logs_storage",
+            "CloudWatch Logs archive (compressed, steady state)",
+            archived_gb,
+            "GB-month",
+            LOGS_STORAGE_PRICE_PER_GB_MONTH,
+            archived_gb * LOGS_STORAGE_PRICE_PER_GB_MONTH,
+        ),
+        CostLine(
+            "xray_traces",
+            "X-Ray traces recorded",
+            traces,
+            "traces",
+            XRAY_PRICE_PER_MILLION_TRACES / MILLION,
+            traces * XRAY_PRICE_PER_MILLION_TRACES / MILLION,
+        ),
+        CostLine(
+            "custom_metrics",
+            "CloudWatch custom metrics (EMF)",
+            metrics,
+            "metrics",
+            CLOUDWATCH_METRIC_PRICE_PER_MONTH,
+            metrics * CLOUDWATCH_METRIC_PRICE_PER_MONTH,
+            fixed=True,
+        ),
+        CostLine(
+            "alarms",
+            "CloudWatch alarms",
+            inputs.alarms,
+            "alarms",
+            CLOUDWATCH_ALARM_PRICE_PER_MONTH,
+            inputs.alarms * CLOUDWATCH_ALARM_PRICE_PER_MONTH,
+            fixed=True,
+        ),
+        CostLine(
+            "dashboards",
+            "CloudWatch dashboards (beyond 3 free)",
+            inputs.dashboards,
+            "dashboards",
+            CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH,
+            inputs.dashboards * CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH,
+            fixed=True,
+        ),
+        CostLine(
+            "kms_keys",
+            "KMS customer-managed keys",
+            inputs.kms_keys,
+            "keys",
+            KMS_KEY_PRICE_PER_MONTH,
+            inputs.kms_keys * KMS_KEY_PRICE_PER_MONTH,
+            fixed=True,
+        ),
+        CostLine(
+            "secrets",
+            "Secrets Manager secrets",
+            inputs.secrets,
+            "secrets",
+            SECRETS_MANAGER_PRICE_PER_SECRET_MONTH,
+            inputs.secrets * SECRETS_MANAGER_PRICE_PER_SECRET_MONTH,
+            fixed=True,
+        ),
+    )
+    return CostEstimate(
+        inputs=inputs,
+        lines=lines,
+        requests_per_month=requests,
+        request_body_bytes=body,
+        api_metered_per_request=metered_per_request,
+        item_size_bytes=item,
+        wru_per_event=wru_per_event,
+        billed_ms_per_request=billed_ms,
+        gb_seconds=gb_seconds,
+        stored_items=stored_items,
+        table_bytes=table_bytes,
+        gsi_bytes=gsi_bytes,
+        log_bytes_per_month=log_bytes,
+    )
+
+
+def per_million_by_batch(
+    inputs: CostInputs, batch_sizes: tuple[int, ...] = (1, 10, 100, 500)
+) -> list[tuple[int, float]]:
+    """Variable cost per million events for the same traffic sent in batches of each size.
+
+    Sizes that do not fit the 1 MiB request limit are replaced by the largest batch that does;
+    the input's own batch size is always included. Uses one million events a month when the
+    inputs describe an idle month.
+    """
+    base = inputs
+    if inputs.events_per_month <= 0:
+        base = dataclasses.replace(inputs, events_per_month=float(MILLION))
+    limit = max_batch_for(inputs.event_size_bytes)
+    sizes = sorted({min(size, limit) for size in (*batch_sizes, inputs.batch_size)})
+    figures: list[tuple[int, float]] = []
+    for size in sizes:
+        per_million = estimate(dataclasses.replace(base, batch_size=size)).usd_per_million_events
+        if per_million is not None:
+            figures.append((size, per_million))
+    return figures
+
+
+def _quantity(value: float) -> str:
+    if value == int(value) or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+def _money(value: float) -> str:
+    return f"{value:.2f}" if abs(round(value, 2) - value) < 1e-12 else f"{value:g}"
+
+
+def _price(value: float, unit: str) -> str:
+    singular = unit if unit == "GB-s" else unit.removesuffix("s")
+    if value < 0.01:
+        return f"${_money(value * MILLION)}/M {unit}"
+    return f"${_money(value)}/{singular}"
+
+
+def render_table(estimate: CostEstimate) -> str:
+    """A plain-text table of the monthly bill, for terminals and docs."""
+    inputs = estimate.inputs
+    header = ("Component", "Quantity", "Unit", "Price", "USD/month")
+    rows = [
+        (
+            line.label,
+            _quantity(line.quantity),
+            line.unit,
+            _price(line.unit_price_usd, line.unit),
+            f"{line.usd:,.4f}",
+        )
+        for line in estimate.lines
+        if line.usd or not line.fixed
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def fmt(row: tuple[str, ...]) -> str:
+        left = f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:<{widths[2]}}"
+        return f"{left}  {row[3]:<{widths[3]}}  {row[4]:>{widths[4]}}".rstrip()
+
+    rule = "-" * len(fmt(tuple("-" * w for w in widths)))
+    per_million = estimate.usd_per_million_events
+    out = [
+        f"AWS list prices, {PRICE_REGION}, as of {PRICES_AS_OF}; no free tier; month = 730 h.",
+        (
+            f"{inputs.events_per_month:,.0f} events/month ({inputs.events_per_second:,.4g}/s), "
+            f"{inputs.event_size_bytes} B/event (item {estimate.item_size_bytes} B), "
+            f"batch {inputs.batch_size} ({estimate.request_body_bytes:,} B/request), "
+            f"retention {inputs.retention_days:g} d, "
+            f"{inputs.duration_ms:g} ms + {inputs.duration_per_extra_event_ms:g} ms/extra event "
+            f"at {inputs.memory_mb} MB"
+        ),
+        "",
+        fmt(header),
+        rule,
+        *(fmt(row) for row in rows),
+        rule,
+        f"{'Variable (scales with traffic and stored data)':<{len(rule) - 12}}"
+        f"{estimate.variable_usd:>12,.4f}",
+        f"{'Fixed (metrics, alarms, dashboards, keys, secrets)':<{len(rule) - 12}}"
+        f"{estimate.fixed_usd:>12,.4f}",
+        f"{'Total USD/month':<{len(rule) - 12}}{estimate.total_usd:>12,.4f}",
+        "",
+        "Per million events (variable cost): "
+        + ("n/a (idle month)" if per_million is None else f"${per_million:,.4f}"),
+        "  by batch size: "
+        + ", ".join(f"{size}: ${usd:,.4f}" for size, usd in per_million_by_batch(inputs)),
+    ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,411 @@
+"""The cost model against hand-computed bills, its edge cases, its properties, and `ingest cost`.
+
+Conventions of the model: a month is 730 h (= 365/12 days), a GB is 2**30 bytes, no free tier.
+Hand-computed cases switch off the inputs they do not exercise (item overhead, access log, archived
+logs, PITR, metrics) so that each figure below can be checked with a pocket calculator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from ingest import cost
+from ingest.cli import cost as cost_cli
+from ingest.cost import CostInputs, estimate
+
+ONE_MONTH_DAYS = 365 / 12  # retention of exactly one (730-hour) month: stored items = events/month
+GIB = 1_073_741_824
+
+
+def bare(**overrides: Any) -> CostInputs:
+    """Inputs with every secondary cost switched off; the tests switch on what they check."""
+    values: dict[str, Any] = {
+        "events_per_month": 1_000_000.0,
+        "event_size_bytes": 1024,
+        "batch_size": 1,
+        "retention_days": ONE_MONTH_DAYS,
+        "duration_ms": 20.0,
+        "duration_per_extra_event_ms": 1.0,
+        "memory_mb": 512,
+        "item_overhead_bytes": 0,
+        "log_bytes_per_request": 600,
+        "access_log_bytes_per_request": 0,
+        "log_retention_days": 0.0,
+        "pitr": False,
+        "custom_metrics": 0,
+    }
+    values.update(overrides)
+    return CostInputs(**values)
+
+
+# --------------------------------------------------------------------------------------------------
+# Hand-computed bills
+# --------------------------------------------------------------------------------------------------
+
+
+def test_one_million_single_events_of_1_kib() -> None:
+    result = estimate(bare())
+
+    # 1,000,000 requests, each 1,024 B <= 512 KB -> 1 metered request: 1,000,000 x $1.00/M
+    assert result.usd("api_requests") == pytest.approx(1.00)
+    # 1,000,000 invocations x $0.20/M
+    assert result.usd("lambda_requests") == pytest.approx(0.20)
+    # 1,000,000 x 0.020 s x 0.5 GB = 10,000 GB-s; x $0.0000133334 = $0.133334
+    assert result.gb_seconds == pytest.approx(10_000)
+    assert result.usd("lambda_duration") == pytest.approx(0.133334)
+    # 1,024 B item -> 1 WRU, written to table + GSI -> 2 WRU/event -> 2,000,000 WRU x $0.625/M
+    assert result.wru_per_event == 2
+    assert result.usd("dynamodb_writes") == pytest.approx(1.25)
+    # one month retained: 1,000,000 items x (1,024 + 100) B x 2 (table + GSI) = 2,248,000,000 B
+    # = 2,248,000,000 / 1,073,741,824 = 2.0936131477 GB; x $0.25 = $0.5234032869
+    assert result.stored_items == pytest.approx(1_000_000)
+    assert result.table_bytes + result.gsi_bytes == pytest.approx(2_248_000_000)
+    assert result.usd("dynamodb_storage") == pytest.approx(0.5234032869)
+    # 1,000,000 x 600 B = 600,000,000 B = 0.5587935448 GB; x $0.50 = $0.2793967724
+    assert result.usd("logs_ingestion") == pytest.approx(0.2793967724)
+    # PITR, archived logs, X-Ray and fixed charges are off in this case.
+    for key in ("dynamodb_pitr", "logs_storage", "xray_traces", "custom_metrics", "alarms"):
+        assert result.usd(key) == 0
+    # 1.00 + 0.20 + 0.133334 + 1.25 + 0.5234032869 + 0.2793967724 = 3.3861340593
+    assert result.total_usd == pytest.approx(3.3861340593)
+    assert result.usd_per_million_events == pytest.approx(3.3861340593)
+
+
+def test_one_million_events_in_batches_of_100() -> None:
+    result = estimate(bare(batch_size=100))
+
+    # 10,000 requests of 100 x 1,024 + 101 (brackets, commas) = 102,501 B -> 1 metered request each
+    assert result.requests_per_month == pytest.approx(10_000)
+    assert result.request_body_bytes == 102_501
+    assert result.usd("api_requests") == pytest.approx(0.01)
+    # 10,000 x $0.20/M
+    assert result.usd("lambda_requests") == pytest.approx(0.002)
+    # 20 ms + 99 x 1 ms = 119 ms; 10,000 x 0.119 s x 0.5 GB = 595 GB-s; x $0.0000133334
+    assert result.billed_ms_per_request == 119
+    assert result.gb_seconds == pytest.approx(595)
+    assert result.usd("lambda_duration") == pytest.approx(0.007933373)
+    # writes and storage do not depend on batching
+    assert result.usd("dynamodb_writes") == pytest.approx(1.25)
+    assert result.usd("dynamodb_storage") == pytest.approx(0.5234032869)
+    # 10,000 x 600 B = 6,000,000 B = 0.0055879354 GB; x $0.50
+    assert result.usd("logs_ingestion") == pytest.approx(0.0027939677)
+    # 0.01 + 0.002 + 0.007933373 + 1.25 + 0.5234032869 + 0.0027939677 = 1.7961306277
+    assert result.total_usd == pytest.approx(1.7961306277)
+
+
+def test_pitr_and_archived_logs() -> None:
+    result = estimate(
+        bare(
+            access_log_bytes_per_request=400,
+            pitr=True,
+            log_retention_days=73.0,  # 73 / (365/12) = 2.4 months of logs kept
+            log_archive_ratio=0.25,
+        )
+    )
+    # PITR on the base table only: 1,000,000 x 1,124 B = 1,124,000,000 B = 1.0468065739 GB x $0.20
+    assert result.usd("dynamodb_pitr") == pytest.approx(0.2093613148)
+    # logs: 1,000,000 x (600 + 400) B = 1e9 B = 0.9313225746 GB; x $0.50 = $0.4656612873
+    assert result.usd("logs_ingestion") == pytest.approx(0.4656612873)
+    # archive: 0.9313225746 GB x 2.4 months x 0.25 compressed = 0.5587935448 GB-month x $0.03
+    assert result.usd("logs_storage") == pytest.approx(0.0167638063)
+
+
+def test_retention_scales_storage_linearly() -> None:
+    # 73 days = 2.4 months of events kept -> 2,400,000 items; 0.5234032869 x 2.4 = 1.2561678886
+    result = estimate(bare(retention_days=73.0))
+    assert result.stored_items == pytest.approx(2_400_000)
+    assert result.usd("dynamodb_storage") == pytest.approx(1.2561678886)
+
+
+def test_fixed_charges_and_an_idle_month() -> None:
+    result = estimate(
+        bare(events_per_month=0.0, custom_metrics=12, alarms=8, dashboards=1, kms_keys=1, secrets=2)
+    )
+    # no traffic: no metric series are published, nothing variable is charged
+    assert result.variable_usd == 0
+    assert result.usd("custom_metrics") == 0
+    # 8 x $0.10 + 1 x $3.00 + 1 x $1.00 + 2 x $0.40 = $5.60
+    assert result.fixed_usd == pytest.approx(5.60)
+    assert result.total_usd == pytest.approx(5.60)
+    assert result.usd_per_million_events is None
+
+    busy = estimate(bare(custom_metrics=12))
+    # 12 series x $0.30 = $3.60, outside the per-million figure
+    assert busy.usd("custom_metrics") == pytest.approx(3.60)
+    assert busy.usd_per_million_events == pytest.approx(3.3861340593)
+
+
+def test_xray_traces() -> None:
+    # 1,000,000 requests x 5 % = 50,000 traces x $5.00/M = $0.25
+    assert estimate(bare(xray_sample_rate=0.05)).usd("xray_traces") == pytest.approx(0.25)
+
+
+def test_api_gateway_volume_tier() -> None:
+    # 400M requests: 300M x $1.00/M + 100M x $0.90/M = $300 + $90 = $390
+    result = estimate(bare(events_per_month=400_000_000.0, event_size_bytes=200))
+    assert result.usd("api_requests") == pytest.approx(390.0)
+
+
+def test_from_rate_uses_a_730_hour_month() -> None:
+    # 10/s x 730 h x 3,600 s = 26,280,000 events
+    inputs = CostInputs.from_rate(10.0)
+    assert inputs.events_per_month == pytest.approx(26_280_000)
+    assert inputs.events_per_second == pytest.approx(10.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Edge cases
+# --------------------------------------------------------------------------------------------------
+
+
+def test_item_of_exactly_1024_bytes_is_one_wru_and_1025_is_two() -> None:
+    assert cost.write_units(1) == 1
+    assert cost.write_units(1024) == 1
+    assert cost.write_units(1025) == 2
+    assert cost.write_units(2048) == 2
+    assert cost.write_units(2049) == 3
+    # through the model, for 1,000,000 events (table + GSI): 2,000,000 vs 4,000,000 WRU
+    assert estimate(bare(event_size_bytes=1024)).usd("dynamodb_writes") == pytest.approx(1.25)
+    assert estimate(bare(event_size_bytes=1025)).usd("dynamodb_writes") == pytest.approx(2.50)
+    # the attributes the service adds count: 924 B + 100 B = 1,024 B; 925 B + 100 B = 1,025 B
+    assert estimate(bare(event_size_bytes=924, item_overhead_bytes=100)).wru_per_event == 2
+    assert estimate(bare(event_size_bytes=925, item_overhead_bytes=100)).wru_per_event == 4
+
+
+def test_request_over_512_kb_is_metered_as_two() -> None:
+    assert cost.api_metered_requests(0) == 1
+    assert cost.api_metered_requests(524_288) == 1
+    assert cost.api_metered_requests(524_289) == 2
+    assert cost.api_metered_requests(1_048_576) == 2
+    # 476 x 1,100 + 477 = 524,077 B -> 1 metered request; 477 x 1,100 + 478 = 525,178 B -> 2
+    under = estimate(bare(events_per_month=476_000.0, event_size_bytes=1100, batch_size=476))
+    over = estimate(bare(events_per_month=477_000.0, event_size_bytes=1100, batch_size=477))
+    assert under.request_body_bytes == 524_077
+    assert over.request_body_bytes == 525_178
+    # both: 1,000 requests; 1,000 vs 2,000 metered -> $0.001 vs $0.002
+    assert under.usd("api_requests") == pytest.approx(0.001)
+    assert over.usd("api_requests") == pytest.approx(0.002)
+
+
+def test_lambda_duration_is_billed_in_whole_milliseconds() -> None:
+    assert cost.billed_duration_ms(20.0) == 20
+    assert cost.billed_duration_ms(20.01) == 21
+    assert cost.billed_duration_ms(0.2) == 1
+    assert cost.billed_duration_ms(0.1 + 0.2 + 19.7) == 20  # float noise is not a millisecond
+    # 1,000,000 x 0.021 s x 0.5 GB = 10,500 GB-s
+    assert estimate(bare(duration_ms=20.3)).gb_seconds == pytest.approx(10_500)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 501}, "batch_size"),
+        ({"event_size_bytes": 0}, "event_size_bytes"),
+        ({"event_size_bytes": 262_145}, "event_size_bytes"),
+        ({"event_size_bytes": 262_144, "batch_size": 5}, "1 MiB"),
+        ({"event_size_bytes": 262_144, "item_overhead_bytes": 200_000}, "400 KB"),
+        ({"events_per_month": -1.0}, "events_per_month"),
+        ({"events_per_month": float("nan")}, "events_per_month"),
+        ({"memory_mb": 64}, "memory_mb"),
+        ({"xray_sample_rate": 1.5}, "xray_sample_rate"),
+    ],
+)
+def test_inputs_outside_the_service_limits_are_refused(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        bare(**overrides)
+
+
+def test_max_batch_for_respects_the_1_mib_body() -> None:
+    assert cost.max_batch_for(512) == 500
+    # 2,100 B events: 499 x 2,101 + 1 = 1,048,400 <= 1,048,576 < 500 x 2,101 + 1 = 1,050,501
+    assert cost.max_batch_for(2100) == 499
+    assert cost.max_batch_for(262_144) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "per_second"),
+    [("100/s", 100.0), ("100", 100.0), ("6000/min", 100.0), ("360/h", 0.1), ("86400/day", 1.0)],
+)
+def test_parse_rate(text: str, per_second: float) -> None:
+    assert cost.parse_rate(text) == pytest.approx(per_second)
+
+
+@pytest.mark.parametrize("text", ["fast", "100/fortnight", "-1/s", "inf/s"])
+def test_parse_rate_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        cost.parse_rate(text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties
+# --------------------------------------------------------------------------------------------------
+
+sizes = st.integers(min_value=1, max_value=cost.MAX_EVENT_BYTES - 1000)
+rates = st.floats(min_value=0, max_value=5e10, allow_nan=False)
+# Whole milliseconds: Lambda's 1 ms rounding of fractional durations can move the per-event
+# duration cost by a fraction of a millisecond's price, which is not what these properties check.
+base_ms = st.integers(min_value=1, max_value=2000)
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> CostInputs:
+    size = draw(sizes)
+    duration = draw(base_ms)
+    return CostInputs(
+        events_per_month=draw(st.floats(min_value=1, max_value=1e10)),
+        event_size_bytes=size,
+        batch_size=draw(st.integers(min_value=1, max_value=cost.max_batch_for(size))),
+        retention_days=draw(st.floats(min_value=0, max_value=3650)),
+        duration_ms=float(duration),
+        duration_per_extra_event_ms=float(draw(st.integers(min_value=0, max_value=duration))),
+        memory_mb=draw(st.integers(min_value=128, max_value=10_240)),
+        item_overhead_bytes=draw(st.integers(min_value=0, max_value=1000)),
+        log_bytes_per_request=draw(st.integers(min_value=0, max_value=10_000)),
+        access_log_bytes_per_request=draw(st.integers(min_value=0, max_value=10_000)),
+        log_retention_days=draw(st.floats(min_value=0, max_value=3650)),
+        pitr=draw(st.booleans()),
+        xray_sample_rate=draw(st.floats(min_value=0, max_value=1)),
+        custom_metrics=draw(st.integers(min_value=0, max_value=50)),
+        alarms=draw(st.integers(min_value=0, max_value=20)),
+    )
+
+
+def leq(a: float, b: float) -> bool:
+    return a <= b * (1 + 1e-12) + 1e-12
+
+
+@given(profiles(), rates, rates)
+def test_cost_is_monotone_in_rate(inputs: CostInputs, first: float, second: float) -> None:
+    low, high = sorted((first, second))
+    cheap = estimate(dataclasses.replace(inputs, events_per_month=low))
+    dear = estimate(dataclasses.replace(inputs, events_per_month=high))
+    assert leq(cheap.total_usd, dear.total_usd)
+    for small, large in zip(cheap.lines, dear.lines, strict=True):
+        assert leq(small.usd, large.usd), small.key
+
+
+@given(profiles())
+def test_batching_never_costs_more_per_event_than_single_events(inputs: CostInputs) -> None:
+    batched = estimate(inputs).usd_per_million_events
+    single = estimate(dataclasses.replace(inputs, batch_size=1)).usd_per_million_events
+    assert batched is not None
+    assert single is not None
+    assert leq(batched, single)
+
+
+@given(profiles(), st.integers(min_value=1, max_value=cost.MAX_BATCH_EVENTS))
+def test_bigger_batches_never_cost_more_per_event_within_a_metering_step(
+    inputs: CostInputs, other: int
+) -> None:
+    other = min(other, cost.max_batch_for(inputs.event_size_bytes))
+    small, large = sorted((inputs.batch_size, other))
+    smaller = estimate(dataclasses.replace(inputs, batch_size=small))
+    larger = estimate(dataclasses.replace(inputs, batch_size=large))
+    # Crossing a 512 KB boundary doubles the metered API requests (see the edge case above).
+    assume(smaller.api_metered_per_request == larger.api_metered_per_request)
+    assert smaller.usd_per_million_events is not None
+    assert larger.usd_per_million_events is not None
+    assert leq(larger.usd_per_million_events, smaller.usd_per_million_events)
+
+
+@given(profiles())
+def test_breakdown_adds_up(inputs: CostInputs) -> None:
+    result = estimate(inputs)
+    assert result.total_usd == pytest.approx(result.variable_usd + result.fixed_usd)
+    assert all(line.usd >= 0 for line in result.lines)
+    assert len({line.key for line in result.lines}) == len(result.lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering and the `ingest cost` subcommand
+# --------------------------------------------------------------------------------------------------
+
+
+def test_render_table_names_prices_components_and_totals() -> None:
+    text = cost.render_table(estimate(CostInputs(events_per_month=1_000_000.0, alarms=8)))
+    assert "us-east-1" in text
+    assert "2026-11" in text
+    for label in ("API Gateway", "Lambda invocations", "DynamoDB writes", "CloudWatch Logs"):
+        assert label in text
+    assert "CloudWatch alarms" in text
+    assert "Total USD/month" in text
+    assert "Per million events" in text
+    assert "by batch size: 1: $" in text
+
+
+def test_render_table_for_an_idle_month() -> None:
+    text = cost.render_table(estimate(CostInputs(events_per_month=0.0, secrets=1)))
+    assert "n/a (idle month)" in text
+    assert "Secrets Manager" in text
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ingest")
+    subparsers = root.add_subparsers(dest="command", required=True)
+    cost_cli.register(subparsers)
+    return root
+
+
+def run_cli(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    result = args.func(args)
+    assert isinstance(result, int)
+    return result
+
+
+def test_cli_defaults_match_the_model() -> None:
+    args = parser().parse_args(["cost", "--per-month", "1"])
+    assert args.func is cost_cli.run
+    assert args.size == cost.DEFAULT_EVENT_SIZE_BYTES
+    assert args.duration_ms == cost.DEFAULT_DURATION_MS
+    assert args.per_event_ms == cost.DEFAULT_DURATION_PER_EXTRA_EVENT_MS
+    assert args.memory_mb == cost.DEFAULT_MEMORY_MB
+    assert args.retention_days == cost.DEFAULT_RETENTION_DAYS
+
+
+def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["cost", "--rate", "10/s", "--batch", "100", "--alarms", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "26,280,000 events/month" in out
+    assert "batch 100" in out
+    assert "Total USD/month" in out
+
+
+def test_cli_json_matches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["cost", "--per-month", "1_000_000", "--size", "1024", "--batch", "1"]
+    argv += ["--retention-days", str(ONE_MONTH_DAYS), "--duration-ms", "20", "--memory-mb", "512"]
+    argv += ["--item-overhead", "0", "--log-bytes", "600", "--access-log-bytes", "0"]
+    argv += ["--log-retention-days", "0", "--no-pitr", "--metrics", "0", "--json"]
+    assert run_cli(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["prices_as_of"] == "2026-11"
+    assert data["region"] == "us-east-1"
+    assert data["total_usd"] == pytest.approx(3.3861340593)
+    assert data["usd_per_million_events"] == pytest.approx(3.3861340593)
+    assert set(data["usd_per_million_events_by_batch"]) == {"1", "10", "100", "500"}
+    lines = {line["key"]: line["usd"] for line in data["lines"]}
+    assert lines["api_requests"] == pytest.approx(1.00)
+    assert lines["dynamodb_writes"] == pytest.approx(1.25)
+
+
+def test_cli_refuses_a_batch_over_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["cost", "--per-month", "1000", "--size", "262144", "--batch", "5"]) == 2
+    assert "1 MiB" in capsys.readouterr().err
+
+
+def test_cli_needs_exactly_one_volume() -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["cost"])
+    with pytest.raises(SystemExit):
+        parser().parse_args(["cost", "--rate", "1/s", "--per-month", "5"])
+    with pytest.raises(SystemExit):
+        parser().parse_args(["cost", "--rate", "fast"])
