@@ -35,6 +35,8 @@ def bare(**overrides: Any) -> CostInputs:
         "memory_mb": 512,
         "item_overhead_bytes": 0,
         "log_bytes_per_request": 600,
+        "log_bytes_per_batched_event": 0,
+        "platform_log_bytes_per_request": 0,
         "access_log_bytes_per_request": 0,
         "log_retention_days": 0.0,
         "pitr": False,
@@ -114,6 +116,17 @@ def test_pitr_and_archived_logs() -> None:
     assert result.usd("logs_ingestion") == pytest.approx(0.4656612873)
     # archive: 0.9313225746 GB x 2.4 months x 0.25 compressed = 0.5587935448 GB-month x $0.03
     assert result.usd("logs_storage") == pytest.approx(0.0167638063)
+
+
+def test_platform_lines_and_batch_event_ids_add_log_bytes() -> None:
+    single = estimate(bare(platform_log_bytes_per_request=350))
+    # 1,000,000 requests x (600 + 350) B = 950,000,000 B = 0.8847564459 GB; x $0.50
+    assert single.log_bytes_per_month == pytest.approx(950_000_000)
+    assert single.usd("logs_ingestion") == pytest.approx(0.4423782229)
+    batched = estimate(bare(batch_size=100, log_bytes_per_batched_event=30))
+    # 10,000 requests x (600 + 100 x 30) B = 36,000,000 B = 0.0335276127 GB; x $0.50
+    assert batched.log_bytes_per_month == pytest.approx(36_000_000)
+    assert batched.usd("logs_ingestion") == pytest.approx(0.0167638063)
 
 
 def test_retention_scales_storage_linearly() -> None:
@@ -260,6 +273,7 @@ base_ms = st.integers(min_value=1, max_value=2000)
 def profiles(draw: st.DrawFn) -> CostInputs:
     size = draw(sizes)
     duration = draw(base_ms)
+    log_bytes = draw(st.integers(min_value=0, max_value=10_000))
     return CostInputs(
         events_per_month=draw(st.floats(min_value=1, max_value=1e10)),
         event_size_bytes=size,
@@ -269,7 +283,11 @@ def profiles(draw: st.DrawFn) -> CostInputs:
         duration_per_extra_event_ms=float(draw(st.integers(min_value=0, max_value=duration))),
         memory_mb=draw(st.integers(min_value=128, max_value=10_240)),
         item_overhead_bytes=draw(st.integers(min_value=0, max_value=1000)),
-        log_bytes_per_request=draw(st.integers(min_value=0, max_value=10_000)),
+        log_bytes_per_request=log_bytes,
+        # a batch's extra log bytes per event stay below half a single request's log line, the
+        # condition under which logging a batch costs less per event than logging single events
+        log_bytes_per_batched_event=draw(st.integers(min_value=0, max_value=log_bytes // 2)),
+        platform_log_bytes_per_request=draw(st.integers(min_value=0, max_value=1000)),
         access_log_bytes_per_request=draw(st.integers(min_value=0, max_value=10_000)),
         log_retention_days=draw(st.floats(min_value=0, max_value=3650)),
         pitr=draw(st.booleans()),
@@ -384,6 +402,7 @@ def test_cli_json_matches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["cost", "--per-month", "1_000_000", "--size", "1024", "--batch", "1"]
     argv += ["--retention-days", str(ONE_MONTH_DAYS), "--duration-ms", "20", "--memory-mb", "512"]
     argv += ["--item-overhead", "0", "--log-bytes", "600", "--access-log-bytes", "0"]
+    argv += ["--platform-log-bytes", "0", "--batch-log-bytes", "0"]
     argv += ["--log-retention-days", "0", "--no-pitr", "--metrics", "0", "--json"]
     assert run_cli(argv) == 0
     data = json.loads(capsys.readouterr().out)

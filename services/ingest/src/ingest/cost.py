@@ -102,8 +102,14 @@ DEFAULT_EVENT_SIZE_BYTES = 512
 # request_id, expires_at and their names): roughly 200 bytes.
 DEFAULT_ITEM_OVERHEAD_BYTES = 200
 DEFAULT_RETENTION_DAYS = 30.0
-# One structured JSON log line per request plus the EMF metrics document.
+# One structured JSON log line per request plus the EMF metrics document (measured: ~300 B + ~265 B,
+# plus CloudWatch's 26 B of metadata per log event).
 DEFAULT_LOG_BYTES_PER_REQUEST = 600
+# A batch's log line lists its event ids: ~30 B per event of a batch (unused for single events).
+DEFAULT_LOG_BYTES_PER_BATCHED_EVENT = 30
+# Lambda's own START/END/REPORT lines in text log format; 0 with JSON log format and a WARN
+# system log level.
+DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 350
 # One API Gateway access log line (JSON) per request.
 DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 400
 DEFAULT_LOG_RETENTION_DAYS = 30.0
@@ -187,6 +193,8 @@ class CostInputs:
     memory_mb: int = DEFAULT_MEMORY_MB
     item_overhead_bytes: int = DEFAULT_ITEM_OVERHEAD_BYTES
     log_bytes_per_request: int = DEFAULT_LOG_BYTES_PER_REQUEST
+    log_bytes_per_batched_event: int = DEFAULT_LOG_BYTES_PER_BATCHED_EVENT
+    platform_log_bytes_per_request: int = DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST
     access_log_bytes_per_request: int = DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST
     log_retention_days: float = DEFAULT_LOG_RETENTION_DAYS
     log_archive_ratio: float = DEFAULT_LOG_ARCHIVE_RATIO
@@ -207,6 +215,8 @@ class CostInputs:
             "duration_per_extra_event_ms": self.duration_per_extra_event_ms,
             "item_overhead_bytes": self.item_overhead_bytes,
             "log_bytes_per_request": self.log_bytes_per_request,
+            "log_bytes_per_batched_event": self.log_bytes_per_batched_event,
+            "platform_log_bytes_per_request": self.platform_log_bytes_per_request,
             "access_log_bytes_per_request": self.access_log_bytes_per_request,
             "log_retention_days": self.log_retention_days,
             "log_archive_ratio": self.log_archive_ratio,
@@ -358,7 +368,13 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     storage_gb = (table_bytes + gsi_bytes) / BYTES_PER_GB
     pitr_gb = table_bytes / BYTES_PER_GB if inputs.pitr else 0.0
 
-    log_bytes = requests * (inputs.log_bytes_per_request + inputs.access_log_bytes_per_request)
+    log_bytes_per_request = (
+        inputs.log_bytes_per_request
+        + inputs.platform_log_bytes_per_request
+        + inputs.access_log_bytes_per_request
+        + (inputs.batch_size * inputs.log_bytes_per_batched_event if inputs.batch_size > 1 else 0)
+    )
+    log_bytes = requests * log_bytes_per_request
     log_gb = log_bytes / BYTES_PER_GB
     archived_gb = log_gb * inputs.log_retention_days / DAYS_PER_MONTH * inputs.log_archive_ratio
     traces = requests * inputs.xray_sample_rate
@@ -416,7 +432,7 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         ),
         CostLine(
             "logs_ingestion",
-            "CloudWatch Logs ingestion (Lambda + access log)",
+            "CloudWatch Logs ingestion (Lambda + access logs)",
             log_gb,
             "GB",
             LOGS_INGESTION_PRICE_PER_GB,

@@ -112,6 +112,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="Lambda log bytes per request: JSON line + EMF (default 600)",
     )
     parser.add_argument(
+        "--batch-log-bytes",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="extra Lambda log bytes per event of a batch: its event id (default 30)",
+    )
+    parser.add_argument(
+        "--platform-log-bytes",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="Lambda START/END/REPORT bytes per request (default 350; 0 with JSON format at WARN)",
+    )
+    parser.add_argument(
         "--access-log-bytes",
         type=int,
         default=None,
@@ -163,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     optional = {
         "item_overhead_bytes": args.item_overhead,
         "log_bytes_per_request": args.log_bytes,
+        "log_bytes_per_batched_event": args.batch_log_bytes,
+        "platform_log_bytes_per_request": args.platform_log_bytes,
         "access_log_bytes_per_request": args.access_log_bytes,
         "log_retention_days": args.log_retention_days,
         "custom_metrics": args.metrics,
