@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 FAKE_TERRAFORM = r'''#!{python}
 """Stand-in for the terraform binary: records its calls, behaves as FAKE_TF_* says."""
@@ -47,3 +51,179 @@ class FakeTerraform:
 
     def commands(self) -> list[list[str]]:
         return [[str(a) for a in call["args"]] for call in self.calls()]  # type: ignore[attr-defined]
+
+
+class FakeGitHub:
+    """In-memory issue comments behind a loopback HTTP server speaking the REST API subset."""
+
+    def __init__(self) -> None:
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.requests: list[tuple[str, str, dict[str, str], Any]] = []
+        self.next_id = 1000
+        self.fail_with: int | None = None
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def add(self, number: int, body: str) -> int:
+        self.next_id += 1
+        self.comments.setdefault(number, []).append({"id": self.next_id, "body": body})
+        return self.next_id
+
+    def __enter__(self) -> FakeGitHub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _reply(self, status: int, payload: Any = None) -> None:
+                data = json.dumps(payload).encode() if payload is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body: Any = json.loads(self.rfile.read(length)) if length else None
+                fake.requests.append((self.command, self.path, dict(self.headers.items()), body))
+                if fake.fail_with:
+                    self._reply(fake.fail_with, {"message": "nope"})
+                    return
+                if self.headers.get("Authorization") != "Bearer test-token":
+                    self._reply(401, {"message": "Bad credentials"})
+                    return
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                segments = parts.path.strip("/").split("/")
+                # /repos/{o}/{r}/issues/{n}/comments  or  /repos/{o}/{r}/issues/comments/{id}
+                if segments[3:4] == ["issues"] and segments[-1] == "comments":
+                    number = int(segments[4])
+                    if self.command == "GET":
+                        per_page = int(query.get("per_page", ["30"])[0])
+                        page = int(query.get("page", ["1"])[0])
+                        items = fake.comments.get(number, [])
+                        self._reply(200, items[(page - 1) * per_page : page * per_page])
+                        return
+                    if self.command == "POST":
+                        comment_id = fake.add(number, body["body"])
+                        self._reply(201, {"id": comment_id, "body": body["body"]})
+                        return
+                if segments[3:5] == ["issues", "comments"]:
+                    comment_id = int(segments[5])
+                    for items in fake.comments.values():
+                        for item in items:
+                            if item["id"] == comment_id:
+                                if self.command == "PATCH":
+                                    item["body"] = body["body"]
+                                    self._reply(200, item)
+                                    return
+                                if self.command == "DELETE":
+                                    items.remove(item)
+                                    self._reply(204)
+                                    return
+                self._reply(404, {"message": "Not Found"})
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
+
+        return Handler
+
+
+class StandInAPI:
+    """A tiny stand-in for the ingest HTTP API (GET /health, POST /events with idempotency)."""
+
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str], dict[str, Any]] = {}
+        self.unavailable_for = 0  # answer 503 to this many requests first
+        self.health_status = 200
+        self.duplicate_status = 200
+        self.requests: list[tuple[str, str]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> StandInAPI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _reply(self, status: int, payload: Any) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, status: int, code: str) -> None:
+                self._reply(status, {"error": {"code": code, "message": code, "details": []}})
+
+            def do_GET(self) -> None:
+                api.requests.append(("GET", self.path))
+                if api.unavailable_for > 0:
+                    api.unavailable_for -= 1
+                    self._error(503, "unavailable")
+                elif self.path == "/health":
+                    self._reply(api.health_status, {"status": "ok"})
+                else:
+                    self._error(404, "not_found")
+
+            def do_POST(self) -> None:
+                api.requests.append(("POST", self.path))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if api.unavailable_for > 0:
+                    api.unavailable_for -= 1
+                    self._error(503, "unavailable")
+                    return
+                if self.path != "/events":
+                    self._error(404, "not_found")
+                    return
+                event = json.loads(raw)
+                if not isinstance(event.get("type"), str) or not event["type"]:
+                    self._error(422, "invalid_event")
+                    return
+                key = (event.get("source", "default"), event.get("id", ""))
+                if key in api.stored:
+                    self._reply(api.duplicate_status, {**api.stored[key], "duplicate": True})
+                    return
+                record = {
+                    "event_id": f"evt-{len(api.stored) + 1:04d}",
+                    "received_at": "2026-01-01T00:00:00.000Z",
+                }
+                api.stored[key] = record
+                self._reply(202, record)
+
+        return Handler

@@ -1,0 +1,159 @@
+"""The deployment smoke test (scripts/ci/smoke.py) against local servers."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.ci import smoke
+from tests.ci.fakes import StandInAPI
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FAST = ["--attempts", "3", "--delay", "0.01", "--timeout", "5"]
+
+
+@pytest.fixture
+def api() -> Iterator[StandInAPI]:
+    with StandInAPI() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def test_passes_against_a_conforming_api(api: StandInAPI) -> None:
+    assert smoke.main(["--url", api.url, *FAST]) == 0
+    assert len(api.stored) == 1  # the repeat was answered as a duplicate, not stored again
+    ((source, event_id),) = api.stored
+    assert source == smoke.SMOKE_SOURCE
+    assert event_id.startswith("smoke-")
+
+
+def test_a_trailing_slash_in_the_endpoint_is_fine(api: StandInAPI) -> None:
+    assert smoke.main(["--url", api.url + "/", *FAST]) == 0
+    assert ("GET", "/health") in api.requests
+
+
+def test_retries_while_a_deployment_settles(api: StandInAPI) -> None:
+    api.unavailable_for = 2
+    assert smoke.main(["--url", api.url, *FAST]) == 0
+
+
+def test_gives_up_after_the_attempts(api: StandInAPI, capsys: pytest.CaptureFixture[str]) -> None:
+    api.unavailable_for = 100
+    assert smoke.main(["--url", api.url, *FAST]) == 1
+    assert "gave up after 3 attempts" in capsys.readouterr().out
+
+
+def test_fails_when_health_is_not_ok(api: StandInAPI) -> None:
+    api.health_status = 204
+    assert smoke.main(["--url", api.url, *FAST]) == 1
+
+
+def test_fails_when_a_repeat_is_not_reported_as_duplicate(api: StandInAPI) -> None:
+    api.duplicate_status = 202
+    assert smoke.main(["--url", api.url, *FAST]) == 1
+
+
+def test_fails_when_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert smoke.main(["--url", f"http://127.0.0.1:{port}", *FAST]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com", "127.0.0.1:3000", "file:///etc/passwd"])
+def test_rejects_urls_that_are_not_http(url: str) -> None:
+    assert smoke.main(["--url", url]) == 2
+
+
+def test_writes_a_job_summary(
+    api: StandInAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert smoke.main(["--url", api.url, "--environment", "dev", *FAST]) == 0
+    text = summary.read_text()
+    assert "Smoke test `dev` passed" in text
+    assert "POST /events again -> 200 duplicate" in text
+
+
+# --- against the real service: `ingest serve` with its embedded DynamoDB emulator -------------
+
+
+def _ingest_available() -> bool:
+    try:
+        return importlib.util.find_spec("ingest.cli.main") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ingest_serve() -> Iterator[str]:
+    if not _ingest_available():
+        pytest.skip("the ingest package (entry point ingest.cli.main) is not importable")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", "from ingest.cli.main import main; raise SystemExit(main())"]
+    process = subprocess.Popen(
+        [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                err = process.stderr.read().decode() if process.stderr else ""
+                pytest.fail(f"ingest serve exited with {process.returncode}: {err[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("ingest serve did not become ready within 90 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_passes_against_ingest_serve(ingest_serve: str) -> None:
+    assert smoke.main(["--url", ingest_serve, *FAST]) == 0
+
+
+@pytest.mark.slow
+def test_passes_against_ingest_serve_via_the_cli(ingest_serve: str) -> None:
+    ingest = shutil.which("ingest", path=str(Path(sys.executable).parent))
+    if ingest is None:
+        pytest.skip("the ingest console script is not installed next to this Python")
+    assert smoke.main(["--url", ingest_serve, "--via-cli", "--ingest", ingest, *FAST]) == 0
