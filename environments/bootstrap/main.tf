@@ -1,0 +1,35 @@
+data "aws_caller_identity" "current" {}
+
+locals {
+  bucket_name     = coalesce(var.state_bucket_name, "${var.project}-tfstate-${data.aws_caller_identity.current.account_id}-${var.aws_region}")
+  lock_table_name = coalesce(var.lock_table_name, "${var.project}-terraform-locks")
+
+  tags = merge(var.tags, {
+    Project   = var.project
+    ManagedBy = "terraform"
+    Component = "bootstrap"
+  })
+}
+
+module "state_backend" {
+  source = "../../modules/state-backend"
+
+  bucket_name         = local.bucket_name
+  lock_table_name     = local.lock_table_name
+  deletion_protection = var.deletion_protection
+  tags                = local.tags
+}
+
+module "github_oidc" {
+  source = "../../modules/github-oidc"
+
+  github_owner         = var.github_owner
+  github_repository    = var.github_repository
+  project              = var.project
+  environments         = var.environments
+  create_oidc_provider = var.create_oidc_provider
+  oidc_provider_arn    = var.oidc_provider_arn
+  state_bucket_arn     = module.state_backend.bucket_arn
+  lock_table_arn       = module.state_backend.lock_table_arn
+  tags                 = local.tags
+}

@@ -1,0 +1,27 @@
+output "oidc_provider_arn" {
+  description = "ARN of the GitHub OIDC provider (created or reused)."
+  value       = local.oidc_provider_arn
+}
+
+output "plan_role_arn" {
+  description = "Role for terraform plan (pull requests and the plan branches): the AWS_PLAN_ROLE_ARN repository variable."
+  value       = aws_iam_role.plan.arn
+}
+
+output "apply_role_arns" {
+  description = "Apply role per GitHub environment: the AWS_APPLY_ROLE_ARN variable of each environment."
+  value       = { for e, r in aws_iam_role.apply : e => r.arn }
+}
+
+output "permissions_boundary_arns" {
+  description = "Permissions boundary each environment's function role must carry."
+  value       = { for e, p in aws_iam_policy.boundary : e => p.arn }
+}
+
+output "subjects" {
+  description = "The exact token subjects each role trusts (for review)."
+  value = merge(
+    { plan = local.plan_subjects },
+    { for e in var.environments : "apply-${e}" => ["repo:${local.repo}:environment:${e}"] },
+  )
+}

@@ -1,0 +1,122 @@
+locals {
+  # Every route goes to the function; it answers 404/405 itself for unknown paths and methods.
+  routes = {
+    events   = "POST /events"
+    webhooks = "POST /webhooks/{source}"
+    health   = "GET /health"
+    default  = "$default"
+  }
+  jwt = var.jwt_authorizer != null
+}
+
+resource "aws_apigatewayv2_api" "this" {
+  name          = var.name
+  protocol_type = "HTTP"
+  description   = "Event ingestion"
+  tags          = var.tags
+}
+
+resource "aws_apigatewayv2_integration" "lambda" {
+  api_id                 = aws_apigatewayv2_api.this.id
+  integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
+  integration_uri        = var.function_invoke_arn
+  payload_format_version = "2.0"
+  timeout_milliseconds   = var.integration_timeout_ms
+}
+
+resource "aws_apigatewayv2_authorizer" "jwt" {
+  count            = local.jwt ? 1 : 0
+  api_id           = aws_apigatewayv2_api.this.id
+  name             = "${var.name}-jwt"
+  authorizer_type  = "JWT"
+  identity_sources = ["$request.header.Authorization"]
+
+  jwt_configuration {
+    issuer   = var.jwt_authorizer.issuer
+    audience = var.jwt_authorizer.audience
+  }
+}
+
+resource "aws_apigatewayv2_route" "this" {
+  #checkov:skip=CKV_AWS_309:Webhooks are authenticated by their provider's signature inside the function, /health is public by design, $default only answers 404/405; POST /events takes the optional JWT authorizer.
+  for_each  = local.routes
+  api_id    = aws_apigatewayv2_api.this.id
+  route_key = each.value
+  target    = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+
+  authorization_type = each.key == "events" && local.jwt ? "JWT" : "NONE"
+  authorizer_id      = each.key == "events" && local.jwt ? aws_apigatewayv2_authorizer.jwt[0].id : null
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; a customer key is the log_kms_key_arn input.
+  #checkov:skip=CKV_AWS_338:Retention is the access_log_retention_days input, chosen per environment.
+  name              = "/aws/apigateway/${var.name}"
+  retention_in_days = var.access_log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_apigatewayv2_stage" "default" {
+  api_id      = aws_apigatewayv2_api.this.id
+  name        = "$default"
+  auto_deploy = true
+
+  default_route_settings {
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+  }
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      requestTime        = "$context.requestTime"
+      ip                 = "$context.identity.sourceIp"
+      userAgent          = "$context.identity.userAgent"
+      httpMethod         = "$context.httpMethod"
+      path               = "$context.path"
+      routeKey           = "$context.routeKey"
+      status             = "$context.status"
+      protocol           = "$context.protocol"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationLatency = "$context.integrationLatency"
+      integrationStatus  = "$context.integrationStatus"
+      integrationError   = "$context.integrationErrorMessage"
+      authorizerError    = "$context.authorizer.error"
+    })
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lambda_permission" "api" {
+  statement_id  = "AllowInvokeFromHttpApi"
+  action        = "lambda:InvokeFunction"
+  function_name = var.function_name
+  principal     = "apigateway.amazonaws.com"
+  # Only this API (any stage, any route) may invoke the function.
+  source_arn = "${aws_apigatewayv2_api.this.execution_arn}/*"
+}
+
+resource "aws_apigatewayv2_domain_name" "this" {
+  count       = var.custom_domain == null ? 0 : 1
+  domain_name = var.custom_domain.domain_name
+
+  domain_name_configuration {
+    certificate_arn = var.custom_domain.certificate_arn
+    endpoint_type   = "REGIONAL"
+    security_policy = "TLS_1_2"
+  }
+
+  tags = var.tags
+}
+
+resource "aws_apigatewayv2_api_mapping" "this" {
+  count       = var.custom_domain == null ? 0 : 1
+  api_id      = aws_apigatewayv2_api.this.id
+  domain_name = aws_apigatewayv2_domain_name.this[0].id
+  stage       = aws_apigatewayv2_stage.default.id
+}

@@ -1,0 +1,128 @@
+locals {
+  log_group_name = "/aws/lambda/${var.name}"
+
+  environment = merge(
+    {
+      EVENTS_TABLE                 = var.table_name
+      SOURCES                      = var.sources
+      RETENTION_DAYS               = tostring(var.retention_days)
+      POWERTOOLS_SERVICE_NAME      = "ingest"
+      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+      POWERTOOLS_LOG_LEVEL         = var.log_level
+    },
+    var.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
+  )
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    sid     = "LambdaService"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# Least privilege on exact ARNs: no wildcard resource except X-Ray, whose actions have none.
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "WriteEvents"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [var.table_arn]
+  }
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "WebhookSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = var.secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.sources_parameter_arn == null ? [] : [1]
+    content {
+      sid       = "SourcesParameter"
+      actions   = ["ssm:GetParameter"]
+      resources = [var.sources_parameter_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.tracing_enabled ? [1] : []
+    content {
+      sid       = "Tracing"
+      actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name                 = "${var.name}-role"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "ingest"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.function.json
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; a customer key is the log_kms_key_arn input.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days input, chosen per environment (dev keeps less).
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Invoked synchronously by API Gateway; a dead-letter queue only applies to asynchronous invocations.
+  #checkov:skip=CKV_AWS_117:Reaches only AWS APIs with IAM auth; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
+  #checkov:skip=CKV_AWS_173:No secrets in the environment (secrets come from Secrets Manager); Lambda encrypts it at rest with an AWS managed key.
+  #checkov:skip=CKV_AWS_272:Artifacts are built reproducibly in CI and deployed by Terraform; code signing would need a signing profile per account.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is the reserved_concurrency input; new accounts cannot reserve any (the unreserved pool must stay >= 10).
+  #checkov:skip=CKV_AWS_50:X-Ray is the tracing_enabled input (off by default: cost; Powertools tracing is disabled with it).
+  function_name                  = var.name
+  description                    = "HTTP event ingestion (API Gateway HTTP API -> DynamoDB)"
+  role                           = aws_iam_role.this.arn
+  runtime                        = "python3.11"
+  architectures                  = ["arm64"]
+  handler                        = "ingest.handler.lambda_handler"
+  filename                       = var.artifact_path
+  source_code_hash               = filebase64sha256(var.artifact_path)
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrency
+
+  environment {
+    variables = local.environment
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+
+  tracing_config {
+    mode = var.tracing_enabled ? "Active" : "PassThrough"
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.this]
+}
