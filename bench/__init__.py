@@ -1,0 +1,1 @@
+"""Benchmarks: the ingest handler against a bare boto3 handler, side by side."""

@@ -1,0 +1,74 @@
+"""Runs in a fresh interpreter: time import + first request (cold), then N warm requests.
+
+Usage: python -m bench.probe MODULE WARM_REQUESTS RESULT_FILE
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+EVENT_BODY = json.dumps(
+    {
+        "type": "order.created",
+        "source": "shop",
+        "data": {"order_id": "A-1001", "total": 129.95, "items": [{"sku": "X1", "qty": 2}]},
+    }
+)
+
+
+def api_event(n: int) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/events",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "user-agent": "bench"},
+        "requestContext": {
+            "http": {"method": "POST", "path": "/events", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": f"bench-{n}",
+            "routeKey": "$default",
+            "stage": "$default",
+        },
+        "body": EVENT_BODY,
+        "isBase64Encoded": False,
+    }
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    aws_request_id = "bench"
+
+
+def main() -> None:
+    module_name, warm, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    started = time.perf_counter()
+    handler = importlib.import_module(module_name).lambda_handler
+    imported = time.perf_counter()
+    first = handler(api_event(0), Context())
+    cold_done = time.perf_counter()
+    assert 200 <= first["statusCode"] < 300, first
+    samples = []
+    for n in range(1, warm + 1):
+        t0 = time.perf_counter()
+        answer = handler(api_event(n), Context())
+        samples.append(time.perf_counter() - t0)
+        assert 200 <= answer["statusCode"] < 300, answer
+    result = {
+        "import_ms": (imported - started) * 1000,
+        "cold_ms": (cold_done - started) * 1000,
+        "warm_median_ms": statistics.median(samples) * 1000 if samples else None,
+        "warm_p99_ms": sorted(samples)[int(len(samples) * 0.99) - 1] * 1000 if samples else None,
+    }
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Options and helpers shared by the commands that read the events table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ingest.adapters.dynamodb import EventStore, Record
+
+DEFAULT_TABLE = "events"
+LOCAL_DYNAMODB = "http://127.0.0.1:8000"
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--table",
+        default=os.environ.get("EVENTS_TABLE", DEFAULT_TABLE),
+        help="events table name (default: $EVENTS_TABLE or %(default)s)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="a DynamoDB-compatible endpoint, e.g. the one `ingest serve` prints; "
+        "without it the standard AWS credential chain and endpoint variables apply",
+    )
+    parser.add_argument("--region", default=None, help="AWS region (default: from the environment)")
+
+
+def open_store(args: argparse.Namespace) -> EventStore:
+    from ingest.adapters.dynamodb import EventStore
+    from ingest.local.emulator import use_local_credentials
+
+    if args.endpoint_url:
+        use_local_credentials()
+    return EventStore(args.table, endpoint_url=args.endpoint_url, region_name=args.region)
+
+
+def parse_instant(text: str, *, now: float | None = None) -> int:
+    """Milliseconds since the epoch from RFC 3339 (``2026-01-31T12:00:00Z``), a date, or an age
+    such as ``15m``, ``2h``, ``7d`` (meaning that long ago)."""
+    now = time.time() if now is None else now
+    match = _DURATION.match(text.strip())
+    if match:
+        return int((now - int(match.group(1)) * _UNIT_SECONDS[match.group(2)]) * 1000)
+    try:
+        stamp = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: use RFC 3339 (2026-01-31T12:00:00Z), a date, or an age like 2h"
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return int(stamp.timestamp() * 1000)
+
+
+def render(record: Record) -> str:
+    """A stored record as one JSON line; ``data`` is spliced in as stored so numbers stay exact."""
+    import base64
+
+    fields: dict[str, Any] = {}
+    data_text: str | None = None
+    for name, value in record.items():
+        if name == "pk":
+            continue
+        if name == "data" and isinstance(value, str):
+            data_text = value
+        elif name == "extensions" and isinstance(value, str):
+            fields[name] = json.loads(value)
+        elif isinstance(value, bytes):
+            fields[f"{name}_base64"] = base64.b64encode(value).decode("ascii")
+        else:
+            fields[name] = value
+    line = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    if data_text is not None:
+        line = f'{line[:-1]},"data":{data_text}}}'
+    return line
+
+
+class Progress:
+    """A one-line progress indicator on a terminal; silent when output is not a terminal."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, total: int | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.label = label
+        self.total = total
+        self.count = 0
+        self._last = 0.0
+
+    def advance(self, n: int = 1) -> None:
+        self.count += n
+        now = time.monotonic()
+        if self.enabled and now - self._last >= 0.1:
+            self._last = now
+            of = f"/{self.total}" if self.total else ""
+            self.stream.write(f"\r{self.label}: {self.count}{of}")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            of = f"/{self.total}" if self.total else ""
+            self.stream.write(f"\r{self.label}: {self.count}{of} done\n")
+            self.stream.flush()

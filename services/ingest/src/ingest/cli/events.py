@@ -1,0 +1,153 @@
+"""``ingest events get|list|export``: read stored events (locally or in AWS)."""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.cli.common import Progress, add_table_options, open_store, parse_instant, render
+
+if TYPE_CHECKING:
+    from ingest.adapters.dynamodb import EventStore, Record
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "events", help="read stored events", description=__doc__
+    )
+    sub = parser.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+
+    get = sub.add_parser("get", help="one event by event_id")
+    get.add_argument("event_id")
+    add_table_options(get)
+    get.set_defaults(func=run_get)
+
+    listing = sub.add_parser("list", help="events in time order, as JSON lines")
+    _add_filters(listing)
+    listing.add_argument(
+        "--limit", type=int, default=100, help="at most this many (default %(default)s)"
+    )
+    listing.set_defaults(func=run_list)
+
+    export = sub.add_parser("export", help="write events to a JSON Lines file (resumable)")
+    _add_filters(export)
+    export.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
+    export.add_argument("--limit", type=int, default=None, help="stop after this many")
+    export.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted export: append after the last event already in --out",
+    )
+    export.set_defaults(func=run_export)
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", help="only this source")
+    parser.add_argument("--type", dest="event_type", help="only this type")
+    parser.add_argument(
+        "--since", type=parse_instant, help="from this time (RFC 3339 or an age: 2h)"
+    )
+    parser.add_argument("--until", type=parse_instant, help="before this time")
+    add_table_options(parser)
+
+
+def iterate(
+    store: EventStore,
+    *,
+    source: str | None = None,
+    event_type: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    after: str | None = None,
+) -> Iterator[Record]:
+    """Events in event_id (= time) order; across sources the per-source streams are merged."""
+    from ingest import ids
+
+    lower = ids.time_bound(since_ms) if since_ms is not None else None
+    upper = ids.time_bound(until_ms) if until_ms is not None else None
+    sources = [source] if source else store.sources()
+    streams = [store.query_source(s, after=after, lower=lower, upper=upper) for s in sources]
+    merged = (
+        streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda r: str(r["event_id"]))
+    )
+    for record in merged:
+        if event_type is None or record.get("type") == event_type:
+            yield record
+
+
+def run_get(args: argparse.Namespace) -> int:
+    from ingest import ids
+
+    if not ids.is_event_id(args.event_id):
+        print(f"{args.event_id!r} is not an event id", file=sys.stderr)
+        return 2
+    record = open_store(args).get(ids.key_of(args.event_id))
+    if record is None or record.get("event_id") != args.event_id:
+        print(f"event {args.event_id} not found", file=sys.stderr)
+        return 1
+    print(render(record))
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    records = iterate(
+        open_store(args),
+        source=args.source,
+        event_type=args.event_type,
+        since_ms=args.since,
+        until_ms=args.until,
+    )
+    for record in islice(records, max(args.limit, 0)):
+        print(render(record))
+    return 0
+
+
+def _last_event_id(path: Path) -> str | None:
+    """The event_id on the last complete line (a torn final line from a crash is dropped)."""
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        path.write_bytes(data)
+    for line in reversed(data.splitlines()):
+        if line.strip():
+            return str(json.loads(line)["event_id"])
+    return None
+
+
+def run_export(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    after = _last_event_id(args.out) if args.resume else None
+    if args.out.exists() and not args.resume and args.out.stat().st_size:
+        print(
+            f"{args.out} exists: use --resume to continue it, or choose another --out",
+            file=sys.stderr,
+        )
+        return 2
+    progress = Progress("exported")
+    with args.out.open("a" if args.resume else "w", encoding="utf-8") as out:
+        for record in iterate(
+            store,
+            source=args.source,
+            event_type=args.event_type,
+            since_ms=args.since,
+            until_ms=args.until,
+            after=after,
+        ):
+            out.write(render(record) + "\n")
+            out.flush()
+            progress.advance()
+            if args.limit is not None and progress.count >= args.limit:
+                break
+    progress.done()
+    resumed = f" (resumed after {after})" if after else ""
+    print(f"exported {progress.count} events to {args.out}{resumed}", file=sys.stderr)
+    return 0

@@ -1,0 +1,58 @@
+"""A small HTTP client for the CLI: POST with retries that honour ``Retry-After``."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+RETRYABLE = {429, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    retries: int = 0,
+    timeout: float = 30.0,
+) -> Answer:
+    """POST ``body``; retry the same bytes on 429/5xx and connection errors (safe when the
+    events carry ids: the service stores each (source, id) once)."""
+    attempt = 0
+    while True:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return Answer(response.status, dict(response.headers.items()), response.read())
+        except urllib.error.HTTPError as exc:
+            answer = Answer(exc.code, dict(exc.headers.items()), exc.read())
+            if exc.code not in RETRYABLE or attempt >= retries:
+                return answer
+            delay = float(answer.headers.get("Retry-After", "0") or 0) or min(8.0, 0.2 * 2**attempt)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if attempt >= retries:
+                raise
+            delay = min(8.0, 0.2 * 2**attempt)
+        attempt += 1
+        time.sleep(delay)

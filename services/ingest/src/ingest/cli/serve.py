@@ -1,0 +1,119 @@
+"""``ingest serve``: the real Lambda handler behind a local API Gateway, with DynamoDB emulated."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ingest.cli.common import DEFAULT_TABLE
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "serve", help="serve the API locally", description=__doc__
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--table", default=os.environ.get("EVENTS_TABLE", DEFAULT_TABLE))
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="use this DynamoDB-compatible endpoint (the table is created if missing) "
+        "instead of the embedded emulator",
+    )
+    parser.add_argument(
+        "--emulator-port",
+        type=int,
+        default=8000,
+        help="port of the embedded DynamoDB emulator (0 picks a free one; default %(default)s)",
+    )
+    parser.add_argument(
+        "--sources", type=Path, default=None, help="webhook sources file (JSON or YAML)"
+    )
+    parser.add_argument(
+        "--retention-days", type=int, default=None, help="override RETENTION_DAYS for stored events"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no access log lines")
+    parser.add_argument(
+        "--emit-metrics", action="store_true", help="print EMF metrics as Lambda would"
+    )
+    parser.set_defaults(func=run)
+
+
+def _prepare_environment(args: argparse.Namespace, endpoint: str) -> None:
+    os.environ["EVENTS_TABLE"] = args.table
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    if args.retention_days is not None:
+        os.environ["RETENTION_DAYS"] = str(args.retention_days)
+    if not args.emit_metrics:
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ingest.local.emulator import EmbeddedDynamoDB, use_local_credentials
+
+    emulator: EmbeddedDynamoDB | None = None
+    if args.endpoint_url:
+        endpoint = args.endpoint_url
+        if endpoint.startswith(("http://127.", "http://localhost")):
+            use_local_credentials()
+    else:
+        use_local_credentials()
+        emulator = EmbeddedDynamoDB(port=args.emulator_port).start()
+        endpoint = emulator.url
+    _prepare_environment(args, endpoint)
+
+    from ingest import runtime
+    from ingest.adapters.dynamodb import EventStore
+    from ingest.config import Settings
+    from ingest.handler import lambda_handler
+    from ingest.local.gateway import LocalGateway
+
+    settings = Settings.from_env()
+    store = EventStore(settings.events_table, endpoint_url=endpoint)
+    store.ensure_table()
+    state = runtime.Runtime(settings, store)
+    if args.sources is not None:
+        from ingest.webhooks.config import parse_sources_document
+
+        state = runtime.Runtime(
+            settings, store, _sources=parse_sources_document(args.sources.read_text("utf-8"))
+        )
+    runtime.reset(state)
+
+    server = LocalGateway(args.host, args.port, lambda_handler, quiet=args.quiet)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            print(f"\nstopping ({signal.Signals(signum).name})", file=sys.stderr, flush=True)
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    url = server.url
+    print(
+        f"ingest serving on {url}  (table {args.table!r}, DynamoDB at {endpoint})\n\n"
+        "Store an event:\n"
+        f"  curl -sS -X POST {url}/events -H 'content-type: application/json' \\\n"
+        '       -d \'{"type": "order.created", "id": "order-1", "data": {"total": 12.50}}\'\n\n'
+        "See it:\n"
+        f"  .venv/bin/ingest events list --endpoint-url {endpoint} --table {args.table}\n",
+        flush=True,
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        if emulator is not None:
+            emulator.stop()
+    print("stopped", file=sys.stderr, flush=True)
+    return 0

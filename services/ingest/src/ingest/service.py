@@ -1,0 +1,158 @@
+"""Domain logic: enrich validated events into records and store each at most once.
+
+Storage goes through :class:`ingest.adapters.dynamodb.EventStore`; this module never sees the SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ingest import ids
+from ingest.adapters.dynamodb import EventStore, Record, StorageUnavailable
+from ingest.errors import ServiceUnavailable
+
+_MAX_PROBES = 4
+_BATCH_WORKERS = 16
+_CLOUDEVENT_ATTRIBUTES = ("time", "subject", "specversion", "datacontenttype", "dataschema")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    source_ip: str | None = None
+    user_agent: str | None = None
+    now_ms: int = 0
+    retention_days: int = 30
+
+    @property
+    def received_at(self) -> str:
+        stamp = datetime.fromtimestamp(self.now_ms / 1000, tz=UTC)
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.now_ms % 1000:03d}Z"
+
+    @property
+    def expires_at(self) -> int | None:
+        if self.retention_days <= 0:
+            return None
+        return self.now_ms // 1000 + self.retention_days * 86400
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event_id: str
+    received_at: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A record waiting for its key: everything but ``pk`` and ``event_id``."""
+
+    source: str
+    producer_id: str | None
+    attributes: Record
+
+
+def enrich(ctx: RequestContext, source: str, event_type: str, producer_id: str | None) -> Record:
+    record: Record = {
+        "source": source,
+        "type": event_type,
+        "received_at": ctx.received_at,
+        "request_id": ctx.request_id,
+    }
+    if producer_id is not None:
+        record["id"] = producer_id
+    if ctx.source_ip:
+        record["source_ip"] = ctx.source_ip
+    if ctx.user_agent:
+        record["user_agent"] = ctx.user_agent[:512]
+    expires_at = ctx.expires_at
+    if expires_at is not None:
+        record["expires_at"] = expires_at
+    return record
+
+
+def _keyed(draft: Draft, key: int, now_ms: int) -> Record:
+    event_id = ids.new_event_id(key, now_ms)
+    return {"pk": ids.key_of(event_id), "event_id": event_id, **draft.attributes}
+
+
+def store_one(store: EventStore, draft: Draft, now_ms: int) -> Outcome:
+    """One conditional write; a conflict is either our own earlier attempt, a repeat, or a
+    (vanishingly rare) key collision, which moves on to the next probe."""
+    for probe in range(_MAX_PROBES):
+        key = (
+            ids.producer_key(draft.source, draft.producer_id, probe)
+            if draft.producer_id is not None
+            else ids.random_key()
+        )
+        record = _keyed(draft, key, now_ms)
+        try:
+            result = store.put_if_absent(record)
+        except StorageUnavailable as exc:
+            raise ServiceUnavailable(f"storage cannot take the write right now ({exc})") from exc
+        if result.stored:
+            return Outcome(str(record["event_id"]), str(record["received_at"]), duplicate=False)
+        old = result.existing or {}
+        if old.get("event_id") == record["event_id"]:
+            # The write landed but its answer was lost and the SDK retried: it is ours.
+            return Outcome(str(record["event_id"]), str(record["received_at"]), duplicate=False)
+        if (
+            draft.producer_id is not None
+            and old.get("source") == draft.source
+            and old.get("id") == draft.producer_id
+        ):
+            return Outcome(str(old["event_id"]), str(old.get("received_at", "")), duplicate=True)
+    raise ServiceUnavailable("could not allocate a unique key; retry")
+
+
+def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[Outcome]:
+    """Store a batch: the cheapest correct mix of writes.
+
+    Events without a producer id go through BatchWriteItem (random keys, so a retry of the same
+    request item overwrites itself, never another event). Events with an id need a condition,
+    which BatchWriteItem cannot carry, so they are conditional PutItems run in parallel.
+    Transactions would cost twice the write units for the same guarantee.
+    """
+    outcomes: list[Outcome | None] = [None] * len(drafts)
+    first_of: dict[tuple[str, str], int] = {}
+    conditional: list[int] = []
+    repeats: list[tuple[int, int]] = []
+    plain: list[tuple[int, Record]] = []
+    for index, draft in enumerate(drafts):
+        if draft.producer_id is None:
+            plain.append((index, _keyed(draft, ids.random_key(), now_ms)))
+            continue
+        scope = (draft.source, draft.producer_id)
+        if scope in first_of:
+            repeats.append((index, first_of[scope]))
+        else:
+            first_of[scope] = index
+            conditional.append(index)
+
+    if plain:
+        try:
+            store.put_many([record for _, record in plain])
+        except StorageUnavailable as exc:
+            raise ServiceUnavailable(f"storage cannot take the write right now ({exc})") from exc
+        for index, record in plain:
+            outcomes[index] = Outcome(
+                str(record["event_id"]), str(record["received_at"]), duplicate=False
+            )
+
+    if len(conditional) == 1:
+        outcomes[conditional[0]] = store_one(store, drafts[conditional[0]], now_ms)
+    elif conditional:
+        from concurrent.futures import ThreadPoolExecutor  # only batches pay for the import
+
+        with ThreadPoolExecutor(max_workers=min(_BATCH_WORKERS, len(conditional))) as pool:
+            results = pool.map(lambda i: store_one(store, drafts[i], now_ms), conditional)
+            for index, outcome in zip(conditional, results, strict=True):
+                outcomes[index] = outcome
+
+    for index, original in repeats:
+        first = outcomes[original]
+        assert first is not None
+        outcomes[index] = Outcome(first.event_id, first.received_at, duplicate=True)
+    return [o for o in outcomes if o is not None]
