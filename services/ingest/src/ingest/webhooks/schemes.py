@@ -144,7 +144,7 @@ def _decode_base64(value: str) -> bytes | None:
 
 
 def _utf8_keys(secrets: Sequence[str]) -> list[bytes]:
-    keys = [secret.encode("utf-8") for secret in secrets if secret]
+    keys = [secret.encode("utf-8", "surrogatepass") for secret in secrets if secret]
     if not keys:
         raise WebhookRejected("no_secret")
     return keys
@@ -410,7 +410,7 @@ def _verify_standard(
                 signatures.append(decoded)
     if not signatures:
         raise WebhookRejected("malformed_signature")
-    signed = f"{message_id}.{raw_timestamp}.".encode() + body
+    signed = f"{message_id}.{raw_timestamp}.".encode("utf-8", "surrogatepass") + body
     if not _any_match([_hmac(key, signed) for key in keys], signatures):
         raise WebhookRejected("invalid_signature")
     _check_timestamp(timestamp, now, config.tolerance_seconds)
@@ -498,7 +498,7 @@ def verify(
 
 
 def _hex_hmac(secret: str, message: bytes) -> str:
-    return _hmac(secret.encode("utf-8"), message).hex()
+    return _hmac(secret.encode("utf-8", "surrogatepass"), message).hex()
 
 
 def _require_secret(secret: str) -> str:
@@ -542,7 +542,7 @@ def sign(
             "X-Slack-Signature": "v0=" + _hex_hmac(_require_secret(secret), signed),
         }
     if scheme == "shopify":
-        digest_bytes = _hmac(_require_secret(secret).encode("utf-8"), body)
+        digest_bytes = _hmac(_require_secret(secret).encode("utf-8", "surrogatepass"), body)
         triggered_at = datetime.fromtimestamp(int(now), tz=UTC).isoformat().replace("+00:00", "Z")
         return {
             "X-Shopify-Topic": event_type or DEFAULT_EVENT_TYPE,
@@ -566,7 +566,7 @@ def sign(
         headers[config.id_header] = delivery_id
     if scheme == "hmac-sha256":
         assert config.header is not None  # SourceConfig requires it for this scheme
-        digest_bytes = _hmac(_require_secret(secret).encode("utf-8"), body)
+        digest_bytes = _hmac(_require_secret(secret).encode("utf-8", "surrogatepass"), body)
         encoded = (
             digest_bytes.hex()
             if config.encoding == "hex"
