@@ -62,7 +62,8 @@ LOGS_INGESTION_PRICE_PER_GB = 0.50
 LOGS_STORAGE_PRICE_PER_GB_MONTH = 0.03
 # CloudWatch custom metrics (the EMF metrics): $0.30 per metric-month (first 10,000 metrics).
 CLOUDWATCH_METRIC_PRICE_PER_MONTH = 0.30
-# CloudWatch standard-resolution alarm: $0.10 per alarm-month.
+# CloudWatch standard-resolution alarm: $0.10 per alarm metric-month (a metric-math alarm is billed
+# for each metric it reads).
 CLOUDWATCH_ALARM_PRICE_PER_MONTH = 0.10
 # CloudWatch dashboard: $3.00 per dashboard-month beyond the 3 free ones (pass only billable ones).
 CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH = 3.00
@@ -107,11 +108,11 @@ DEFAULT_RETENTION_DAYS = 30.0
 DEFAULT_LOG_BYTES_PER_REQUEST = 600
 # A batch's log line lists its event ids: ~30 B per event of a batch (unused for single events).
 DEFAULT_LOG_BYTES_PER_BATCHED_EVENT = 30
-# Lambda's own START/END/REPORT lines in text log format; 0 with JSON log format and a WARN
-# system log level.
-DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 350
-# One API Gateway access log line (JSON) per request.
-DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 400
+# Lambda's own platform.start / platform.report records (JSON log format at the default INFO system
+# log level); 0 once the function's system log level is WARN.
+DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 400
+# One API Gateway access log line (JSON, 15 fields including the user agent) per request.
+DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 450
 DEFAULT_LOG_RETENTION_DAYS = 30.0
 # Archived log bytes / ingested log bytes (archives are gzip-compressed; JSON compresses 5-10x).
 DEFAULT_LOG_ARCHIVE_RATIO = 0.2
@@ -201,7 +202,7 @@ class CostInputs:
     pitr: bool = True
     xray_sample_rate: float = 0.0
     custom_metrics: int = DEFAULT_CUSTOM_METRICS
-    alarms: int = 0
+    alarms: int = 0  # alarm metrics: a metric-math alarm counts once per metric it reads
     dashboards: int = 0
     kms_keys: int = 0
     secrets: int = 0

@@ -123,14 +123,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=int,
         default=None,
         metavar="BYTES",
-        help="Lambda START/END/REPORT bytes per request (default 350; 0 with JSON format at WARN)",
+        help="Lambda platform log bytes per request (default 400; 0 at system log level WARN)",
     )
     parser.add_argument(
         "--access-log-bytes",
         type=int,
         default=None,
         metavar="BYTES",
-        help="API Gateway access log bytes per request (default 400)",
+        help="API Gateway access log bytes per request (default 450)",
     )
     parser.add_argument(
         "--log-retention-days",
@@ -156,7 +156,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="custom metric series published while traffic flows (default 12)",
     )
-    parser.add_argument("--alarms", type=int, default=0, metavar="N", help="CloudWatch alarms")
+    parser.add_argument(
+        "--alarms", type=int, default=0, metavar="N", help="CloudWatch alarm metrics"
+    )
     parser.add_argument(
         "--dashboards", type=int, default=0, metavar="N", help="dashboards beyond the 3 free"
     )
