@@ -1,7 +1,8 @@
 """Build a local provider mirror for the offline Terraform checks (TF_PROVIDER_MIRROR).
 
-On a machine with registry access (CI), run ``terraform providers mirror`` for every root
-module under ``environments/`` into one directory, so that the Terraform make targets, which
+On a machine with registry access (CI), run ``terraform providers mirror`` for every
+directory under ``environments/`` and ``modules/`` into one directory (the versions and
+hashes come from the committed .terraform.lock.hcl files), so that the Terraform make targets, which
 install providers from the filesystem mirror named by TF_PROVIDER_MIRROR, work the same way
 in CI as on the offline development machines.
 
@@ -24,10 +25,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def root_modules(root: Path) -> list[Path]:
-    base = root / "environments"
-    if not base.is_dir():
-        return []
-    return sorted(d for d in base.iterdir() if d.is_dir() and any(d.glob("*.tf")))
+    """environments/* first (the root modules), then modules/* (checked on their own too)."""
+    found: list[Path] = []
+    for top in ("environments", "modules"):
+        base = root / top
+        if base.is_dir():
+            found += sorted(d for d in base.iterdir() if d.is_dir() and any(d.glob("*.tf")))
+    return found
 
 
 def mirror(directory: Path, out: Path, platform: str, binary: str) -> int:
@@ -35,7 +39,7 @@ def mirror(directory: Path, out: Path, platform: str, binary: str) -> int:
     with tempfile.TemporaryDirectory(prefix="tf-mirror-") as data_dir:
         env = {**os.environ, "TF_DATA_DIR": data_dir, "TF_IN_AUTOMATION": "1"}
         for args in (
-            ["init", "-backend=false", "-input=false", "-no-color"],
+            ["init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"],
             ["providers", "mirror", f"-platform={platform}", str(out)],
         ):
             result = subprocess.run([binary, *args], cwd=directory, env=env, check=False)
@@ -57,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     modules = root_modules(args.root)
     if not modules:
-        print("no Terraform root modules under environments/", file=sys.stderr)
+        print("no Terraform directories under environments/ or modules/", file=sys.stderr)
         return 1
     for directory in modules:
         print(f"mirroring providers of {directory.relative_to(args.root)}", flush=True)

@@ -105,10 +105,14 @@ def test_provider_mirror_runs_each_root_module_and_exports_the_path(
     github_env = tmp_path / "github_env"
     monkeypatch.setenv("GITHUB_ENV", str(github_env))
     (repo / "environments" / "notes").mkdir()  # no .tf files: not a root module
+    (repo / "modules" / "table").mkdir(parents=True)
+    (repo / "modules" / "table" / "main.tf").write_text("")
     out = tmp_path / "mirror"
     assert provider_mirror.main(["--root", str(repo), "--out", str(out), "--github-env"]) == 0
     calls = fake_terraform.calls()
-    assert [Path(str(c["cwd"])).name for c in calls] == ["dev", "dev", "prod", "prod"]
+    names = [Path(str(c["cwd"])).name for c in calls]
+    assert names == ["dev", "dev", "prod", "prod", "table", "table"]
+    assert "-lockfile=readonly" in fake_terraform.commands()[0]
     assert fake_terraform.commands()[1] == [
         "providers",
         "mirror",
