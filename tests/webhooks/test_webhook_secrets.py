@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import set_parameter, set_secret
 from ingest.adapters.secrets import (
     SecretsUnavailable,
@@ -16,8 +18,29 @@ from ingest.adapters.secrets import (
     resolve_secrets,
 )
 from ingest.webhooks import SourceConfig, SourcesDocument, SourcesDocumentError, sign, verify
+from moto import mock_aws
 
-pytestmark = pytest.mark.usefixtures("aws")
+
+@pytest.fixture(autouse=True)
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Moto's in-memory AWS with fake credentials and empty Powertools caches."""
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SSM",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        "AWS_PROFILE",
+        "POWERTOOLS_PARAMETERS_MAX_AGE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    with mock_aws():
+        yield
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
 
 SOURCES = {
     "github": {"scheme": "github", "secret_id": "ingest/github"},
