@@ -114,7 +114,13 @@ def ingest_serve() -> Iterator[str]:
         pytest.skip("the ingest package (entry point ingest.cli.main) is not importable")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-c", "from ingest.cli.main import main; raise SystemExit(main())"]
+    # The console script next to this interpreter (.venv/bin/ingest), as a developer runs it.
+    script = shutil.which("ingest", path=str(Path(sys.executable).parent))
+    command = (
+        [script]
+        if script
+        else [sys.executable, "-c", "from ingest.cli.main import main; raise SystemExit(main())"]
+    )
     process = subprocess.Popen(
         [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
