@@ -97,7 +97,7 @@ def to_event(
 def make_request_handler(handler: Handler, quiet: bool) -> type[BaseHTTPRequestHandler]:
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # one small answer per request: never wait for delayed ACKs
+        disable_nagle_algorithm = True  # one small answer per request: never wait for delayed ACKs
         server_version = "ingest-local"
         sys_version = ""
 
