@@ -83,10 +83,17 @@ class PlanReport:
         return f"### {icon} Terraform {verdict}: `{self.environment}`"
 
 
-def _fenced(body: str) -> str:
+_SIGN = re.compile(r"^(\s+)([-+~])(?=[ /])", re.MULTILINE)
+
+
+def _for_diff(body: str) -> str:
+    """Move each change sign to the first column so that ```diff colours it; defuse fences."""
     # A plan never contains a fence of its own, but make sure it cannot close ours.
-    safe = body.replace(FENCE, "`\u200b``")
-    return f"{FENCE}diff\n{safe.rstrip()}\n{FENCE}"
+    return _SIGN.sub(r"\2\1", body.replace(FENCE, "`\u200b``"))
+
+
+def _fenced(body: str) -> str:
+    return f"{FENCE}diff\n{_for_diff(body).rstrip()}\n{FENCE}"
 
 
 def _cut_at_line(text: str, budget: int) -> str:
@@ -128,8 +135,7 @@ def render(report: PlanReport, *, limit: int = COMMENT_LIMIT, with_marker: bool 
     opening = f"{header}<details><summary>Show plan (truncated)</summary>\n\n{FENCE}diff\n"
     closing = f"\n... (truncated)\n{FENCE}\n</details>\n{notice}"
     budget = limit - len(opening) - len(closing)
-    safe = report.plan_text.replace(FENCE, "`\u200b``")
-    kept = _cut_at_line(safe, budget).rstrip("\n")
+    kept = _cut_at_line(_for_diff(report.plan_text), budget).rstrip("\n")
     return f"{opening}{kept}{closing}"
 
 
@@ -195,6 +201,12 @@ class GitHub:
             page += 1
 
 
+def _by_a_bot(comment: Mapping[str, Any]) -> bool:
+    """Only the workflow's own comments are edited (GITHUB_TOKEN posts as a Bot user)."""
+    user = comment.get("user")
+    return not isinstance(user, Mapping) or user.get("type", "Bot") == "Bot"
+
+
 def upsert_comment(
     github: GitHub, repo: str, number: int, environment: str, body: str
 ) -> tuple[str, int]:
@@ -204,7 +216,11 @@ def upsert_comment(
     an earlier race) are deleted so that exactly one remains.
     """
     tag = marker(environment)
-    mine = [c for c in github.issue_comments(repo, number) if tag in str(c.get("body", ""))]
+    mine = [
+        c
+        for c in github.issue_comments(repo, number)
+        if tag in str(c.get("body", "")) and _by_a_bot(c)
+    ]
     if mine:
         keep, *extra = mine
         comment_id = int(keep["id"])

@@ -61,7 +61,8 @@ def test_a_short_plan_renders_whole_with_marker_and_link() -> None:
     assert f"**{SUMMARY}**" in body
     assert f"[workflow run]({RUN_URL})" in body
     assert "commit `aaaaaaaaaaaa`" in body
-    assert text.strip() in body
+    for line in text.strip().splitlines():  # every line, change signs moved to column one
+        assert line.replace("  + ", "+   ") in body
     assert "truncated" not in body
 
 
@@ -90,6 +91,25 @@ def test_rendering_never_exceeds_the_limit(limit: int) -> None:
 def test_a_fence_in_the_plan_cannot_break_out_of_the_code_block() -> None:
     body = render(PlanReport("dev", '  + value = "```"\n' + SUMMARY))
     assert body.count("```") == 2
+
+
+def test_change_signs_move_to_the_first_column_for_diff_colouring() -> None:
+    text = '  # aws_lambda_function.f will be updated in-place\n  ~ resource "x" "f" {\n'
+    text += '      ~ source_code_hash = "a" -> "b"\n-/+ resource "y" "z" {\n      + id = 1\n'
+    body = render(PlanReport("dev", text + SUMMARY))
+    assert '\n~   resource "x" "f" {' in body
+    assert '\n~       source_code_hash = "a" -> "b"' in body
+    assert '\n-/+ resource "y" "z" {' in body
+    assert "\n+       id = 1" in body
+    assert "\n  # aws_lambda_function.f will be updated in-place" in body
+
+
+def test_a_human_comment_quoting_the_marker_is_left_alone(github: FakeGitHub) -> None:
+    github.add(5, marker("dev") + " quoted by a person")
+    github.comments[5][0]["user"] = {"login": "someone", "type": "User"}
+    action, _ = upsert_comment(GitHub("test-token", github.url), REPO, 5, "dev", marker("dev"))
+    assert action == "created"
+    assert github.comments[5][0]["body"].endswith("quoted by a person")
 
 
 def test_status_is_shown() -> None:
