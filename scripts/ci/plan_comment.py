@@ -83,7 +83,7 @@ class PlanReport:
         return f"### {icon} Terraform {verdict}: `{self.environment}`"
 
 
-_SIGN = re.compile(r"^(\s+)([-+~])(?=[ /])", re.MULTILINE)
+_SIGN = re.compile(r"^( +)([-+~])(?=[ /])", re.MULTILINE)
 
 
 def _for_diff(body: str) -> str:

@@ -94,14 +94,14 @@ def test_a_fence_in_the_plan_cannot_break_out_of_the_code_block() -> None:
 
 
 def test_change_signs_move_to_the_first_column_for_diff_colouring() -> None:
-    text = '  # aws_lambda_function.f will be updated in-place\n  ~ resource "x" "f" {\n'
+    text = '\n\n  # aws_lambda_function.f will be updated in-place\n  ~ resource "x" "f" {\n'
     text += '      ~ source_code_hash = "a" -> "b"\n-/+ resource "y" "z" {\n      + id = 1\n'
     body = render(PlanReport("dev", text + SUMMARY))
     assert '\n~   resource "x" "f" {' in body
     assert '\n~       source_code_hash = "a" -> "b"' in body
     assert '\n-/+ resource "y" "z" {' in body
     assert "\n+       id = 1" in body
-    assert "\n  # aws_lambda_function.f will be updated in-place" in body
+    assert "\n\n\n  # aws_lambda_function.f will be updated in-place" in body
 
 
 def test_a_human_comment_quoting_the_marker_is_left_alone(github: FakeGitHub) -> None:
