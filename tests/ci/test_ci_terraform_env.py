@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,69 @@ def test_multiline_outputs_are_refused(tmp_path: Path, monkeypatch: pytest.Monke
 def test_lock_flag_parsing() -> None:
     with pytest.raises(SystemExit):
         main(["plan", "dev", "--out", "x", "--lock=maybe"])
+
+
+# --- with the real terraform binary (no provider needed: terraform_data is built in) ----------
+
+REAL_TERRAFORM = shutil.which("terraform")
+
+MAIN_TF = """\
+terraform {
+  backend "local" {}
+}
+
+variable "environment" {
+  type = string
+}
+
+variable "message" {
+  type    = string
+  default = "v1"
+}
+
+resource "terraform_data" "marker" {
+  input = "${var.environment}-${var.message}"
+}
+
+output "api_endpoint" {
+  value = "https://${terraform_data.marker.output}.example.test"
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(REAL_TERRAFORM is None, reason="terraform is not installed")
+def test_plan_apply_output_with_real_terraform(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = repo / "environments" / "dev"
+    (directory / "main.tf").write_text(MAIN_TF)
+    (directory / "dev.s3.tfbackend").write_text(f'path = "{tmp_path / "dev.tfstate"}"\n')
+    monkeypatch.setenv("TERRAFORM_BIN", str(REAL_TERRAFORM))
+    monkeypatch.setenv("TF_DATA_DIR", str(tmp_path / "tf-data"))
+    monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
+    gh_out = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(gh_out))
+    root = ["--root", str(repo)]
+    plan, text = tmp_path / "plan" / "tfplan", tmp_path / "plan" / "plan.txt"
+
+    assert main([*root, "plan", "dev", "--out", str(plan), "--text", str(text)]) == 0
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in text.read_text()
+    digest = outputs(gh_out)["plan_sha256"]
+    assert outputs(gh_out)["has_changes"] == "true"
+
+    apply = [*root, "apply", "dev", "--plan", str(plan), "--expect-sha256", digest]
+    assert main(apply) == 0
+    assert main([*root, "output", "dev", "api_endpoint"]) == 0
+    assert outputs(gh_out)["api_endpoint"] == "https://dev-v1.example.test"
+
+    # Applied: nothing left to do, and the same saved plan cannot be applied twice (stale).
+    gh_out.write_text("")
+    drift = [*root, "plan", "dev", "--out", str(tmp_path / "again"), "--detailed-exitcode"]
+    assert main(drift) == 0
+    assert outputs(gh_out)["has_changes"] == "false"
+    assert main(apply) == 1
+
+    # A change made outside the code is reported as drift by -detailed-exitcode.
+    (directory / "terraform.tfvars").write_text('environment = "dev"\nmessage = "v2"\n')
+    assert main([*drift, "--lock=false"]) == 2
