@@ -1,0 +1,488 @@
+"""End-to-end Terraform rehearsal against the moto server (make rehearse, part of make test).
+
+Stages: start moto -> apply environments/bootstrap (local state) -> init dev on the S3 backend with
+DynamoDB locking that bootstrap created -> apply dev -> plan dev again (must be empty) -> plan prod ->
+serve the real handler against dev's table and store an event -> destroy dev.
+
+The committed environments are never edited. Everything emulator-specific goes in through Terraform's
+own mechanisms, inside a scratch copy under .rehearsal/: generated *_override.tf files and an extra
+-backend-config file. Gaps of the emulator are worked around in MOTO_GAPS only, each with its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRATCH = ROOT / ".rehearsal"
+BIN = ROOT / ".venv" / "bin"
+ARTIFACT = ROOT / "dist" / "ingest.zip"
+REGION = "eu-west-1"  # the committed terraform.tfvars' region
+TERRAFORM = os.environ.get("TERRAFORM", "terraform")
+STEP_TIMEOUT = 600  # seconds, any single Terraform command
+SERVICES = (
+    "apigateway",
+    "apigatewayv2",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "ssm",
+    "sts",
+)
+
+# The one place where moto's gaps are worked around. Each entry: (module directory, override file
+# contents, reason). They only relax what Terraform compares in the rehearsal, never what is deployed.
+MOTO_GAPS: list[tuple[str, str, str]] = [
+    (
+        "modules/ingest-function",
+        """resource "aws_lambda_function" "this" {
+  lifecycle {
+    ignore_changes = [logging_config]
+  }
+}
+""",
+        "moto does not store a function's LoggingConfig, so every plan would show a change.",
+    ),
+    (
+        "modules/state-backend",
+        """resource "aws_s3_bucket_policy" "state" {
+  count = 0
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "state" {
+  rule {
+    id     = "noncurrent-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_retention_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+""",
+        "(1) moto evaluates bucket policies but not their conditions: the TLS-only Deny"
+        " (aws:SecureTransport = false) would deny every request, so that policy is left out here;"
+        " (2) moto drops NewerNoncurrentVersions from the lifecycle rule, so the provider would wait"
+        " for a read-back that never matches (same rule, without that one field).",
+    ),
+]
+
+timings: list[tuple[str, float]] = []
+CERT = SCRATCH / "moto-cert.pem"
+KEY = SCRATCH / "moto-key.pem"
+
+
+def log(message: str) -> None:
+    print(f"[rehearse] {message}", flush=True)
+
+
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    log(f"{name} ...")
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        elapsed = time.monotonic() - started
+        timings.append((name, elapsed))
+        log(f"{name}: {elapsed:.1f}s")
+
+
+def make_certificate() -> None:
+    """A throwaway self-signed certificate for 127.0.0.1, so the emulator speaks TLS.
+
+    The state bucket's policy denies aws:SecureTransport=false and moto enforces bucket policies:
+    the backend must reach it over HTTPS exactly as it does on AWS.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    KEY.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    CERT.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, timeout: float, expect: int = 200) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            context = (
+                ssl.create_default_context(cafile=str(CERT)) if url.startswith("https") else None
+            )
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310
+                if response.status == expect:
+                    return
+                last = response.status
+        except (urllib.error.URLError, OSError) as exc:
+            last = exc
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout:.0f}s (last: {last})")
+
+
+def terraform_env() -> dict[str, str]:
+    """Offline Terraform: the CLI config make wrote (or one written here), no checkpoint calls."""
+    env = dict(os.environ)
+    rc = Path(env.get("TF_CLI_CONFIG_FILE", ""))
+    if not rc.is_file():
+        mirror = env.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins")
+        cache = ROOT / "build" / "terraform-plugin-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        rc = ROOT / "build" / "terraformrc"
+        rc.write_text(
+            "provider_installation {\n  filesystem_mirror {\n"
+            f'    path    = "{mirror}"\n'
+            '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
+            f'plugin_cache_dir = "{cache}"\n'
+        )
+        env["TF_PLUGIN_CACHE_DIR"] = str(cache)
+    env["TF_CLI_CONFIG_FILE"] = str(rc)
+    env["CHECKPOINT_DISABLE"] = "1"
+    env["TF_IN_AUTOMATION"] = "1"
+    env["TF_INPUT"] = "0"
+    env.update(emulator_credentials())
+    return env
+
+
+def emulator_credentials() -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the emulator's dummy credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # Trust the emulator's certificate: Go (Terraform) reads SSL_CERT_FILE, botocore AWS_CA_BUNDLE.
+        "SSL_CERT_FILE": str(CERT),
+        "AWS_CA_BUNDLE": str(CERT),
+    }
+
+
+def tf(workdir: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    command = [TERRAFORM, f"-chdir={workdir}", *args, "-no-color"]
+    result = subprocess.run(
+        command,
+        env=terraform_env(),
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT,
+        check=False,
+    )
+    if result.returncode not in ok:
+        sys.stdout.write(result.stdout[-20000:])
+        sys.stderr.write(result.stderr[-20000:])
+        raise RuntimeError(f"terraform {args[0]} in {workdir.name} exited {result.returncode}")
+    return result
+
+
+def prepare_scratch(endpoint: str) -> Path:
+    """Copy modules/, environments/ and the artifact; add the override files."""
+    work = SCRATCH / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", "*.tfplan")
+    shutil.copytree(ROOT / "modules", work / "modules", ignore=ignore)
+    shutil.copytree(ROOT / "environments", work / "environments", ignore=ignore)
+    (work / "dist").mkdir()
+    shutil.copy2(ARTIFACT, work / "dist" / "ingest.zip")
+
+    endpoints = "\n".join(f'    {name} = "{endpoint}"' for name in SERVICES)
+    provider_override = f"""# Generated by scripts/tf/rehearse.py: point the provider at the moto server.
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+    for env_dir in sorted((work / "environments").iterdir()):
+        if env_dir.is_dir():
+            (env_dir / "rehearsal_provider_override.tf").write_text(provider_override)
+    for module, override, reason in MOTO_GAPS:
+        body = f"# Generated by scripts/tf/rehearse.py (moto gap): {reason}\n{override}"
+        (work / module / "rehearsal_moto_gaps_override.tf").write_text(body)
+    return work
+
+
+def backend_overrides(endpoint: str, bucket: str, lock_table: str) -> Path:
+    """Emulator settings layered after the committed ENV.s3.tfbackend (later -backend-config wins)."""
+    path = SCRATCH / "emulator.s3.tfbackend"
+    path.write_text(
+        f"""bucket                      = "{bucket}"
+dynamodb_table              = "{lock_table}"
+region                      = "{REGION}"
+access_key                  = "testing"
+secret_key                  = "testing"
+use_path_style              = true
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+endpoints = {{
+  s3       = "{endpoint}"
+  dynamodb = "{endpoint}"
+  iam      = "{endpoint}"
+  sts      = "{endpoint}"
+}}
+"""
+    )
+    return path
+
+
+@contextlib.contextmanager
+def process(
+    command: list[str], env: dict[str, str], logfile: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with logfile.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+
+
+def outputs(workdir: Path) -> dict[str, Any]:
+    raw = json.loads(tf(workdir, "output", "-json").stdout)
+    return {name: value["value"] for name, value in raw.items()}
+
+
+def http_json(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - local URL
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def rehearse_service(table: str, endpoint: str) -> None:
+    """The service CLI (contract section 2) against the table dev created."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(emulator_credentials())
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        str(BIN / "ingest"), "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--table", table, "--endpoint-url", endpoint,
+    ]  # fmt: skip
+    with process(command, env, SCRATCH / "ingest-serve.log") as proc:
+        try:
+            wait_http(f"{base}/health", timeout=60)
+        except RuntimeError:
+            sys.stdout.write((SCRATCH / "ingest-serve.log").read_text()[-5000:])
+            raise
+        status, answer = http_json("POST", f"{base}/events", {"type": "rehearsal.ping", "id": "r1"})
+        if status != 202:
+            raise RuntimeError(f"POST /events answered {status}: {answer}")
+        log(f"POST /events -> {status} {answer}")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    listed = subprocess.run(
+        [str(BIN / "ingest"), "events", "list", "--table", table, "--endpoint-url", endpoint],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    records = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    stored = [r for r in records if r.get("id") == "r1" and r.get("type") == "rehearsal.ping"]
+    if not stored:
+        raise RuntimeError(f"the event is not in {table}: {listed.stdout[:2000]}")
+    log(f"stored: {json.dumps(stored[0], sort_keys=True)[:300]}")
+
+
+def run(keep: bool) -> None:
+    if not ARTIFACT.is_file():
+        sys.exit(f"rehearse: {ARTIFACT.relative_to(ROOT)} is missing (make package)")
+    SCRATCH.mkdir(exist_ok=True)
+    make_certificate()
+    port = free_port()
+    endpoint = f"https://127.0.0.1:{port}"
+    moto_env = dict(os.environ)
+    moto_env.update(emulator_credentials())
+    moto_env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # ReadOnlyAccess is attached by bootstrap
+
+    with stage("start moto"):
+        moto_cmd = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        moto_cmd += ["--ssl-cert", str(CERT), "--ssl-key", str(KEY)]
+        moto = process(moto_cmd, moto_env, SCRATCH / "moto.log")
+        moto.__enter__()
+    try:
+        wait_http(f"{endpoint}/moto-api/", timeout=60)
+        with stage("scratch copy + overrides"):
+            work = prepare_scratch(endpoint)
+        bootstrap = work / "environments" / "bootstrap"
+        dev = work / "environments" / "dev"
+        prod = work / "environments" / "prod"
+
+        with stage("bootstrap: init + apply"):
+            tf(bootstrap, "init", "-lockfile=readonly")
+            tf(bootstrap, "apply", "-auto-approve")
+            boot = outputs(bootstrap)
+        log(f"state bucket {boot['state_bucket']}, lock table {boot['lock_table']}")
+        extra = backend_overrides(endpoint, boot["state_bucket"], boot["lock_table"])
+
+        with stage("dev: init (S3 backend + DynamoDB lock)"):
+            tf(
+                dev,
+                "init",
+                "-lockfile=readonly",
+                "-backend-config=dev.s3.tfbackend",
+                f"-backend-config={extra}",
+            )
+        with stage("dev: apply"):
+            tf(dev, "apply", "-auto-approve")
+        with stage("dev: plan again (expects no changes)"):
+            replan = tf(dev, "plan", "-detailed-exitcode", ok=(0, 2))
+            if replan.returncode != 0:
+                sys.stdout.write(replan.stdout[-20000:])
+                raise RuntimeError("dev is not converged: the second plan has changes")
+        with stage("prod: init + plan"):
+            tf(
+                prod,
+                "init",
+                "-lockfile=readonly",
+                "-backend-config=prod.s3.tfbackend",
+                f"-backend-config={extra}",
+            )
+            plan = tf(prod, "plan", "-detailed-exitcode", ok=(2,))
+            summary = [line for line in plan.stdout.splitlines() if line.startswith("Plan:")]
+            log(f"prod {summary[0] if summary else 'plan done'}")
+
+        dev_out = outputs(dev)
+        with stage("service: serve + POST /events + events list"):
+            rehearse_service(dev_out["table_name"], endpoint)
+
+        with stage("dev: state in S3, lock released"):
+            check_state(endpoint, boot["state_bucket"], boot["lock_table"])
+
+        with stage("dev: destroy"):
+            tf(dev, "destroy", "-auto-approve")
+    finally:
+        moto.__exit__(None, None, None)
+        if not keep and (SCRATCH / "work").exists():
+            shutil.rmtree(SCRATCH / "work")
+
+    total = sum(seconds for _, seconds in timings)
+    log("timings:")
+    for name, seconds in timings:
+        log(f"  {seconds:7.1f}s  {name}")
+    log(f"  {total:7.1f}s  total")
+
+
+def check_state(endpoint: str, bucket: str, lock_table: str) -> None:
+    """The state object is in the bucket; no lock is left behind (neither table item nor lock file)."""
+    import boto3  # noqa: PLC0415, TID251 - rehearsal-only inspection of the emulator
+
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106
+        region_name=REGION,
+    )
+    s3 = session.client("s3", endpoint_url=endpoint, verify=str(CERT))
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    if "dev/terraform.tfstate" not in keys:
+        raise RuntimeError(f"dev state not in s3://{bucket}: {sorted(keys)}")
+    if any(k.endswith(".tflock") for k in keys):
+        raise RuntimeError(f"a lock file was left behind: {sorted(keys)}")
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint, verify=str(CERT))
+    items = dynamodb.scan(TableName=lock_table)["Items"]
+    held = [i for i in items if "Info" in i]
+    if held:
+        raise RuntimeError(f"a DynamoDB lock is still held: {held}")
+    digests = [i["LockID"]["S"] for i in items]
+    log(f"state keys {sorted(keys)}; lock table digests {digests}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Terraform rehearsal against moto")
+    parser.add_argument("--keep", action="store_true", help="keep .rehearsal/work for inspection")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        run(keep=args.keep)
+    except (RuntimeError, subprocess.SubprocessError) as exc:
+        log(f"FAILED: {exc}")
+        return 1
+    log(f"rehearsal passed in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
