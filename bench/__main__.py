@@ -75,11 +75,19 @@ def main() -> int:
         stub.terminate()
         stub.wait(timeout=10)
 
-    med = {k: {"cold": statistics.median(cold[k]), "import": statistics.median(imports[k]),
-               "warm": statistics.median(warm[k])} for k in HANDLERS}
+    med = {
+        k: {
+            "cold": statistics.median(cold[k]),
+            "import": statistics.median(imports[k]),
+            "warm": statistics.median(warm[k]),
+        }
+        for k in HANDLERS
+    }
     cold_ratio = med["ingest"]["cold"] / med["bare"]["cold"]
     warm_ratio = med["ingest"]["warm"] / med["bare"]["warm"]
-    print(f"rounds: {ROUNDS} cold, {min(ROUNDS, 5)} x {WARM_REQUESTS} warm requests; python {sys.version.split()[0]}")
+    print(
+        f"rounds: {ROUNDS} cold, {min(ROUNDS, 5)} x {WARM_REQUESTS} warm requests; python {sys.version.split()[0]}"
+    )
     print(f"{'handler':<10}{'import ms':>12}{'cold ms':>12}{'warm ms':>12}")
     for name in HANDLERS:
         m = med[name]

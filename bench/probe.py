@@ -29,7 +29,12 @@ def api_event(n: int) -> dict[str, Any]:
         "rawQueryString": "",
         "headers": {"content-type": "application/json", "user-agent": "bench"},
         "requestContext": {
-            "http": {"method": "POST", "path": "/events", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "http": {
+                "method": "POST",
+                "path": "/events",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "bench",
+            },
             "requestId": f"bench-{n}",
             "routeKey": "$default",
             "stage": "$default",

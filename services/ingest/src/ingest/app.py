@@ -23,7 +23,6 @@ from ingest.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     ServiceUnavailable,
 )
 from ingest.service import Draft, Outcome, RequestContext, enrich, store_many, store_one
@@ -38,8 +37,8 @@ _ALLOWED = (
 _local = threading.local()
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response[str](
         status_code=status,
         content_type=JSON_TYPE,
         body=json.dumps(body, separators=(",", ":")),
@@ -47,7 +46,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_response(exc: ApiError) -> Response:
+def error_response(exc: ApiError) -> Response[str]:
     return json_response(exc.status, exc.body(), exc.headers or None)
 
 
@@ -75,7 +74,7 @@ def request_context(event: dict[str, Any]) -> RequestContext:
     )
 
 
-def single_answer(outcome: Outcome) -> Response:
+def single_answer(outcome: Outcome) -> Response[str]:
     body: dict[str, Any] = {"event_id": outcome.event_id, "received_at": outcome.received_at}
     if outcome.duplicate:
         body["duplicate"] = True
@@ -98,7 +97,7 @@ def _event_draft(ctx: RequestContext, parsed: intake.ParsedEvent, producer_id: s
     return Draft(event.source, producer_id, record)
 
 
-def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response:
+def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]:
     headers = event.get("headers") or {}
     body = raw_body(event)
     figures.payload_bytes = len(body)
@@ -148,7 +147,7 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response:
     )
 
 
-def post_webhook(event: dict[str, Any], source: str, figures: RequestMetrics) -> Response:
+def post_webhook(event: dict[str, Any], source: str, figures: RequestMetrics) -> Response[str]:
     from ingest.webhook_route import receive  # webhook code stays off the /events path
 
     return receive(event, source, figures)
@@ -167,23 +166,23 @@ def build_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
 
     @app.get("/health")
-    def health() -> Response:
+    def health() -> Response[str]:
         return json_response(200, {"status": "ok"})
 
     @app.post("/events")
-    def events() -> Response:
+    def events() -> Response[str]:
         return post_events(app.current_event.raw_event, app.context["metrics"])
 
     @app.post("/webhooks/<source>")
-    def webhooks(source: str) -> Response:
+    def webhooks(source: str) -> Response[str]:
         return post_webhook(app.current_event.raw_event, source, app.context["metrics"])
 
     @app.not_found
-    def not_found(_: Exception) -> Response:
+    def not_found(_: Exception) -> Response[str]:
         return error_response(_method_not_allowed_or_not_found(app.current_event.path))
 
     @app.exception_handler(ApiError)
-    def api_error(exc: ApiError) -> Response:
+    def api_error(exc: ApiError) -> Response[str]:
         figures: RequestMetrics = app.context["metrics"]
         if isinstance(exc, ServiceUnavailable):
             figures.count("StorageUnavailable")
@@ -193,10 +192,6 @@ def build_resolver() -> APIGatewayHttpResolver:
                 figures.reason("EventsRejected", exc.code)
             logger.info("request rejected", extra={"status": exc.status, "reason": exc.code})
         return error_response(exc)
-
-    @app.exception_handler(PayloadTooLarge)
-    def too_large(exc: PayloadTooLarge) -> Response:
-        return api_error(exc)
 
     return app
 

@@ -16,7 +16,7 @@ from ingest.telemetry import RequestMetrics, logger
 from ingest.webhooks.schemes import WebhookRejected, verify
 
 
-def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Response:
+def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Response[str]:
     from ingest.adapters.secrets import resolve_secrets
 
     try:
