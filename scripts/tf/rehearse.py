@@ -171,7 +171,7 @@ def wait_http(url: str, timeout: float, expect: int = 200) -> None:
             context = (
                 ssl.create_default_context(cafile=str(CERT)) if url.startswith("https") else None
             )
-            with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 if response.status == expect:
                     return
                 last = response.status
@@ -208,7 +208,7 @@ def terraform_env() -> dict[str, str]:
 def emulator_credentials() -> dict[str, str]:
     return {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the emulator's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -321,10 +321,10 @@ def outputs(workdir: Path) -> dict[str, Any]:
 
 def http_json(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - local URL
+    request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
@@ -367,6 +367,55 @@ def rehearse_service(table: str, endpoint: str) -> None:
     log(f"stored: {json.dumps(stored[0], sort_keys=True)[:300]}")
 
 
+def init_with_backend(workdir: Path, committed: str, extra: Path) -> None:
+    """The committed ENV.s3.tfbackend first, then the emulator's settings on top."""
+    tf(
+        workdir,
+        "init",
+        "-lockfile=readonly",
+        f"-backend-config={committed}",
+        f"-backend-config={extra}",
+    )
+
+
+def rehearse_terraform(endpoint: str) -> None:
+    with stage("scratch copy + overrides"):
+        work = prepare_scratch(endpoint)
+    bootstrap = work / "environments" / "bootstrap"
+    dev = work / "environments" / "dev"
+    prod = work / "environments" / "prod"
+
+    with stage("bootstrap: init + apply"):
+        tf(bootstrap, "init", "-lockfile=readonly")
+        tf(bootstrap, "apply", "-auto-approve")
+        boot = outputs(bootstrap)
+    log(f"state bucket {boot['state_bucket']}, lock table {boot['lock_table']}")
+    extra = backend_overrides(endpoint, boot["state_bucket"], boot["lock_table"])
+
+    with stage("dev: init (S3 backend + DynamoDB lock)"):
+        init_with_backend(dev, "dev.s3.tfbackend", extra)
+    with stage("dev: apply"):
+        tf(dev, "apply", "-auto-approve")
+    with stage("dev: plan again (expects no changes)"):
+        replan = tf(dev, "plan", "-detailed-exitcode", ok=(0, 2))
+        if replan.returncode != 0:
+            sys.stdout.write(replan.stdout[-20000:])
+            raise RuntimeError("dev is not converged: the second plan has changes")
+    with stage("prod: init + plan"):
+        init_with_backend(prod, "prod.s3.tfbackend", extra)
+        plan = tf(prod, "plan", "-detailed-exitcode", ok=(2,))
+        summary = [line for line in plan.stdout.splitlines() if line.startswith("Plan:")]
+        log(f"prod {summary[0] if summary else 'plan done'}")
+
+    table = outputs(dev)["table_name"]
+    with stage("service: serve + POST /events + events list"):
+        rehearse_service(table, endpoint)
+    with stage("dev: state in S3, lock released"):
+        check_state(endpoint, boot["state_bucket"], boot["lock_table"])
+    with stage("dev: destroy"):
+        tf(dev, "destroy", "-auto-approve")
+
+
 def run(keep: bool) -> None:
     if not ARTIFACT.is_file():
         sys.exit(f"rehearse: {ARTIFACT.relative_to(ROOT)} is missing (make package)")
@@ -376,79 +425,28 @@ def run(keep: bool) -> None:
     endpoint = f"https://127.0.0.1:{port}"
     moto_env = dict(os.environ)
     moto_env.update(emulator_credentials())
-    moto_env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # ReadOnlyAccess is attached by bootstrap
+    moto_env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # bootstrap attaches ReadOnlyAccess
+    moto_cmd = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    moto_cmd += ["--ssl-cert", str(CERT), "--ssl-key", str(KEY)]
 
-    with stage("start moto"):
-        moto_cmd = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-        moto_cmd += ["--ssl-cert", str(CERT), "--ssl-key", str(KEY)]
-        moto = process(moto_cmd, moto_env, SCRATCH / "moto.log")
-        moto.__enter__()
     try:
-        wait_http(f"{endpoint}/moto-api/", timeout=60)
-        with stage("scratch copy + overrides"):
-            work = prepare_scratch(endpoint)
-        bootstrap = work / "environments" / "bootstrap"
-        dev = work / "environments" / "dev"
-        prod = work / "environments" / "prod"
-
-        with stage("bootstrap: init + apply"):
-            tf(bootstrap, "init", "-lockfile=readonly")
-            tf(bootstrap, "apply", "-auto-approve")
-            boot = outputs(bootstrap)
-        log(f"state bucket {boot['state_bucket']}, lock table {boot['lock_table']}")
-        extra = backend_overrides(endpoint, boot["state_bucket"], boot["lock_table"])
-
-        with stage("dev: init (S3 backend + DynamoDB lock)"):
-            tf(
-                dev,
-                "init",
-                "-lockfile=readonly",
-                "-backend-config=dev.s3.tfbackend",
-                f"-backend-config={extra}",
-            )
-        with stage("dev: apply"):
-            tf(dev, "apply", "-auto-approve")
-        with stage("dev: plan again (expects no changes)"):
-            replan = tf(dev, "plan", "-detailed-exitcode", ok=(0, 2))
-            if replan.returncode != 0:
-                sys.stdout.write(replan.stdout[-20000:])
-                raise RuntimeError("dev is not converged: the second plan has changes")
-        with stage("prod: init + plan"):
-            tf(
-                prod,
-                "init",
-                "-lockfile=readonly",
-                "-backend-config=prod.s3.tfbackend",
-                f"-backend-config={extra}",
-            )
-            plan = tf(prod, "plan", "-detailed-exitcode", ok=(2,))
-            summary = [line for line in plan.stdout.splitlines() if line.startswith("Plan:")]
-            log(f"prod {summary[0] if summary else 'plan done'}")
-
-        dev_out = outputs(dev)
-        with stage("service: serve + POST /events + events list"):
-            rehearse_service(dev_out["table_name"], endpoint)
-
-        with stage("dev: state in S3, lock released"):
-            check_state(endpoint, boot["state_bucket"], boot["lock_table"])
-
-        with stage("dev: destroy"):
-            tf(dev, "destroy", "-auto-approve")
+        with process(moto_cmd, moto_env, SCRATCH / "moto.log"):
+            with stage("start moto"):
+                wait_http(f"{endpoint}/moto-api/", timeout=60)
+            rehearse_terraform(endpoint)
     finally:
-        moto.__exit__(None, None, None)
         if not keep and (SCRATCH / "work").exists():
             shutil.rmtree(SCRATCH / "work")
-
-    total = sum(seconds for _, seconds in timings)
-    log("timings:")
-    for name, seconds in timings:
-        log(f"  {seconds:7.1f}s  {name}")
-    log(f"  {total:7.1f}s  total")
+        total = sum(seconds for _, seconds in timings)
+        log("timings:")
+        for name, seconds in timings:
+            log(f"  {seconds:7.1f}s  {name}")
+        log(f"  {total:7.1f}s  total")
 
 
 def check_state(endpoint: str, bucket: str, lock_table: str) -> None:
     """The state object is in the bucket; no lock is left behind (neither table item nor lock file)."""
-    import boto3  # noqa: PLC0415, TID251 - rehearsal-only inspection of the emulator
+    import boto3  # noqa: TID251 - rehearsal-only inspection of the emulator
 
     session = boto3.session.Session(
         aws_access_key_id="testing",

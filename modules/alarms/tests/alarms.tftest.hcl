@@ -1,0 +1,127 @@
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-west-1:123456789012:ingest-test-alarms"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_metric_alarm" {
+    defaults = {
+      arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:ingest-test"
+    }
+  }
+}
+
+variables {
+  name          = "ingest-test"
+  function_name = "ingest-test-ingest"
+  api_id        = "abc123"
+  table_name    = "ingest-test-events"
+}
+
+run "alarms_notify_an_encrypted_topic" {
+  command = apply
+
+  assert {
+    condition     = length(aws_kms_key.alarms) == 1 && aws_kms_key.alarms[0].enable_key_rotation && aws_sns_topic.alarms.kms_master_key_id == aws_kms_key.alarms[0].arn
+    error_message = "Without a key input the topic is encrypted with a dedicated, rotated key CloudWatch can use."
+  }
+
+  assert {
+    condition = alltrue([for a in [
+      aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
+      aws_cloudwatch_metric_alarm.api_5xx_rate, aws_cloudwatch_metric_alarm.api_latency_p99,
+      aws_cloudwatch_metric_alarm.dynamodb_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
+      aws_cloudwatch_metric_alarm.storage_unavailable,
+    ] : a.alarm_actions == toset([aws_sns_topic.alarms.arn])])
+    error_message = "Every alarm notifies the topic."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.storage_unavailable.namespace == "Ingest" && aws_cloudwatch_metric_alarm.storage_unavailable.metric_name == "StorageUnavailable" && aws_cloudwatch_metric_alarm.storage_unavailable.dimensions == tomap({ service = "ingest" })
+    error_message = "StorageUnavailable is watched in the service's namespace with dimension service=ingest."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.api_latency_p99.extended_statistic == "p99" && aws_cloudwatch_metric_alarm.api_latency_p99.threshold == 1000
+    error_message = "API latency alarm is on p99 with the threshold input."
+  }
+
+  assert {
+    condition     = length([for q in aws_cloudwatch_metric_alarm.api_5xx_rate.metric_query : q if q.return_data == true]) == 1 && aws_cloudwatch_metric_alarm.api_5xx_rate.threshold == 1
+    error_message = "The 5xx alarm is a rate (metric math) with the threshold input."
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.email) == 0
+    error_message = "No subscription without an e-mail address."
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) >= 6
+    error_message = "One dashboard with the service's widgets."
+  }
+}
+
+run "given_key_and_email" {
+  command = apply
+
+  variables {
+    sns_kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
+    alarm_email                   = "oncall@example.com"
+    storage_unavailable_threshold = 5
+  }
+
+  assert {
+    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == var.sns_kms_key_arn
+    error_message = "A given key is used instead of a new one."
+  }
+
+  assert {
+    condition     = aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com" && aws_cloudwatch_metric_alarm.storage_unavailable.threshold == 5
+    error_message = "E-mail subscription and thresholds come from the inputs."
+  }
+}
+
+run "rejects_bad_inputs" {
+  command = plan
+
+  variables {
+    sns_kms_key_arn        = "alias/aws/sns"
+    alarm_email            = "not-an-address"
+    api_5xx_rate_threshold = 0
+    period_seconds         = 30
+  }
+
+  expect_failures = [var.sns_kms_key_arn, var.alarm_email, var.api_5xx_rate_threshold, var.period_seconds]
+}

@@ -1,0 +1,184 @@
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/ingest-test-ingest-role"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ingest-test-ingest"
+    }
+  }
+}
+
+variables {
+  name          = "ingest-test-ingest"
+  artifact_path = "tests/fixtures/artifact.zip"
+  table_name    = "ingest-test-events"
+  table_arn     = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events"
+}
+
+run "function_matches_the_package" {
+  command = apply
+
+  assert {
+    condition     = aws_lambda_function.this.runtime == "python3.11" && aws_lambda_function.this.architectures == tolist(["arm64"])
+    error_message = "The package ships CPython 3.11 bytecode and aarch64 wheels: python3.11 on arm64."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.handler == "ingest.handler.lambda_handler"
+    error_message = "Handler path is fixed by the service."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == filebase64sha256("tests/fixtures/artifact.zip")
+    error_message = "source_code_hash comes from the artifact."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.timeout == 10 && aws_lambda_function.this.memory_size == 512
+    error_message = "Defaults: 10 s, 512 MB."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.logging_config[0].log_format == "JSON"
+    error_message = "Logs are JSON."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/ingest-test-ingest" && aws_cloudwatch_log_group.this.retention_in_days == 30
+    error_message = "The function logs to its own log group with retention."
+  }
+
+  assert {
+    condition = aws_lambda_function.this.environment[0].variables == tomap({
+      EVENTS_TABLE                 = "ingest-test-events"
+      SOURCES                      = "{\"sources\":{}}"
+      RETENTION_DAYS               = "30"
+      POWERTOOLS_SERVICE_NAME      = "ingest"
+      POWERTOOLS_METRICS_NAMESPACE = "Ingest"
+      POWERTOOLS_LOG_LEVEL         = "INFO"
+      POWERTOOLS_TRACE_DISABLED    = "true"
+    })
+    error_message = "Environment must be exactly the documented variables (tracing off)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "PassThrough"
+    error_message = "X-Ray is off by default."
+  }
+}
+
+run "least_privilege" {
+  command = apply
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.sid] == ["WriteEvents", "OwnLogGroup"]
+    error_message = "Without secrets, parameter or tracing the role may only write events and logs."
+  }
+
+  assert {
+    condition     = toset(data.aws_iam_policy_document.function.statement[0].actions) == toset(["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"])
+    error_message = "DynamoDB actions are exactly PutItem, BatchWriteItem, GetItem."
+  }
+
+  assert {
+    condition     = toset(data.aws_iam_policy_document.function.statement[0].resources) == toset([var.table_arn])
+    error_message = "DynamoDB access is on the table ARN only (not its indexes, not *)."
+  }
+
+  assert {
+    condition     = toset(data.aws_iam_policy_document.function.statement[1].resources) == toset(["${aws_cloudwatch_log_group.this.arn}:*"])
+    error_message = "Logs go to the function's own log group only."
+  }
+
+  assert {
+    condition     = aws_iam_role.this.permissions_boundary == null
+    error_message = "No permissions boundary unless given."
+  }
+}
+
+run "secrets_parameter_and_tracing" {
+  command = apply
+
+  variables {
+    sources                  = "ssm:/ingest/test/sources"
+    sources_parameter_arn    = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest/test/sources"
+    secret_arns              = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf"]
+    tracing_enabled          = true
+    permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary"
+  }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.sid] == ["WriteEvents", "OwnLogGroup", "WebhookSecrets", "SourcesParameter", "Tracing"]
+    error_message = "Each optional grant appears only with its input."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function.statement :
+      s.sid == "WebhookSecrets" ? toset(s.actions) == toset(["secretsmanager:GetSecretValue"]) && toset(s.resources) == toset(var.secret_arns) :
+      s.sid == "SourcesParameter" ? toset(s.actions) == toset(["ssm:GetParameter"]) && toset(s.resources) == toset([var.sources_parameter_arn]) :
+      true
+    ])
+    error_message = "Secrets and the parameter are granted on their exact ARNs, read-only."
+  }
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "POWERTOOLS_TRACE_DISABLED") && aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "Tracing on: Active mode, Powertools tracing enabled."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["SOURCES"] == "ssm:/ingest/test/sources"
+    error_message = "SOURCES passes ssm:NAME through."
+  }
+
+  assert {
+    condition     = aws_iam_role.this.permissions_boundary == var.permissions_boundary_arn
+    error_message = "The permissions boundary is attached when given."
+  }
+}
+
+run "rejects_wildcard_secrets" {
+  command = plan
+
+  variables {
+    secret_arns = ["*"]
+  }
+
+  expect_failures = [var.secret_arns]
+}
+
+run "rejects_bad_inputs" {
+  command = plan
+
+  variables {
+    artifact_path      = "dist/ingest.tar.gz"
+    sources            = "not json"
+    timeout            = 60
+    log_retention_days = 10
+    log_level          = "TRACE"
+    memory_size        = 64
+  }
+
+  expect_failures = [var.artifact_path, var.sources, var.timeout, var.log_retention_days, var.log_level, var.memory_size]
+}
+
+run "rejects_a_table_name_for_an_arn" {
+  command = plan
+
+  variables {
+    table_arn = "ingest-test-events"
+  }
+
+  expect_failures = [var.table_arn]
+}
