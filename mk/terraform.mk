@@ -10,6 +10,7 @@ TF_PLUGIN_CACHE := $(TF_BUILD)/terraform-plugin-cache
 TF_MODULE_DIRS := $(sort $(patsubst %/versions.tf,%,$(wildcard modules/*/versions.tf)))
 TF_ENV_DIRS := environments/bootstrap environments/dev environments/prod
 TF_DIRS := $(TF_MODULE_DIRS) $(TF_ENV_DIRS)
+TF_TEST_DIRS := $(sort $(patsubst %/tests/,%,$(dir $(wildcard modules/*/tests/*.tftest.hcl environments/*/tests/*.tftest.hcl))))
 TF_LOCK_PLATFORMS ?= linux_amd64
 
 CHECKOV_VENV := .tools/checkov
@@ -51,8 +52,8 @@ tf-validate: tf-rc ## init -backend=false + validate for every module and enviro
 	done
 
 .PHONY: tf-test
-tf-test: tf-validate ## terraform test (mock provider) for every module
-	@for d in $(TF_MODULE_DIRS); do \
+tf-test: tf-validate ## terraform test (mock provider) for every module and the dev composition
+	@for d in $(TF_TEST_DIRS); do \
 		echo "--- test $$d"; \
 		$(TERRAFORM) -chdir=$$d test -no-color; \
 	done

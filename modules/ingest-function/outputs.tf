@@ -37,3 +37,13 @@ output "source_code_hash" {
   description = "Base64 SHA-256 of the deployed artifact."
   value       = aws_lambda_function.this.source_code_hash
 }
+
+output "environment_variables" {
+  description = "The function's environment (no secrets: they stay in Secrets Manager)."
+  value       = aws_lambda_function.this.environment[0].variables
+}
+
+output "permissions_boundary_arn" {
+  description = "Permissions boundary of the execution role, or null."
+  value       = aws_iam_role.this.permissions_boundary
+}
