@@ -95,14 +95,17 @@ def store_one(store: EventStore, draft: Draft, now_ms: int) -> Outcome:
         if result.stored:
             return Outcome(str(record["event_id"]), str(record["received_at"]), duplicate=False)
         old = result.existing or {}
-        if old.get("event_id") == record["event_id"]:
+        same_producer_event = (
+            old.get("source") == draft.source and old.get("id") == draft.producer_id
+        )
+        if (
+            same_producer_event
+            and old.get("event_id") == record["event_id"]
+            and old.get("request_id") == record.get("request_id")
+        ):
             # The write landed but its answer was lost and the SDK retried: it is ours.
             return Outcome(str(record["event_id"]), str(record["received_at"]), duplicate=False)
-        if (
-            draft.producer_id is not None
-            and old.get("source") == draft.source
-            and old.get("id") == draft.producer_id
-        ):
+        if same_producer_event and draft.producer_id is not None:
             return Outcome(str(old["event_id"]), str(old.get("received_at", "")), duplicate=True)
     raise ServiceUnavailable("could not allocate a unique key; retry")
 

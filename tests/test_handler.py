@@ -1,0 +1,139 @@
+"""The Lambda handler in-process: metrics (EMF), structured logs, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from ingest import runtime
+from ingest.adapters.dynamodb import EventStore, StorageUnavailable
+from ingest.handler import lambda_handler
+from moto import mock_aws
+
+
+def api_event(
+    body: str, *, path: str = "/events", method: str = "POST", request_id: str = "req-1"
+) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": method, "path": path, "sourceIp": "203.0.113.9", "userAgent": "t"},
+            "requestId": request_id,
+            "stage": "$default",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventStore]:
+    monkeypatch.setenv("EVENTS_TABLE", "handler-events")
+    monkeypatch.setenv("RETENTION_DAYS", "3")
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    with mock_aws():
+        store = EventStore("handler-events", region_name="us-east-1")
+        store.ensure_table()
+        runtime.reset()
+        yield store
+        runtime.reset()
+
+
+def emitted(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def metric_values(lines: list[dict[str, Any]], name: str) -> list[tuple[Any, dict[str, Any]]]:
+    found = []
+    for line in lines:
+        aws = line.get("_aws")
+        if aws and any(m["Name"] == name for d in aws["CloudWatchMetrics"] for m in d["Metrics"]):
+            value = line[name]
+            found.append((sum(value) if isinstance(value, list) else value, line))
+    return found
+
+
+def test_accepted_event_emits_metrics_and_a_correlated_log(
+    lambda_env: EventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from ingest.telemetry import logger
+
+    log = io.StringIO()
+    previous = logger.registered_handler.setStream(log)  # type: ignore[attr-defined]
+    try:
+        answer = lambda_handler(api_event('{"type":"t","id":"m1"}', request_id="req-42"), None)
+    finally:
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    assert answer["statusCode"] == 202
+    lines = emitted(capsys.readouterr().out) + emitted(log.getvalue())
+    accepted = metric_values(lines, "EventsAccepted")
+    assert [value for value, _ in accepted] == [1.0]
+    blob = accepted[0][1]
+    assert blob["service"] == "ingest"
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Ingest"
+    assert metric_values(lines, "PayloadBytes")[0][0] == len('{"type":"t","id":"m1"}')
+    logs = [line for line in lines if line.get("message") == "event stored"]
+    assert logs[0]["correlation_id"] == "req-42"
+    stored = lambda_env.get(logs[0]["event_id"][14:])
+    assert stored is not None
+    assert stored["source_ip"] == "203.0.113.9"
+
+
+def test_rejections_are_counted_by_reason(
+    lambda_env: EventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lambda_handler(api_event('{"type": 1}'), None)["statusCode"] == 422
+    assert lambda_handler(api_event("{oops"), None)["statusCode"] == 400
+    lines = emitted(capsys.readouterr().out)
+    reasons = sorted(blob["reason"] for _, blob in metric_values(lines, "EventsRejected"))
+    assert reasons == ["invalid_json", "validation_failed"]
+
+
+def test_storage_outage_is_503_and_counted(
+    lambda_env: EventStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_: Any, **__: Any) -> Any:
+        raise StorageUnavailable("ServiceUnavailable: injected")
+
+    monkeypatch.setattr(EventStore, "put_if_absent", down)
+    answer = lambda_handler(api_event('{"type":"t"}'), None)
+    assert answer["statusCode"] == 503
+    assert answer["headers"]["Retry-After"] == "1"
+    assert json.loads(answer["body"])["error"]["code"] == "storage_unavailable"
+    lines = emitted(capsys.readouterr().out)
+    assert [v for v, _ in metric_values(lines, "StorageUnavailable")] == [1.0]
+
+
+def test_base64_bodies_are_decoded(lambda_env: EventStore) -> None:
+    import base64
+
+    event = api_event(base64.b64encode(b'{"type":"b64"}').decode())
+    event["isBase64Encoded"] = True
+    assert lambda_handler(event, None)["statusCode"] == 202
+
+
+def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
+    probe = (
+        "import sys, ingest.handler\n"
+        "heavy = ['boto3', 'aws_xray_sdk', 'yaml', 'ingest.webhooks', 'ingest.adapters.secrets',"
+        " 'concurrent.futures.thread']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"EVENTS_TABLE": "x"},
+    ).stdout
+    assert out.strip() == "[]"
