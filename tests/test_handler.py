@@ -95,8 +95,11 @@ def test_rejections_are_counted_by_reason(
     assert lambda_handler(api_event('{"type": 1}'), None)["statusCode"] == 422
     assert lambda_handler(api_event("{oops"), None)["statusCode"] == 400
     lines = emitted(capsys.readouterr().out)
-    reasons = sorted(blob["reason"] for _, blob in metric_values(lines, "EventsRejected"))
+    rejected = metric_values(lines, "EventsRejected")
+    reasons = sorted(blob["reason"] for _, blob in rejected if "reason" in blob)
     assert reasons == ["invalid_json", "validation_failed"]
+    totals = [value for value, blob in rejected if "reason" not in blob]
+    assert totals == [1.0, 1.0]  # the reason-free total that alarms watch
 
 
 def test_storage_outage_is_503_and_counted(

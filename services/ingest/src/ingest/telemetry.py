@@ -34,6 +34,8 @@ class RequestMetrics:
         self.counts[name] = self.counts.get(name, 0) + value
 
     def reason(self, metric: str, reason: str) -> None:
+        """Count ``metric`` in total (what alarms watch) and once more with a ``reason`` dimension."""
+        self.count(metric)
         self.by_reason.append((metric, reason))
 
 
