@@ -57,6 +57,10 @@ package: $(STAMP) ## Build dist/ingest.zip (reproducible, for the Lambda runtime
 bench: $(STAMP) ## Benchmarks: cold start and warm request vs the bare handler
 	$(BIN)/python -m bench
 
+.PHONY: cost
+cost: $(STAMP) ## Monthly AWS cost estimate (ARGS="--rate 10/s --batch 100"; see docs/cost.md)
+	$(BIN)/ingest cost $(or $(ARGS),--per-month 1000000)
+
 .PHONY: clean
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf dist build .pytest_cache .mypy_cache .ruff_cache .rehearsal
