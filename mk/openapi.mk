@@ -1,0 +1,12 @@
+# The OpenAPI document is generated from the handler's routes and models (ingest.openapi) and
+# committed; tests/test_openapi.py fails when the committed copy drifts from the code.
+
+OPENAPI_DOC := docs/openapi.json
+
+.PHONY: openapi
+openapi: $(STAMP) ## Regenerate docs/openapi.json from the routes and models
+	$(BIN)/python -m ingest.openapi --write $(OPENAPI_DOC)
+
+.PHONY: openapi-check
+openapi-check: $(STAMP) ## Fail if docs/openapi.json is out of date with the code
+	$(BIN)/python -m ingest.openapi --check $(OPENAPI_DOC)

@@ -1,0 +1,456 @@
+"""The OpenAPI 3.1 document of the HTTP API, generated from the resolver's routes and the models.
+
+The paths and methods come from the routes :func:`ingest.app.build_resolver` registers, the event
+schema from :class:`ingest.models.Event`, the limits from :mod:`ingest.config`. What a route
+answers is described here, next to it, by pydantic models of the response bodies: they live in
+this module and not in :mod:`ingest.models`, which the Lambda imports on every cold start.
+
+``python -m ingest.openapi --write docs/openapi.json`` regenerates the committed document;
+``--check docs/openapi.json`` fails when the committed one no longer matches the code; without an
+option the document is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from ingest import __version__
+from ingest.config import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_WEBHOOK_BYTES
+from ingest.intake import CE_BATCH, CE_SINGLE, JSON
+from ingest.models import _RFC3339, Event
+from ingest.webhooks.config import SOURCE_NAME_PATTERN
+
+OPENAPI_VERSION = "3.1.0"
+REF = "#/components/schemas/{model}"
+EVENT_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+RECEIVED_AT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+# --------------------------------------------------------------------------------------------
+# Response bodies (documentation only: the handler writes these as plain dicts)
+
+EventId = Annotated[
+    str,
+    Field(
+        pattern=EVENT_ID_PATTERN,
+        description="The stored event's id: a UUIDv7, time-ordered by receipt.",
+    ),
+]
+ReceivedAt = Annotated[
+    str,
+    Field(
+        pattern=RECEIVED_AT_PATTERN,
+        description="When the event was first received (UTC, RFC 3339, milliseconds).",
+    ),
+]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Accepted(_Closed):
+    """A newly stored event."""
+
+    event_id: EventId
+    received_at: ReceivedAt
+
+
+class Duplicate(_Closed):
+    """A repeat of an event already stored: the original's id and receipt time."""
+
+    event_id: EventId
+    received_at: ReceivedAt
+    duplicate: Literal[True]
+
+
+class BatchItem(_Closed):
+    """One event of a batch, in request order."""
+
+    event_id: EventId
+    duplicate: bool
+
+
+class BatchAccepted(_Closed):
+    """A stored batch: ``accepted + duplicates`` is the batch size."""
+
+    accepted: Annotated[int, Field(ge=0, le=MAX_BATCH_EVENTS)]
+    duplicates: Annotated[int, Field(ge=0, le=MAX_BATCH_EVENTS)]
+    events: Annotated[list[BatchItem], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
+
+
+class Handshake(_Closed):
+    """A provider handshake answered instead of stored (Slack ``url_verification``, ``ssl_check``)."""
+
+    challenge: Annotated[str, Field(description="Slack's challenge, echoed.")] = ""
+
+
+class Health(_Closed):
+    status: Literal["ok"]
+
+
+class ErrorDetail(_Closed):
+    """Where a rule was broken."""
+
+    index: Annotated[int | None, Field(ge=0, description="The event's index in a batch.")]
+    field: Annotated[str | None, Field(description="Dotted path of the member, e.g. data.")]
+    message: str
+
+
+class ErrorBody(_Closed):
+    code: Annotated[str, Field(description="Stable, machine-readable reason.")]
+    message: Annotated[str, Field(min_length=1, description="For people; may change.")]
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(_Closed):
+    """Every 4xx and 5xx answer of the handler."""
+
+    error: ErrorBody
+
+
+_MODELS: tuple[type[BaseModel], ...] = (
+    Event,
+    Accepted,
+    Duplicate,
+    BatchItem,
+    BatchAccepted,
+    Handshake,
+    Health,
+    ErrorDetail,
+    ErrorBody,
+    ErrorResponse,
+)
+
+
+def _ref(model: type[BaseModel] | str) -> dict[str, str]:
+    return {"$ref": REF.format(model=model if isinstance(model, str) else model.__name__)}
+
+
+def _schemas() -> dict[str, Any]:
+    _, top = models_json_schema([(model, "validation") for model in _MODELS], ref_template=REF)
+    schemas: dict[str, Any] = top["$defs"]
+    time = schemas["Event"]["properties"]["time"]
+    time["anyOf"][0]["pattern"] = _RFC3339.pattern
+    time["description"] = "RFC 3339 date and time, e.g. 2026-01-31T12:00:00Z."
+    schemas["Event"]["properties"]["data"]["description"] = (
+        "Any JSON value; numbers are kept exactly as sent."
+    )
+    # The default is an empty body, not a challenge: Slack's ssl_check is answered with {}.
+    schemas["Handshake"]["properties"]["challenge"].pop("default", None)
+    schemas["EventBatch"] = {
+        "title": "EventBatch",
+        "description": "A batch, validated whole: if any event breaks the rules, none is stored.",
+        "type": "array",
+        "items": _ref(Event),
+        "minItems": 1,
+        "maxItems": MAX_BATCH_EVENTS,
+    }
+    return schemas
+
+
+# --------------------------------------------------------------------------------------------
+# Responses
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {JSON: {"schema": schema}}
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": _json(_ref(ErrorResponse))}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RETRY_AFTER = {
+    "description": "Whole seconds to wait before retrying.",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
+def _responses() -> dict[str, Any]:
+    return {
+        "BadRequest": _error(
+            "Not JSON, not an object or array, an empty body or batch, bad encoding, or a bad "
+            "Idempotency-Key."
+        ),
+        "Unauthorized": _error("The signature is missing, invalid or stale; nothing was stored."),
+        "NotFound": _error("No such route, or no webhook source of that name is configured."),
+        "MethodNotAllowed": _error(
+            "The path exists but does not accept this method; `Allow` names the one it does.",
+            {
+                "Allow": {
+                    "description": "The method the path accepts.",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            },
+        ),
+        "PayloadTooLarge": _error("Over a size limit (see the operation's description)."),
+        "UnsupportedMediaType": _error("A content type or charset that is not accepted."),
+        "ValidationFailed": _error(
+            "An event breaks the rules; `details` name the `index` (batch) and `field`."
+        ),
+        "ServiceUnavailable": _error(
+            "Storage (or the webhook configuration) cannot take the request right now; retry "
+            "after `Retry-After` seconds with the same `id` or delivery.",
+            {"Retry-After": RETRY_AFTER},
+        ),
+    }
+
+
+def _use(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+# --------------------------------------------------------------------------------------------
+# Operations, one per route the resolver registers
+
+
+def _header(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+_SHORT = {"type": "string", "minLength": 1, "maxLength": 256}
+
+
+def _post_events(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    single_or_batch = {"oneOf": [_ref(Event), _ref("EventBatch")]}
+    return {
+        "operationId": "postEvents",
+        "summary": "Store one event or a batch",
+        "description": (
+            "The body is one event (a JSON object) or a batch (a JSON array of at most "
+            f"{MAX_BATCH_EVENTS} events). A request without Content-Type is read as JSON; a "
+            "charset other than UTF-8 gets 415.\n\n"
+            "CloudEvents binary mode: when the `ce-specversion` header is present, the event's "
+            "attributes come from the `ce-*` headers and the body (JSON or `text/*`) is its `data`."
+            "\n\nIdempotency: an event with `id` is stored at most once per (`source`, `id`); a "
+            "single event may carry `Idempotency-Key` instead (`id` wins). A repeat answers 200 "
+            "with the original `event_id` and `received_at`.\n\n"
+            f"Limits: the body at most {MAX_BODY_BYTES} bytes, one event at most "
+            f"{MAX_EVENT_BYTES} bytes serialized (413)."
+        ),
+        "parameters": [
+            *path_parameters,
+            _header(
+                "Idempotency-Key",
+                "Scopes a single event like its `id` would; not allowed with a batch (400).",
+                _SHORT,
+            ),
+            _header(
+                "ce-specversion",
+                "Selects CloudEvents binary mode; only 1.0 is accepted (422).",
+                {"type": "string", "enum": ["1.0"]},
+            ),
+            _header("ce-type", "Binary mode: the event's `type`.", _SHORT),
+            _header("ce-source", "Binary mode: the event's `source`.", _SHORT),
+            _header("ce-id", "Binary mode: the event's `id`.", _SHORT),
+            _header(
+                "ce-time",
+                "Binary mode: the event's `time` (RFC 3339).",
+                {"type": "string", "maxLength": 64, "pattern": _RFC3339.pattern},
+            ),
+            _header(
+                "ce-subject",
+                "Binary mode: the event's `subject`.",
+                {"type": "string", "minLength": 1, "maxLength": 2048},
+            ),
+            _header(
+                "ce-dataschema",
+                "Binary mode: the event's `dataschema`.",
+                {"type": "string", "minLength": 1, "maxLength": 2048},
+            ),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {"schema": single_or_batch},
+                CE_SINGLE: {"schema": _ref(Event)},
+                CE_BATCH: {"schema": _ref("EventBatch")},
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "A single event that was already stored (a repeat).",
+                "content": _json(_ref(Duplicate)),
+            },
+            "202": {
+                "description": "Stored durably: one event, or the whole batch in request order.",
+                "content": _json({"oneOf": [_ref(Accepted), _ref(BatchAccepted)]}),
+            },
+            "400": _use("BadRequest"),
+            "413": _use("PayloadTooLarge"),
+            "415": _use("UnsupportedMediaType"),
+            "422": _use("ValidationFailed"),
+            "503": _use("ServiceUnavailable"),
+        },
+    }
+
+
+def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "operationId": "postWebhook",
+        "summary": "Store a third-party webhook delivery",
+        "description": (
+            "Any content type and any body up to "
+            f"{MAX_WEBHOOK_BYTES} bytes; the exact bytes are stored once the signature of the "
+            "source's scheme (github, stripe, slack, shopify, standard-webhooks, hmac-sha256 or "
+            "none) verifies. The provider's delivery id is the idempotency key: a redelivery "
+            "answers 200 with `duplicate`. Provider handshakes are answered with 200 and nothing "
+            "is stored. See docs/webhooks.md for each scheme's headers."
+        ),
+        "parameters": path_parameters,
+        "requestBody": {
+            "required": False,
+            "content": {"*/*": {"schema": {}}},
+        },
+        "responses": {
+            "200": {
+                "description": "A redelivery of a stored delivery, or a provider handshake.",
+                "content": _json({"anyOf": [_ref(Duplicate), _ref(Handshake)]}),
+            },
+            "202": {"description": "Verified and stored.", "content": _json(_ref(Accepted))},
+            "401": _use("Unauthorized"),
+            "404": _use("NotFound"),
+            "413": _use("PayloadTooLarge"),
+            "503": _use("ServiceUnavailable"),
+        },
+    }
+
+
+def _get_health(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "operationId": "getHealth",
+        "summary": "Liveness",
+        "parameters": path_parameters,
+        "responses": {"200": {"description": "Up.", "content": _json(_ref(Health))}},
+    }
+
+
+_PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "source": {
+        "description": "A configured webhook source (404 otherwise).",
+        "schema": {"type": "string", "pattern": SOURCE_NAME_PATTERN},
+    },
+}
+
+#: What each (method, path) route answers. A route without an entry, or an entry without a
+#: route, fails :func:`build_document`: the document cannot fall behind the resolver.
+OPERATIONS: dict[tuple[str, str], Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
+    ("post", "/events"): _post_events,
+    ("post", "/webhooks/{source}"): _post_webhook,
+    ("get", "/health"): _get_health,
+}
+
+
+def routes() -> list[tuple[str, str]]:
+    """(method, OpenAPI path) of every route the resolver registers, sorted."""
+    from ingest.app import build_resolver
+
+    app = build_resolver()
+    # Powertools keeps routes without parameters and routes with them apart.
+    registered = [*app._static_routes, *app._dynamic_routes]
+    return sorted({(route.method.lower(), route.openapi_path) for route in registered})
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    parameters = []
+    for name in re.findall(r"{([^}]+)}", path):
+        if name not in _PATH_PARAMETERS:
+            raise LookupError(f"path parameter {name!r} of {path} is not described")
+        parameters.append({"name": name, "in": "path", "required": True, **_PATH_PARAMETERS[name]})
+    return parameters
+
+
+def _paths(found: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    missing = sorted(set(found) - set(OPERATIONS))
+    stale = sorted(set(OPERATIONS) - set(found))
+    if missing or stale:
+        raise LookupError(
+            f"routes without a description: {missing}; descriptions without a route: {stale}"
+        )
+    paths: dict[str, Any] = {}
+    for method, path in found:
+        if method not in HTTP_METHODS:
+            raise LookupError(f"{method.upper()} {path} is not an OpenAPI operation")
+        paths.setdefault(path, {})[method] = OPERATIONS[(method, path)](_path_parameters(path))
+    return paths
+
+
+def build_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the routes :func:`ingest.app.build_resolver` registers."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "ingest",
+            "version": __version__,
+            "summary": "HTTP event ingestion: receive, validate, enrich and store events durably.",
+            "description": (
+                "All answers are JSON. Errors have the shape "
+                '`{"error": {"code", "message", "details": [{"index", "field", "message"}]}}`. '
+                "An unknown path answers 404 (`NotFound`); a known path with another method "
+                "answers 405 with an `Allow` header (`MethodNotAllowed`). No client input gets a "
+                "5xx other than 503, which carries `Retry-After` in whole seconds."
+            ),
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "paths": _paths(routes()),
+        "components": {"schemas": _schemas(), "responses": _responses()},
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """The committed form: sorted keys, two-space indent, a trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingest.openapi", description=__doc__)
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--write", type=Path, metavar="PATH", help="write the document to PATH")
+    action.add_argument(
+        "--check", type=Path, metavar="PATH", help="fail if PATH differs from the document"
+    )
+    args = parser.parse_args(argv)
+    text = render(build_document())
+    if args.write is not None:
+        args.write.write_text(text, encoding="utf-8")
+        return 0
+    if args.check is not None:
+        try:
+            current = args.check.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        if current != text:
+            print(
+                f"{args.check} is out of date with the code; run "
+                f"`python -m ingest.openapi --write {args.check}` (make openapi)",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
