@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -18,6 +20,8 @@ DEFAULT_TABLE = "events"
 LOCAL_DYNAMODB = "http://127.0.0.1:8000"
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Attributes holding JSON text that ``render`` splices in verbatim, in this order.
+_SPLICED = ("extensions", "data")
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +48,26 @@ def open_store(args: argparse.Namespace) -> EventStore:
     return EventStore(args.table, endpoint_url=args.endpoint_url, region_name=args.region)
 
 
+def reads_table(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that reads the table: a failure to read it is one line and exit 1, not a
+    traceback (no credentials, an endpoint that is down, a missing table)."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from ingest.adapters.dynamodb import StorageUnavailable
+
+        try:
+            return run(args)
+        except (StorageUnavailable, BotoCoreError, ClientError) as exc:
+            where = f" at {args.endpoint_url}" if args.endpoint_url else ""
+            print(f"cannot read table {args.table!r}{where}: {exc}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
 def parse_instant(text: str, *, now: float | None = None) -> int:
     """Milliseconds since the epoch from RFC 3339 (``2026-01-31T12:00:00Z``), a date, or an age
     such as ``15m``, ``2h``, ``7d`` (meaning that long ago)."""
@@ -67,21 +91,20 @@ def render(record: Record) -> str:
     import base64
 
     fields: dict[str, Any] = {}
-    data_text: str | None = None
+    spliced: dict[str, str] = {}  # stored JSON text, written as it is (never through floats)
     for name, value in record.items():
         if name == "pk":
             continue
-        if name == "data" and isinstance(value, str):
-            data_text = value
-        elif name == "extensions" and isinstance(value, str):
-            fields[name] = json.loads(value)
+        if name in _SPLICED and isinstance(value, str):
+            spliced[name] = value
         elif isinstance(value, bytes):
             fields[f"{name}_base64"] = base64.b64encode(value).decode("ascii")
         else:
             fields[name] = value
     line = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    if data_text is not None:
-        line = f'{line[:-1]},"data":{data_text}}}'
+    if spliced:
+        members = ",".join(f'"{name}":{spliced[name]}' for name in _SPLICED if name in spliced)
+        line = f"{line[:-1]}{',' if fields else ''}{members}}}"
     return line
 
 

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.cli.common import Progress, add_table_options, open_store, parse_instant, render
+from ingest.cli.common import (
+    Progress,
+    add_table_options,
+    open_store,
+    parse_instant,
+    reads_table,
+    render,
+)
 
 if TYPE_CHECKING:
     from ingest.adapters.dynamodb import EventStore, Record
@@ -70,6 +77,11 @@ def iterate(
 
     lower = ids.time_bound(since_ms) if since_ms is not None else None
     upper = ids.time_bound(until_ms) if until_ms is not None else None
+    if after is not None and lower is not None and after < lower:
+        after = None  # resuming from before --since: --since is the later bound
+    start = after or lower
+    if start is not None and upper is not None and start >= upper:
+        return  # an empty range (a DynamoDB BETWEEN would reject it)
     sources = [source] if source else store.sources()
     streams = [store.query_source(s, after=after, lower=lower, upper=upper) for s in sources]
     merged = (
@@ -80,6 +92,7 @@ def iterate(
             yield record
 
 
+@reads_table
 def run_get(args: argparse.Namespace) -> int:
     from ingest import ids
 
@@ -94,6 +107,7 @@ def run_get(args: argparse.Namespace) -> int:
     return 0
 
 
+@reads_table
 def run_list(args: argparse.Namespace) -> int:
     from itertools import islice
 
@@ -123,6 +137,7 @@ def _last_event_id(path: Path) -> str | None:
     return None
 
 
+@reads_table
 def run_export(args: argparse.Namespace) -> int:
     store = open_store(args)
     after = _last_event_id(args.out) if args.resume else None

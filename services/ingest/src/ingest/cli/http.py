@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -49,10 +50,19 @@ def post(
             answer = Answer(exc.code, dict(exc.headers.items()), exc.read())
             if exc.code not in RETRYABLE or attempt >= retries:
                 return answer
-            delay = float(answer.headers.get("Retry-After", "0") or 0) or min(8.0, 0.2 * 2**attempt)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            delay = _retry_after(answer.headers) or min(8.0, 0.2 * 2**attempt)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
             if attempt >= retries:
                 raise
             delay = min(8.0, 0.2 * 2**attempt)
         attempt += 1
         time.sleep(delay)
+
+
+def _retry_after(headers: dict[str, str]) -> float:
+    """``Retry-After`` in seconds (at most 60); 0 when absent or not a number of seconds."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), "")
+    try:
+        return min(60.0, max(0.0, float(value)))
+    except ValueError:
+        return 0.0

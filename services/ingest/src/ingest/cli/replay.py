@@ -12,11 +12,19 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
 from ingest import jsonexact
-from ingest.cli.common import Progress, add_table_options, open_store, parse_instant, render
+from ingest.cli.common import (
+    Progress,
+    add_table_options,
+    open_store,
+    parse_instant,
+    reads_table,
+    render,
+)
 from ingest.cli.http import post
 
 _ENVELOPE = ("time", "subject", "specversion", "datacontenttype", "dataschema")
@@ -77,13 +85,23 @@ def to_event(stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_file(path: Path, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from ingest import ids
+
+    lower = ids.time_bound(args.since) if args.since is not None else None
+    upper = ids.time_bound(args.until) if args.until is not None else None
     with path.open(encoding="utf-8") as lines:
-        for line in lines:
+        for number, line in enumerate(lines, start=1):
             if line.strip():
-                stored = jsonexact.loads(line)
+                try:
+                    stored = jsonexact.loads(line)
+                except jsonexact.JsonError as exc:
+                    raise jsonexact.JsonError(f"{path}, line {number}: {exc}") from None
                 if args.source and stored.get("source") != args.source:
                     continue
                 if args.event_type and stored.get("type") != args.event_type:
+                    continue
+                event_id = str(stored.get("event_id", ""))
+                if (lower and event_id < lower) or (upper and event_id >= upper):
                     continue
                 yield stored
 
@@ -129,7 +147,7 @@ def _send(
     summary.sent += len(chunk)
     try:
         answer = post(url, body, headers, retries=retries)
-    except OSError as exc:
+    except (OSError, HTTPException) as exc:
         summary.failed += len(chunk)
         summary.errors.append(f"{chunk[0]['id']}: {exc}")
         return
@@ -146,10 +164,22 @@ def _send(
         summary.accepted += 1
 
 
+@reads_table
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.batch <= 500 or args.rate <= 0:
         print("--batch must be 1-500 and --rate positive", file=sys.stderr)
         return 2
+    if args.from_file is not None and not args.from_file.is_file():
+        print(f"{args.from_file}: no such file", file=sys.stderr)
+        return 2
+    try:
+        return _replay(args)
+    except jsonexact.JsonError as exc:
+        print(f"not a JSON Lines export: {exc}", file=sys.stderr)
+        return 2
+
+
+def _replay(args: argparse.Namespace) -> int:
     stored = _from_file(args.from_file, args) if args.from_file else _from_table(args)
     events = (to_event(record) for record in stored)
     url = args.to.rstrip("/") + "/events"
