@@ -25,11 +25,16 @@ def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Resp
         logger.error("webhook configuration unavailable", extra={"reason": type(exc).__name__})
         raise ServiceUnavailable("webhook configuration is unavailable right now") from None
     if config is None:
+        # Counted like any other rejection (a provider pointed at a wrong or removed source name).
+        # The name is caller-chosen, so it stays out of the metric and the log.
+        figures.reason("WebhookRejected", "unknown_source")
+        logger.warning("webhook rejected", extra={"reason": "unknown_source"})
         raise NotFound(f"no webhook source named {source!r} is configured")
     body = raw_body(event)
     figures.payload_bytes = len(body)
     if len(body) > MAX_WEBHOOK_BYTES:
         figures.reason("WebhookRejected", "too_large")
+        logger.warning("webhook rejected", extra={"source": source, "reason": "too_large"})
         raise PayloadTooLarge(f"a webhook body may be at most {MAX_WEBHOOK_BYTES} bytes")
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     try:
@@ -42,10 +47,14 @@ def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Resp
     try:
         delivery = verify(config, headers, body, secrets, time.time())
     except WebhookRejected as exc:
+        # Every rejection answers 401, including the few (``exc.status`` 400) where the signature
+        # verified but the scheme's type or id is missing or unusable: the contract promises
+        # providers and operators one answer for "not stored, fix the sender", and retrying
+        # providers treat any 4xx alike. The reason tells the cases apart.
         figures.reason("WebhookRejected", exc.reason)
         logger.warning("webhook rejected", extra={"source": source, "reason": exc.reason})
         raise Unauthorized(
-            f"the delivery was rejected: {exc.reason}", code="webhook_rejected"
+            f"the delivery was rejected: {exc.reason}. {exc.message}", code="webhook_rejected"
         ) from None
     if delivery.reply is not None:
         logger.info("webhook handshake answered", extra={"source": source})
