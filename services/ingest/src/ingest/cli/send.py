@@ -68,45 +68,53 @@ def _payload(args: argparse.Namespace) -> bytes:
         event["id"] = args.event_id
     if args.event_source:
         event["source"] = args.event_source
+    text = json.dumps(event)
     if args.data is not None:
         try:
-            event["data"] = json.loads(args.data)
+            json.loads(args.data)
         except ValueError as exc:
             raise SystemExit(f"--data is not JSON: {exc}") from None
-    return json.dumps(event).encode()
+        # Spliced in as given, not re-serialised: 12.50 stays 12.50, as the service keeps it.
+        text = f'{text[:-1]}, "data": {args.data.strip()}}}'
+    return text.encode()
 
 
 def _webhook_headers(args: argparse.Namespace, body: bytes) -> dict[str, str]:
-    from ingest.adapters.secrets import load_sources, resolve_secrets
+    from ingest.adapters.secrets import SecretsUnavailable, load_sources, resolve_secrets
     from ingest.webhooks.config import parse_sources_document
     from ingest.webhooks.schemes import sign
 
-    if args.sources is not None:
-        document = parse_sources_document(args.sources.read_text("utf-8"))
-    else:
-        document = load_sources(os.environ.get("SOURCES"))
+    # These errors name the file, source or secret id, never a secret's value.
+    try:
+        if args.sources is not None:
+            document = parse_sources_document(args.sources.read_text("utf-8"))
+        else:
+            document = load_sources(os.environ.get("SOURCES"))
+    except (OSError, ValueError, SecretsUnavailable) as exc:
+        raise SystemExit(f"cannot read the sources document: {exc}") from None
     config = document.sources.get(args.source)
     if config is None:
         raise SystemExit(f"source {args.source!r} is not in the sources document")
-    headers: dict[str, str] = {}
+    secret = ""
     if config.scheme != "none":
-        secrets = resolve_secrets(config)
+        try:
+            secrets = resolve_secrets(config)
+        except (ValueError, SecretsUnavailable) as exc:
+            raise SystemExit(f"cannot read the secret of source {args.source!r}: {exc}") from None
         if not secrets:
             raise SystemExit(f"source {args.source!r} has no secret to sign with")
-        headers = sign(
+        secret = secrets[0]
+    try:
+        return sign(
             config,
             body,
-            secrets[0],
+            secret,
             time.time(),
             delivery_id=args.event_id,
             event_type=args.event_type,
         )
-    else:
-        if config.type_header and args.event_type:
-            headers[config.type_header] = args.event_type
-        if config.id_header and args.event_id:
-            headers[config.id_header] = args.event_id
-    return headers
+    except ValueError:
+        raise SystemExit(f"the secret of source {args.source!r} cannot sign") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
         if not sep:
             raise SystemExit(f"--header needs NAME:VALUE, got {item!r}")
         headers[name.strip()] = value.strip()
-    answer = post(url, body, headers, retries=args.retries)
+    try:
+        answer = post(url, body, headers, retries=args.retries)
+    except OSError as exc:  # URLError, refused connections and timeouts, after any retries
+        reason = getattr(exc, "reason", exc)
+        raise SystemExit(f"cannot reach {url}: {reason}") from None
     document = answer.json()
     print(f"HTTP {answer.status}", file=sys.stderr)
     print(
