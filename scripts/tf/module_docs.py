@@ -1,10 +1,12 @@
-"""Regenerate the inputs/outputs tables of modules/*/README.md (terraform-docs style markers).
+"""Regenerate the inputs/outputs tables of modules/*/README.md.
 
     python scripts/tf/module_docs.py          # rewrite the tables
     python scripts/tf/module_docs.py --check  # exit 1 when a README is out of date
 
 A small reader for the layout the modules follow (one `variable`/`output` block per top-level
-block, attributes one per line); terraform-docs does the same in CI-less setups but is not installed.
+block, attributes one per line), so that `make test` can keep the tables current on machines
+without terraform-docs. The markers are deliberately not terraform-docs' own
+(BEGIN_TF_DOCS/END_TF_DOCS): terraform-docs renders differently, and CI checks its own markers.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BEGIN = "<!-- BEGIN_TF_DOCS -->"
-END = "<!-- END_TF_DOCS -->"
+BEGIN = "<!-- BEGIN_MODULE_DOCS -->"
+END = "<!-- END_MODULE_DOCS -->"
 BLOCK = re.compile(r'^(variable|output) "([^"]+)" \{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
