@@ -12,7 +12,7 @@ plugin "terraform" {
 
 plugin "aws" {
   enabled = true
-  version = "0.40.0"
+  version = "0.31.0"
   source  = "github.com/terraform-linters/tflint-ruleset-aws"
 }
 
