@@ -96,6 +96,8 @@ class Sent:
     transport_retries: int = 0  # requests sent again after a 503 or a broken connection
     retried_anonymous: int = 0  # id-less events in requests that needed such a retry
     latencies: list[float] = field(default_factory=list)  # seconds, per answered request
+    single_latencies: list[float] = field(default_factory=list)  # ... of one event
+    batch_latencies: list[float] = field(default_factory=list)  # ... of a batch
     # (source, producer id) -> every (event_id, duplicate, how) answered for it
     answers: dict[tuple[str, str], list[tuple[str, bool, str]]] = field(default_factory=dict)
     anonymous: list[str] = field(default_factory=list)  # event ids of events without an id
@@ -147,7 +149,10 @@ class Result:
     events_per_second: float
     requests_per_second: float
     latency_ms: dict[str, float]
+    single_latency_ms: dict[str, float]
+    batch_latency_ms: dict[str, float]
     audit: Audit
+    machine: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -320,7 +325,9 @@ class Producer:
 
     # --- transport and bookkeeping -------------------------------------------------------
 
-    def _post(self, body: str, headers: dict[str, str], events: int) -> tuple[Any, bool]:
+    def _post(
+        self, body: str, headers: dict[str, str], events: int, *, batch: bool
+    ) -> tuple[Any, bool]:
         """POST until answered (503 and broken connections are retried, as a producer would).
         The answer (None when there was none) and whether an attempt had to be repeated."""
         all_headers = {"Content-Type": "application/json", **headers}
@@ -336,6 +343,8 @@ class Producer:
             else:
                 if status in (200, 202):
                     self.sent.latencies.append(elapsed)
+                    kind = self.sent.batch_latencies if batch else self.sent.single_latencies
+                    kind.append(elapsed)
                     return document, attempt > 0
                 if status != 503:
                     self.sent.errors.append(f"HTTP {status}: {document}")
@@ -369,7 +378,7 @@ class Producer:
     def _send_single(
         self, text: str, headers: dict[str, str], scope: tuple[str, str] | None, *, resend: bool
     ) -> bool:
-        document, retried = self._post(text, headers, 1)
+        document, retried = self._post(text, headers, 1, batch=False)
         if retried and scope is None:
             self.sent.retried_anonymous += 1
         if document is None:
@@ -381,7 +390,7 @@ class Producer:
     def _send_batch(
         self, texts: Sequence[str], scopes: Sequence[tuple[str, str] | None], *, resend: bool
     ) -> bool:
-        document, retried = self._post("[" + ",".join(texts) + "]", {}, len(texts))
+        document, retried = self._post("[" + ",".join(texts) + "]", {}, len(texts), batch=True)
         if retried:
             self.sent.retried_anonymous += sum(1 for scope in scopes if scope is None)
         if document is None:
@@ -560,6 +569,16 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+def _latency(seconds: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    return {
+        "p50": _percentile(ordered, 50) * 1000,
+        "p90": _percentile(ordered, 90) * 1000,
+        "p99": _percentile(ordered, 99) * 1000,
+        "max": (ordered[-1] if ordered else math.nan) * 1000,
+    }
+
+
 def _merge(parts: Sequence[Sent]) -> Sent:
     total = Sent()
     for part in parts:
@@ -578,6 +597,8 @@ def _merge(parts: Sequence[Sent]) -> Sent:
         ):
             setattr(total, name, getattr(total, name) + getattr(part, name))
         total.latencies += part.latencies
+        total.single_latencies += part.single_latencies
+        total.batch_latencies += part.batch_latencies
         total.anonymous += part.anonymous
         total.errors += part.errors
         for scope, answers in part.answers.items():
@@ -622,19 +643,20 @@ def run_load(config: Config, log: Any = None) -> Result:
             threading.Thread(target=work, args=(n,), name=f"producer-{n}")
             for n in range(len(producers))
         ]
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
         sent = _merge(parts)
         say(f"auditing the table ({sent.accepted} accepted events) ...")
         checked = audit(sent, read_table(endpoint_url, config.table))
     finally:
         if server is not None:
             server.stop()
-    latencies = sorted(sent.latencies)
     return Result(
         config={
             **asdict(config),
@@ -656,19 +678,24 @@ def run_load(config: Config, log: Any = None) -> Result:
         errors=sent.errors,
         events_per_second=sent.events / seconds if seconds else 0.0,
         requests_per_second=sent.requests / seconds if seconds else 0.0,
-        latency_ms={
-            "p50": _percentile(latencies, 50) * 1000,
-            "p90": _percentile(latencies, 90) * 1000,
-            "p99": _percentile(latencies, 99) * 1000,
-            "max": (latencies[-1] if latencies else math.nan) * 1000,
-        },
+        latency_ms=_latency(sent.latencies),
+        single_latency_ms=_latency(sent.single_latencies),
+        batch_latency_ms=_latency(sent.batch_latencies),
         audit=checked,
+        machine={
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+        },
     )
 
 
 def summary(result: Result) -> str:
     a = result.audit
     lat = result.latency_ms
+    one = result.single_latency_ms
+    many = result.batch_latency_ms
     c = result.config
     lines = [
         f"load: {c['concurrency']} concurrent producers, {result.requests} requests "
@@ -681,6 +708,8 @@ def summary(result: Result) -> str:
         f"({result.accepted / result.seconds if result.seconds else 0:.0f} new events/s stored)",
         f"  latency         p50 {lat['p50']:.1f} ms, p90 {lat['p90']:.1f} ms, "
         f"p99 {lat['p99']:.1f} ms, max {lat['max']:.1f} ms (per request)",
+        f"                  single events p50 {one['p50']:.1f} ms, p99 {one['p99']:.1f} ms; "
+        f"batches p50 {many['p50']:.1f} ms, p99 {many['p99']:.1f} ms",
         f"  stored items    {a.stored} for {a.accepted} acknowledged events: "
         + (
             "equal"
@@ -697,6 +726,11 @@ def summary(result: Result) -> str:
         f"  errors          {len(result.errors)} (requests repeated after a 503 or a broken "
         f"connection: {result.transport_retries})",
     ]
+    m = result.machine
+    lines.append(
+        f"  machine         {m.get('cpus')} CPUs, python {m.get('python')}, 1-min load average "
+        f"{m.get('load_average_before', 0):.2f} before, {m.get('load_average_after', 0):.2f} after"
+    )
     lines += [f"    {text}" for text in result.errors[:10]]
     lines += [f"    {text}" for text in a.examples]
     lines.append("PASS" if result.ok else "FAIL")
