@@ -67,13 +67,13 @@ variable "secret_arns" {
 }
 
 variable "retention_days" {
-  description = "Days an event is kept before DynamoDB TTL removes it (RETENTION_DAYS, sets expires_at)."
+  description = "Days an event is kept before DynamoDB TTL removes it (RETENTION_DAYS, sets expires_at); 0 keeps events forever."
   type        = number
   default     = 30
 
   validation {
-    condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
-    error_message = "retention_days must be a whole number between 1 and 3650."
+    condition     = var.retention_days >= 0 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number between 0 and 3650."
   }
 }
 

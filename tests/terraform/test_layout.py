@@ -140,8 +140,18 @@ def test_runtime_matches_the_package() -> None:
     assert 'architectures                  = ["arm64"]' in function
     assert 'PLATFORM = "aarch64-manylinux2014"' in package
     assert 'PYTHON_VERSION = "3.11"' in package
-    lock = (ROOT / "requirements" / "lambda.lock").read_text()
-    assert "--python-platform aarch64-manylinux2014 --python-version 3.11" in lock
+
+
+def pins(path: Path) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==([^ \\]+)", path.read_text(), re.MULTILINE))
+
+
+def test_lambda_lock_agrees_with_dev_lock() -> None:
+    lam = pins(ROOT / "requirements" / "lambda.lock")
+    dev = pins(ROOT / "requirements" / "dev.lock")
+    assert {"aws-lambda-powertools", "pydantic", "boto3", "aws-xray-sdk"} <= lam.keys()
+    assert {name: dev.get(name) for name in lam} == lam
+    assert "make lock-lambda" in (ROOT / "requirements" / "lambda.lock").read_text()
 
 
 def test_module_readmes_are_current() -> None:
