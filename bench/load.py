@@ -701,8 +701,10 @@ def summary(result: Result) -> str:
         f"load: {c['concurrency']} concurrent producers, {result.requests} requests "
         f"({result.singles} singles, {result.batches} batches of {c['batch_sizes']}, "
         f"{result.retries} deliberate re-sends) in {result.seconds:.1f} s",
-        f"  events sent     {result.events} ({result.accepted} accepted, {result.duplicates} "
-        f"duplicates; {result.resent_events} events re-sent on purpose)",
+        f"  events sent     {result.events}: {result.accepted} answered newly stored, "
+        f"{result.duplicates} duplicate ({result.resent_duplicates} deliberate re-sends, "
+        f"{result.duplicates - result.resent_duplicates} first deliveries whose earlier "
+        "attempt had been stored)",
         f"  throughput      {result.events_per_second:.0f} events/s, "
         f"{result.requests_per_second:.1f} requests/s "
         f"({result.accepted / result.seconds if result.seconds else 0:.0f} new events/s stored)",
