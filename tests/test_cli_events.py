@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -93,10 +94,9 @@ def seeded() -> Iterator[Seeded]:
             )
             + "]",
         )
-        boundary = _post(server, '{"type":"marker","source":"marker"}')[0]
-        assert first[-1].event_id < boundary.event_id
-        # The marker's millisecond starts the second phase; it is a separate source.
-        yield Seeded(server, first, [*second, boundary], boundary.received_at)
+        second += _post(server, '{"type":"marker","source":"marker"}')
+        assert first[-1].event_id[:13] < second[0].event_id[:13]  # different milliseconds
+        yield Seeded(server, first, second, second[0].received_at)
     finally:
         stop_server(process)
 
@@ -220,13 +220,16 @@ def test_list_since_and_until(seeded: Seeded, capsys: pytest.CaptureFixture[str]
     boundary = seeded.boundary
     _, after, _ = _run(seeded.cli("events", "list", "--since", boundary), capsys)
     _, before, _ = _run(seeded.cli("events", "list", "--until", boundary), capsys)
-    boundary_ms = seeded.second[-1].event_id[:13]
-    # --since is inclusive and --until exclusive, to the millisecond of the event id.
-    assert all(i[:13] >= boundary_ms for i in _ids(after))
-    assert all(i[:13] < boundary_ms for i in _ids(before))
-    assert sorted(_ids(before) + _ids(after)) == sorted(e.event_id for e in seeded.all)
-    assert set(_ids(before)) >= {e.event_id for e in seeded.first}
-    assert seeded.second[-1].event_id in _ids(after)
+    # --since is inclusive and --until exclusive, to the millisecond of the event id: the
+    # first event of the second phase is in `after`, and only there.
+    assert _ids(after) == sorted(e.event_id for e in seeded.second)
+    assert _ids(before) == sorted(e.event_id for e in seeded.first)
+    # RFC 3339 with an offset names the same instant.
+    stamp = datetime.fromisoformat(boundary.replace("Z", "+00:00")).astimezone(
+        timezone(timedelta(hours=2))
+    )
+    _, shifted, _ = _run(seeded.cli("events", "list", "--since", stamp.isoformat()), capsys)
+    assert shifted == after
 
     _, window, _ = _run(
         seeded.cli("events", "list", "--since", "1h", "--until", "2999-01-01"), capsys
