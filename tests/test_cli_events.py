@@ -347,6 +347,18 @@ def test_export_resumes_after_a_torn_line_exactly_once(
     assert full.read_bytes() == complete
 
 
+def test_export_will_not_resume_a_file_that_is_not_an_export(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "other.jsonl"
+    for text in ("not json\n", '{"no_event_id":1}\n', "[1,2]\n"):
+        out.write_text(text, "utf-8")
+        code, err = _export(seeded, capsys, out, "--resume")
+        assert code == 2
+        assert "cannot resume" in err
+        assert out.read_text("utf-8") == text
+
+
 def test_export_in_steps_with_limit_and_resume(
     seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

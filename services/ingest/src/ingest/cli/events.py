@@ -133,14 +133,27 @@ def _last_event_id(path: Path) -> str | None:
         path.write_bytes(data)
     for line in reversed(data.splitlines()):
         if line.strip():
-            return str(json.loads(line)["event_id"])
+            try:
+                return str(json.loads(line)["event_id"])
+            except (ValueError, KeyError, TypeError):
+                raise ResumeError(
+                    f"cannot resume {path}: its last line is not an exported event"
+                ) from None
     return None
+
+
+class ResumeError(Exception):
+    """The file to resume does not end with an exported event."""
 
 
 @reads_table
 def run_export(args: argparse.Namespace) -> int:
     store = open_store(args)
-    after = _last_event_id(args.out) if args.resume else None
+    try:
+        after = _last_event_id(args.out) if args.resume else None
+    except ResumeError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.out.exists() and not args.resume and args.out.stat().st_size:
         print(
             f"{args.out} exists: use --resume to continue it, or choose another --out",
