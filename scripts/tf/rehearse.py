@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,7 +40,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRATCH = ROOT / ".rehearsal"
 BIN = ROOT / ".venv" / "bin"
 ARTIFACT = ROOT / "dist" / "ingest.zip"
-REGION = "eu-west-1"  # the committed terraform.tfvars' region
+
+
+def committed_region() -> str:
+    """The region the committed dev environment deploys to (the emulator serves any region)."""
+    tfvars = (ROOT / "environments" / "dev" / "terraform.tfvars").read_text()
+    match = re.search(r'^aws_region\s*=\s*"([a-z0-9-]+)"', tfvars, re.MULTILINE)
+    return match.group(1) if match else "eu-west-1"
+
+
+REGION = committed_region()
 TERRAFORM = os.environ.get("TERRAFORM", "terraform")
 STEP_TIMEOUT = 600  # seconds, any single Terraform command
 SERVICES = (
@@ -378,6 +388,14 @@ def init_with_backend(workdir: Path, committed: str, extra: Path) -> None:
     )
 
 
+def expect_converged(workdir: Path) -> None:
+    """A plan right after an apply must be empty: no perpetual diff."""
+    replan = tf(workdir, "plan", "-detailed-exitcode", ok=(0, 2))
+    if replan.returncode != 0:
+        sys.stdout.write(replan.stdout[-20000:])
+        raise RuntimeError(f"{workdir.name} is not converged: the second plan has changes")
+
+
 def rehearse_terraform(endpoint: str) -> None:
     with stage("scratch copy + overrides"):
         work = prepare_scratch(endpoint)
@@ -389,6 +407,8 @@ def rehearse_terraform(endpoint: str) -> None:
         tf(bootstrap, "init", "-lockfile=readonly")
         tf(bootstrap, "apply", "-auto-approve")
         boot = outputs(bootstrap)
+    with stage("bootstrap: plan again (expects no changes)"):
+        expect_converged(bootstrap)
     log(f"state bucket {boot['state_bucket']}, lock table {boot['lock_table']}")
     extra = backend_overrides(endpoint, boot["state_bucket"], boot["lock_table"])
 
@@ -397,10 +417,7 @@ def rehearse_terraform(endpoint: str) -> None:
     with stage("dev: apply"):
         tf(dev, "apply", "-auto-approve")
     with stage("dev: plan again (expects no changes)"):
-        replan = tf(dev, "plan", "-detailed-exitcode", ok=(0, 2))
-        if replan.returncode != 0:
-            sys.stdout.write(replan.stdout[-20000:])
-            raise RuntimeError("dev is not converged: the second plan has changes")
+        expect_converged(dev)
     with stage("prod: init + plan"):
         init_with_backend(prod, "prod.s3.tfbackend", extra)
         plan = tf(prod, "plan", "-detailed-exitcode", ok=(2,))
