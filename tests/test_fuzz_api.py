@@ -50,7 +50,7 @@ SOURCES: dict[str, Any] = {
     }
 }
 
-# Methods `ingest serve` does not hand to the handler (see the xfail below).
+# Methods schemathesis sends that only the 405 test below exercises.
 UNDISPATCHED_METHODS = frozenset({"TRACE", "QUERY", "CONNECT"})
 
 # (operation, method, status) of every fuzzed answer, to show the fuzzing reached storage.
@@ -126,17 +126,11 @@ def test_every_answer_matches_the_document(
     case: schemathesis.Case[Any], fuzzed_server: Server
 ) -> None:
     if case.method.upper() in UNDISPATCHED_METHODS:
-        return  # pinned by test_undispatched_methods_answer_405 below
+        return  # covered by test_undispatched_methods_answer_405 below
     response = case.call_and_validate(base_url=fuzzed_server.url, checks=CHECKS, timeout=30)
     SEEN[(case.operation.label, case.method, response.status_code)] += 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ingest/local/gateway.py defines no do_TRACE/do_QUERY/do_CONNECT, so http.server "
-    "answers 501 text/html itself; the handler would answer 405 with Allow",
-)
 def test_undispatched_methods_answer_405(fuzzed_server: Server) -> None:
     for method in sorted(UNDISPATCHED_METHODS):
         for path in ("/events", "/health", "/webhooks/open"):

@@ -10,6 +10,7 @@ See docs/decisions/0001-key-schema.md.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 
@@ -32,7 +33,9 @@ def random_key() -> int:
 
 def producer_key(source: str, producer_id: str, probe: int = 0) -> int:
     """Deterministic key bits for (source, id). ``probe`` > 0 only after a hash collision."""
-    digest = hashlib.sha256(f"{source}\x00{producer_id}\x00{probe}".encode()).digest()
+    # JSON framing keeps every (source, id) pair distinct, whatever characters they contain.
+    framed = json.dumps([source, producer_id, probe], ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(framed.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:10], "big") >> (80 - KEY_BITS)
 
 

@@ -165,7 +165,11 @@ def make_request_handler(handler: Handler, quiet: bool) -> type[BaseHTTPRequestH
             payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
             self._answer(int(result.get("statusCode", 200)), out_headers, payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the handler (as with API Gateway), which answers 404/405 itself.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
 
     return Gateway
 
