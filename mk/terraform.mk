@@ -42,21 +42,28 @@ tf-fmt: tf-rc ## terraform fmt -check over modules/ and environments/
 tf-format: tf-rc ## terraform fmt (rewrite) over modules/ and environments/
 	$(TERRAFORM) fmt -recursive modules environments
 
+# Directories are checked TF_JOBS at a time (each Terraform run is one busy core), with the output
+# of each directory kept together. The first init runs alone: it fills the shared plugin cache.
+TF_JOBS ?= 2
+
 .PHONY: tf-validate
 tf-validate: tf-rc ## init -backend=false + validate for every module and environment
-	@for d in $(TF_DIRS); do \
-		echo "--- validate $$d"; \
-		$(TERRAFORM) -chdir=$$d init -backend=false -lockfile=readonly -no-color > $(TF_BUILD)/tf-init.log 2>&1 \
-			|| { cat $(TF_BUILD)/tf-init.log; exit 1; }; \
-		$(TERRAFORM) -chdir=$$d validate -no-color; \
-	done
+	@$(TERRAFORM) -chdir=$(firstword $(TF_DIRS)) init -backend=false -lockfile=readonly -no-color > /dev/null
+	@$(MAKE) --no-print-directory -j$(TF_JOBS) --output-sync=target $(addprefix tf-validate/,$(TF_DIRS))
+
+tf-validate/%:
+	@echo "--- validate $*"
+	@$(TERRAFORM) -chdir=$* init -backend=false -lockfile=readonly -no-color > $(TF_BUILD)/init-$(subst /,-,$*).log 2>&1 \
+		|| { cat $(TF_BUILD)/init-$(subst /,-,$*).log; exit 1; }
+	@$(TERRAFORM) -chdir=$* validate -no-color
 
 .PHONY: tf-test
 tf-test: tf-validate ## terraform test (mock provider) for every module and the dev composition
-	@for d in $(TF_TEST_DIRS); do \
-		echo "--- test $$d"; \
-		$(TERRAFORM) -chdir=$$d test -no-color; \
-	done
+	@$(MAKE) --no-print-directory -j$(TF_JOBS) --output-sync=target $(addprefix tf-test/,$(TF_TEST_DIRS))
+
+tf-test/%:
+	@echo "--- test $*"
+	@$(TERRAFORM) -chdir=$* test -no-color
 
 .PHONY: tf-lock
 tf-lock: tf-rc ## Refresh .terraform.lock.hcl everywhere from the mirror (keeps the other platforms' hashes)
