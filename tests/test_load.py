@@ -5,9 +5,13 @@ The audit is also fed made-up tables, to show it does catch what it claims to ca
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bench.load import FIRST, FIRST_RETRIED, RESEND, Config, Sent, audit, main, run_load, summary
+from tests.fault_proxy import FaultProxy
+from tests.support import free_port, start_server, stop_server
 
 
 @pytest.mark.slow
@@ -30,6 +34,45 @@ def test_a_small_load_run_loses_and_duplicates_nothing() -> None:
     assert 0 < result.latency_ms["p50"] <= result.latency_ms["p99"] <= result.latency_ms["max"]
     assert "PASS" in text
     assert "lost            0" in text
+
+
+@pytest.mark.slow
+def test_load_through_storage_faults_loses_and_duplicates_nothing() -> None:
+    """DynamoDB throttles, fails and loses answers to writes: producers see 503s and retry, and
+    the audit still finds nothing lost, no id stored twice, every re-send recognised."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    proxy = FaultProxy(f"http://127.0.0.1:{port}", throttle=0.1, error=0.05, lost=0.05, seed=11)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy.enabled = False  # let `serve` create the table first
+    server, process = start_server("--endpoint-url", proxy.url, table="load-faults")
+    proxy.enabled = True
+    try:
+        config = Config(
+            concurrency=4,
+            requests=40,
+            duration=30,
+            batch_sizes=(5, 10),
+            seed=5,
+            url=server.url,
+            endpoint_url=f"http://127.0.0.1:{port}",  # the audit reads around the faults
+            table="load-faults",
+        )
+        result = run_load(config)
+    finally:
+        proxy.enabled = False
+        stop_server(process)
+        proxy.shutdown()
+        moto.stop()
+
+    text = summary(result)
+    assert result.ok, text
+    assert set(proxy.injected) == {"throttle", "error", "lost"}, proxy.injected
+    assert (result.audit.lost, result.audit.duplicated, result.audit.extra_items) == (0, 0, 0)
+    assert result.resent_duplicates == result.resent_events
 
 
 def _sent(**answers: list[tuple[str, bool, str]]) -> Sent:
@@ -88,11 +131,21 @@ def test_audit_accepts_a_duplicate_answer_after_a_producer_retry() -> None:
 
 
 def test_audit_tells_orphans_from_unexplained_items() -> None:
-    sent = Sent(retried_anonymous=1)
-    orphan = audit(sent, [_item("e1")])
+    orphan = audit(Sent(unanswered_anonymous=1), [_item("e1")])
     assert (orphan.orphans, orphan.extra_items, orphan.ok) == (1, 0, True)
+    too_many = audit(Sent(unanswered_anonymous=1), [_item("e1"), _item("e2")])
+    assert (too_many.orphans, too_many.extra_items, too_many.ok) == (1, 1, False)
     unexplained = audit(Sent(), [_item("e1")])
     assert (unexplained.orphans, unexplained.extra_items, unexplained.ok) == (0, 1, False)
+
+
+def test_audit_explains_ids_of_requests_never_acknowledged() -> None:
+    never = Sent(unacknowledged={("s", "a")})
+    checked = audit(never, [_item("e1", "a")])
+    assert (checked.unacknowledged_stored, checked.extra_items) == (1, 0)
+    stray = audit(Sent(), [_item("e1", "a")])
+    assert stray.extra_items == 1
+    assert not stray.ok
 
 
 def test_load_refuses_anything_but_loopback() -> None:
