@@ -2,7 +2,7 @@
 # `ingest serve` with its embedded DynamoDB emulator, on 127.0.0.1 only, bounded in requests and
 # time. It prints throughput and latency and fails when anything acknowledged is lost or stored
 # twice. Tune with LOAD_CONCURRENCY, LOAD_REQUESTS, LOAD_DURATION, LOAD_BATCH_SIZES, LOAD_SEED,
-# or pass flags: make load LOAD_ARGS='--concurrency 8 --duration 10 --json'.
+# or pass flags: make load LOAD_ARGS='--concurrency 16 --duration 10 --json'.
 
 LOAD_ARGS ?=
 
