@@ -95,12 +95,11 @@ rehearse: $(STAMP) tf-rc package ## Bootstrap, apply, re-plan, serve and destroy
 test-terraform: tf-fmt tf-validate tf-test tf-checkov rehearse ## All Terraform checks (called by make test)
 
 .PHONY: lock-lambda
-# runtime.in plus the X-Ray SDK: Powertools imports it only when tracing_enabled is on, and shipping
-# it means switching tracing on needs no rebuild. Versions are constrained to dev.lock's.
+# Versions are constrained to dev.lock's, so what is tested is what ships.
 lock-lambda: $(STAMP) ## Re-resolve requirements/lambda.lock (arm64, cp311; versions agree with dev.lock)
-	printf 'aws-xray-sdk\n' | $(UV) pip compile --quiet --python-platform aarch64-manylinux2014 \
+	$(UV) pip compile --quiet --python-platform aarch64-manylinux2014 \
 		--python-version 3.11 --generate-hashes --custom-compile-command "make lock-lambda" \
-		-c requirements/dev.lock requirements/runtime.in - -o requirements/lambda.lock
+		-c requirements/dev.lock requirements/runtime.in -o requirements/lambda.lock
 
 # The package is rebuilt by its own target; make it also depend on the Lambda lock file.
 package: requirements/lambda.lock
