@@ -290,6 +290,23 @@ resource "aws_cloudwatch_metric_alarm" "storage_unavailable" {
   tags                = var.tags
 }
 
+resource "aws_cloudwatch_metric_alarm" "webhook_rejections" {
+  alarm_name          = "${var.name}-webhook-rejections"
+  alarm_description   = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint."
+  namespace           = var.metrics_namespace
+  metric_name         = "WebhookRejected"
+  dimensions          = local.service_dims
+  statistic           = "Sum"
+  period              = var.period_seconds
+  evaluation_periods  = var.evaluation_periods
+  threshold           = var.webhook_rejections_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
 locals {
   ns = var.metrics_namespace
   widgets = [
@@ -396,6 +413,7 @@ locals {
           aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
           aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
           aws_cloudwatch_metric_alarm.storage_unavailable.arn,
+          aws_cloudwatch_metric_alarm.webhook_rejections.arn,
         ]
       }
     },

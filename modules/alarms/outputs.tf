@@ -13,6 +13,7 @@ output "alarm_names" {
     dynamodb_throttles     = aws_cloudwatch_metric_alarm.dynamodb_throttles.alarm_name
     dynamodb_system_errors = aws_cloudwatch_metric_alarm.dynamodb_system_errors.alarm_name
     storage_unavailable    = aws_cloudwatch_metric_alarm.storage_unavailable.alarm_name
+    webhook_rejections     = aws_cloudwatch_metric_alarm.webhook_rejections.alarm_name
   }
 }
 

@@ -150,6 +150,17 @@ variable "storage_unavailable_threshold" {
   }
 }
 
+variable "webhook_rejections_threshold" {
+  description = "WebhookRejected (deliveries answered 401/404/413; sum per period) at or above which the alarm fires."
+  type        = number
+  default     = 25
+
+  validation {
+    condition     = var.webhook_rejections_threshold >= 1
+    error_message = "webhook_rejections_threshold must be at least 1."
+  }
+}
+
 variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)

@@ -62,7 +62,7 @@ run "alarms_notify_an_encrypted_topic" {
       aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
       aws_cloudwatch_metric_alarm.api_5xx_rate, aws_cloudwatch_metric_alarm.api_latency_p99,
       aws_cloudwatch_metric_alarm.dynamodb_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
-      aws_cloudwatch_metric_alarm.storage_unavailable,
+      aws_cloudwatch_metric_alarm.storage_unavailable, aws_cloudwatch_metric_alarm.webhook_rejections,
     ] : a.alarm_actions == toset([aws_sns_topic.alarms.arn])])
     error_message = "Every alarm notifies the topic."
   }
@@ -70,6 +70,11 @@ run "alarms_notify_an_encrypted_topic" {
   assert {
     condition     = aws_cloudwatch_metric_alarm.storage_unavailable.namespace == "Ingest" && aws_cloudwatch_metric_alarm.storage_unavailable.metric_name == "StorageUnavailable" && aws_cloudwatch_metric_alarm.storage_unavailable.dimensions == tomap({ service = "ingest" })
     error_message = "StorageUnavailable is watched in the service's namespace with dimension service=ingest."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.webhook_rejections.metric_name == "WebhookRejected" && aws_cloudwatch_metric_alarm.webhook_rejections.dimensions == tomap({ service = "ingest" })
+    error_message = "Webhook rejections are watched on the reason-free total the service emits."
   }
 
   assert {
