@@ -6,8 +6,13 @@ import http.client
 import random
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support import Server, free_port, start_server, stop_server
 
 WRITES = ("PutItem", "BatchWriteItem")
 THROTTLE = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"injected throttle"}'
@@ -92,3 +97,39 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+@dataclass(frozen=True)
+class FaultyBackend:
+    server: Server
+    proxy: FaultProxy
+    emulator_url: str  # moto itself, for reading around the faults
+
+
+@contextmanager
+def serve_behind_faults(
+    table: str, *, throttle: float, error: float, lost: float, seed: int
+) -> Iterator[FaultyBackend]:
+    """`ingest serve` whose DynamoDB is moto behind a :class:`FaultProxy` (faults off while the
+    table is created)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    proxy = FaultProxy(
+        f"http://127.0.0.1:{port}", throttle=throttle, error=error, lost=lost, seed=seed
+    )
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy.enabled = False
+    try:
+        server, process = start_server("--endpoint-url", proxy.url, table=table)
+        try:
+            proxy.enabled = True
+            yield FaultyBackend(server, proxy, f"http://127.0.0.1:{port}")
+        finally:
+            proxy.enabled = False
+            stop_server(process)
+    finally:
+        proxy.shutdown()
+        moto.stop()

@@ -5,13 +5,10 @@ The audit is also fed made-up tables, to show it does catch what it claims to ca
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from bench.load import FIRST, FIRST_RETRIED, RESEND, Config, Sent, audit, main, run_load, summary
-from tests.fault_proxy import FaultProxy
-from tests.support import free_port, start_server, stop_server
+from tests.fault_proxy import serve_behind_faults
 
 
 @pytest.mark.slow
@@ -40,37 +37,24 @@ def test_a_small_load_run_loses_and_duplicates_nothing() -> None:
 def test_load_through_storage_faults_loses_and_duplicates_nothing() -> None:
     """DynamoDB throttles, fails and loses answers to writes: producers see 503s and retry, and
     the audit still finds nothing lost, no id stored twice, every re-send recognised."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    proxy = FaultProxy(f"http://127.0.0.1:{port}", throttle=0.1, error=0.05, lost=0.05, seed=11)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    proxy.enabled = False  # let `serve` create the table first
-    server, process = start_server("--endpoint-url", proxy.url, table="load-faults")
-    proxy.enabled = True
-    try:
+    with serve_behind_faults(
+        "load-faults", throttle=0.1, error=0.05, lost=0.05, seed=11
+    ) as backend:
         config = Config(
             concurrency=4,
             requests=40,
             duration=30,
             batch_sizes=(5, 10),
             seed=5,
-            url=server.url,
-            endpoint_url=f"http://127.0.0.1:{port}",  # the audit reads around the faults
+            url=backend.server.url,
+            endpoint_url=backend.emulator_url,  # the audit reads around the faults
             table="load-faults",
         )
         result = run_load(config)
-    finally:
-        proxy.enabled = False
-        stop_server(process)
-        proxy.shutdown()
-        moto.stop()
 
     text = summary(result)
     assert result.ok, text
-    assert set(proxy.injected) == {"throttle", "error", "lost"}, proxy.injected
+    assert set(backend.proxy.injected) == {"throttle", "error", "lost"}, backend.proxy.injected
     assert (result.audit.lost, result.audit.duplicated, result.audit.extra_items) == (0, 0, 0)
     assert result.resent_duplicates == result.resent_events
 

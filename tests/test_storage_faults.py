@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.fault_proxy import FaultProxy
-from tests.support import Server, free_port, start_server, stop_server
+from tests.fault_proxy import FaultProxy, serve_behind_faults
+from tests.support import Server
 
 PRODUCERS = 8
 ROUNDS = 12  # per producer: alternating single events and batches of 5
@@ -23,21 +23,8 @@ ROUNDS = 12  # per producer: alternating single events and batches of 5
 
 @pytest.fixture(scope="module")
 def faulty() -> Iterator[tuple[Server, FaultProxy]]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    proxy = FaultProxy(f"http://127.0.0.1:{port}", throttle=0.15, error=0.1, lost=0.1, seed=7)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    proxy.enabled = False  # let `serve` create the table first
-    server, process = start_server("--endpoint-url", proxy.url, table="faulty")
-    proxy.enabled = True
-    yield server, proxy
-    proxy.enabled = False
-    stop_server(process)
-    proxy.shutdown()
-    moto.stop()
+    with serve_behind_faults("faulty", throttle=0.15, error=0.1, lost=0.1, seed=7) as backend:
+        yield backend.server, backend.proxy
 
 
 def _post(url: str, document: Any) -> tuple[int, dict[str, Any]]:
