@@ -39,6 +39,17 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", default=None, help="AWS region (default: from the environment)")
 
 
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """--source/--type/--since/--until and the table options, as `events` and `replay` take them."""
+    parser.add_argument("--source", help="only this source")
+    parser.add_argument("--type", dest="event_type", help="only this type")
+    parser.add_argument(
+        "--since", type=parse_instant, help="from this time (RFC 3339 or an age: 2h)"
+    )
+    parser.add_argument("--until", type=parse_instant, help="before this time")
+    add_table_options(parser)
+
+
 def open_store(args: argparse.Namespace) -> EventStore:
     from ingest.adapters.dynamodb import EventStore
     from ingest.local.emulator import use_local_credentials

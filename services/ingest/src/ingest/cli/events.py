@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.cli.common import (
     Progress,
+    add_filter_options,
     add_table_options,
     open_store,
-    parse_instant,
     reads_table,
     render,
 )
@@ -35,14 +35,14 @@ def register(commands: Any) -> None:
     get.set_defaults(func=run_get)
 
     listing = sub.add_parser("list", help="events in time order, as JSON lines")
-    _add_filters(listing)
+    add_filter_options(listing)
     listing.add_argument(
         "--limit", type=int, default=100, help="at most this many (default %(default)s)"
     )
     listing.set_defaults(func=run_list)
 
     export = sub.add_parser("export", help="write events to a JSON Lines file (resumable)")
-    _add_filters(export)
+    add_filter_options(export)
     export.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
     export.add_argument("--limit", type=int, default=None, help="stop after this many")
     export.add_argument(
@@ -51,16 +51,6 @@ def register(commands: Any) -> None:
         help="continue an interrupted export: append after the last event already in --out",
     )
     export.set_defaults(func=run_export)
-
-
-def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", help="only this source")
-    parser.add_argument("--type", dest="event_type", help="only this type")
-    parser.add_argument(
-        "--since", type=parse_instant, help="from this time (RFC 3339 or an age: 2h)"
-    )
-    parser.add_argument("--until", type=parse_instant, help="before this time")
-    add_table_options(parser)
 
 
 def iterate(

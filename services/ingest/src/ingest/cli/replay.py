@@ -19,9 +19,8 @@ from typing import Any
 from ingest import jsonexact
 from ingest.cli.common import (
     Progress,
-    add_table_options,
+    add_filter_options,
     open_store,
-    parse_instant,
     reads_table,
     render,
 )
@@ -40,10 +39,6 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--from", dest="from_file", type=Path, help="a .jsonl export (default: the table)"
     )
-    parser.add_argument("--source", help="only this source")
-    parser.add_argument("--type", dest="event_type", help="only this type")
-    parser.add_argument("--since", type=parse_instant, help="from this time")
-    parser.add_argument("--until", type=parse_instant, help="before this time")
     parser.add_argument(
         "--rate", type=float, default=50.0, help="events per second (default %(default)s)"
     )
@@ -54,7 +49,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would be sent; send nothing"
     )
-    add_table_options(parser)
+    add_filter_options(parser)
     parser.set_defaults(func=run)
 
 
