@@ -57,6 +57,13 @@ package: $(STAMP) ## Build dist/ingest.zip (reproducible, for the Lambda runtime
 bench: $(STAMP) ## Benchmarks: cold start and warm request vs the bare handler
 	$(BIN)/python -m bench
 
+.PHONY: coverage
+coverage: $(STAMP) node-tools ## The Python suite under coverage (server subprocesses included), with a report
+	rm -rf build/coverage && mkdir -p build/coverage
+	$(BIN)/coverage run -m pytest -q -p no:cacheprovider
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report
+
 .PHONY: cost
 cost: $(STAMP) ## Monthly AWS cost estimate (ARGS="--rate 10/s --batch 100"; see docs/cost.md)
 	$(BIN)/ingest cost $(or $(ARGS),--per-month 1000000)
