@@ -17,7 +17,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from ingest import intake, runtime
-from ingest.config import MAX_WEBHOOK_BYTES
 from ingest.errors import (
     ApiError,
     BadRequest,
@@ -25,6 +24,7 @@ from ingest.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from ingest.models import CLOUDEVENT_ATTRIBUTES
 from ingest.service import Draft, Outcome, RequestContext, enrich, store_many, store_one
 from ingest.telemetry import RequestMetrics, logger
 
@@ -86,7 +86,7 @@ def _event_draft(ctx: RequestContext, parsed: intake.ParsedEvent, producer_id: s
     event = parsed.event
     record = enrich(ctx, event.source, event.type, producer_id)
     record["size"] = parsed.size
-    for name in ("time", "subject", "specversion", "datacontenttype", "dataschema"):
+    for name in CLOUDEVENT_ATTRIBUTES:
         value = getattr(event, name)
         if value is not None:
             record[name] = value
@@ -203,4 +203,4 @@ def resolver() -> APIGatewayHttpResolver:
     return app
 
 
-__all__ = ["MAX_WEBHOOK_BYTES", "build_resolver", "json_response", "resolver"]
+__all__ = ["build_resolver", "json_response", "resolver"]

@@ -14,6 +14,8 @@ Text = Annotated[str, Field(min_length=1, max_length=2048)]
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 DEFAULT_SOURCE = "default"
+# Optional CloudEvents attributes stored as top-level attributes of the record when present.
+CLOUDEVENT_ATTRIBUTES = ("time", "subject", "specversion", "datacontenttype", "dataschema")
 
 
 class Event(BaseModel):

@@ -15,7 +15,6 @@ from ingest.errors import ServiceUnavailable
 
 _MAX_PROBES = 4
 _BATCH_WORKERS = 16
-_CLOUDEVENT_ATTRIBUTES = ("time", "subject", "specversion", "datacontenttype", "dataschema")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ from ingest.cli.common import (
     render,
 )
 from ingest.cli.http import post
-
-_ENVELOPE = ("time", "subject", "specversion", "datacontenttype", "dataschema")
+from ingest.models import CLOUDEVENT_ATTRIBUTES
 
 
 def register(commands: Any) -> None:
@@ -63,7 +62,7 @@ def to_event(stored: dict[str, Any]) -> dict[str, Any]:
             "id": stored.get("id") or stored["event_id"],
         }
     )
-    for name in _ENVELOPE:
+    for name in CLOUDEVENT_ATTRIBUTES:
         if name in stored:
             event[name] = stored[name]
     if "data" in stored:
