@@ -90,8 +90,12 @@ def _validate(raw: Any, index: int | None) -> ParsedEvent:
             ],
         ) from None
     try:
-        _, size = jsonexact.dumps_sized(raw)
-        data_json = jsonexact.dumps(raw["data"]) if "data" in raw else None
+        # ``data`` is usually most of the event: serialise it once, for storage and for the size.
+        data_json: str | None = None
+        _, size = jsonexact.dumps_sized({k: v for k, v in raw.items() if k != "data"})
+        if "data" in raw:
+            data_json, data_size = jsonexact.dumps_sized(raw["data"])
+            size += len('"data":') + data_size + (1 if len(raw) > 1 else 0)  # + the comma
         extra = event.model_extra
         extensions_json = jsonexact.dumps(extra) if extra else None
     except jsonexact.JsonError as exc:
