@@ -129,7 +129,8 @@ def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
     probe = (
         "import sys, ingest.handler\n"
         "heavy = ['boto3', 'aws_xray_sdk', 'yaml', 'ingest.webhooks', 'ingest.adapters.secrets',"
-        " 'concurrent.futures.thread']\n"
+        " 'concurrent.futures.thread', 'asyncio',"
+        " 'aws_lambda_powertools.event_handler.appsync']\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run(
@@ -140,3 +141,21 @@ def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
         env={"EVENTS_TABLE": "x"},
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_deferred_event_handler_package_still_imports_everything() -> None:
+    probe = (
+        "import sys, ingest.handler\n"
+        "from aws_lambda_powertools.event_handler import AppSyncResolver, APIGatewayHttpResolver\n"
+        "from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver as A\n"
+        "import aws_lambda_powertools.event_handler as package\n"
+        "print(A is APIGatewayHttpResolver, 'AppSyncResolver' in package.__all__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"EVENTS_TABLE": "x"},
+    ).stdout
+    assert out.strip() == "True True"

@@ -14,8 +14,6 @@ import threading
 import time
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
 from ingest import intake, runtime
 from ingest.errors import (
     ApiError,
@@ -24,9 +22,16 @@ from ingest.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from ingest.lazy_imports import defer_package_init
 from ingest.models import CLOUDEVENT_ATTRIBUTES
 from ingest.service import Draft, Outcome, RequestContext, enrich, store_many, store_one
 from ingest.telemetry import RequestMetrics, logger
+
+defer_package_init("aws_lambda_powertools.event_handler")  # before the first import from it
+from aws_lambda_powertools.event_handler.api_gateway import (  # noqa: E402
+    APIGatewayHttpResolver,
+    Response,
+)
 
 JSON_TYPE = "application/json"
 _ALLOWED = (

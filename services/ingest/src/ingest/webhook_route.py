@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response
 
 from ingest import runtime
 from ingest.app import json_response, raw_body, request_context, single_answer

@@ -37,6 +37,7 @@ _CLIENT_CONFIG = Config(
     read_timeout=2,
     tcp_keepalive=True,
     max_pool_connections=32,  # batches write conditional events in parallel
+    parameter_validation=False,  # requests are built here, not by callers: skip re-checking them
 )
 
 
