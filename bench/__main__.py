@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
+WARM_ROUNDS = min(ROUNDS, int(os.environ.get("BENCH_WARM_ROUNDS", "7")))
 COLD_LIMIT = 1.35
 WARM_LIMIT = 1.5
 HANDLERS = {"ingest": "ingest.handler", "bare": "bench.bare_handler"}
@@ -39,6 +40,7 @@ def _env(port: int) -> dict[str, str]:
 
 
 def _probe(module: str, warm: int, env: dict[str, str]) -> dict[str, float]:
+    """One fresh interpreter: import + first request, then ``warm`` more requests."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(
             [sys.executable, "-m", "bench.probe", module, str(warm), out.name],
@@ -51,50 +53,56 @@ def _probe(module: str, warm: int, env: dict[str, str]) -> dict[str, float]:
         return result
 
 
+def _median_ratio(rounds: list[dict[str, dict[str, float]]], key: str) -> float:
+    """Median over rounds of ingest/bare, each pair measured back to back."""
+    ratios = [r["ingest"][key] / r["bare"][key] for r in rounds if r["ingest"].get(key)]
+    return statistics.median(ratios)
+
+
 def main() -> int:
     stub = subprocess.Popen(
         [sys.executable, "-m", "bench.stub"], stdout=subprocess.PIPE, text=True, env=_env(0)
     )
+    rounds: list[dict[str, dict[str, float]]] = []
     try:
         assert stub.stdout is not None
         env = _env(int(stub.stdout.readline()))
         for module in HANDLERS.values():  # warm the OS file cache; not counted
             _probe(module, 10, env)
-        cold: dict[str, list[float]] = {name: [] for name in HANDLERS}
-        imports: dict[str, list[float]] = {name: [] for name in HANDLERS}
-        warm: dict[str, list[float]] = {name: [] for name in HANDLERS}
         for round_no in range(ROUNDS):
             order = list(HANDLERS.items()) if round_no % 2 == 0 else list(HANDLERS.items())[::-1]
-            for name, module in order:
-                result = _probe(module, WARM_REQUESTS if round_no < 5 else 0, env)
-                cold[name].append(result["cold_ms"])
-                imports[name].append(result["import_ms"])
-                if result["warm_median_ms"] is not None:
-                    warm[name].append(result["warm_median_ms"])
+            warm = WARM_REQUESTS if round_no < WARM_ROUNDS else 0
+            rounds.append({name: _probe(module, warm, env) for name, module in order})
     finally:
         stub.terminate()
         stub.wait(timeout=10)
 
-    med = {
-        k: {
-            "cold": statistics.median(cold[k]),
-            "import": statistics.median(imports[k]),
-            "warm": statistics.median(warm[k]),
-        }
-        for k in HANDLERS
-    }
-    cold_ratio = med["ingest"]["cold"] / med["bare"]["cold"]
-    warm_ratio = med["ingest"]["warm"] / med["bare"]["warm"]
+    def med(name: str, key: str) -> float:
+        return statistics.median(r[name][key] for r in rounds if r[name].get(key) is not None)
+
     print(
-        f"rounds: {ROUNDS} cold, {min(ROUNDS, 5)} x {WARM_REQUESTS} warm requests; python {sys.version.split()[0]}"
+        f"{ROUNDS} cold starts and {WARM_ROUNDS} x {WARM_REQUESTS} warm requests per handler,"
+        f" alternating, python {sys.version.split()[0]}; medians"
     )
-    print(f"{'handler':<10}{'import ms':>12}{'cold ms':>12}{'warm ms':>12}")
+    print(
+        f"{'handler':<8}{'import ms':>11}{'cold ms':>9}{'cold cpu ms':>13}{'warm ms':>9}{'warm cpu ms':>13}"
+    )
     for name in HANDLERS:
-        m = med[name]
-        print(f"{name:<10}{m['import']:>12.1f}{m['cold']:>12.1f}{m['warm']:>12.3f}")
-    print(f"cold start ratio (ingest/bare): {cold_ratio:.2f}x (target <= {COLD_LIMIT}x)")
-    print(f"warm request ratio (ingest/bare): {warm_ratio:.2f}x (target <= {WARM_LIMIT}x)")
-    ok = cold_ratio <= COLD_LIMIT and warm_ratio <= WARM_LIMIT
+        print(
+            f"{name:<8}{med(name, 'import_ms'):>11.1f}{med(name, 'cold_ms'):>9.1f}"
+            f"{med(name, 'cold_cpu_ms'):>13.1f}{med(name, 'warm_ms'):>9.3f}{med(name, 'warm_cpu_ms'):>13.3f}"
+        )
+    cold_wall, cold_cpu = _median_ratio(rounds, "cold_ms"), _median_ratio(rounds, "cold_cpu_ms")
+    warm_wall, warm_cpu = _median_ratio(rounds, "warm_ms"), _median_ratio(rounds, "warm_cpu_ms")
+    print(
+        f"cold start ratio ingest/bare: {cold_cpu:.2f}x CPU time, {cold_wall:.2f}x wall (target <= {COLD_LIMIT}x)"
+    )
+    print(
+        f"warm request ratio ingest/bare: {warm_cpu:.2f}x CPU time, {warm_wall:.2f}x wall (target <= {WARM_LIMIT}x)"
+    )
+    # The gate uses CPU time: both handlers are CPU-bound against an instant stub, and CPU time
+    # is what the handler itself costs, unmoved by other processes on a shared machine.
+    ok = cold_cpu <= COLD_LIMIT and warm_cpu <= WARM_LIMIT
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -154,3 +154,12 @@ def test_storage_errors_become_503(error: Exception) -> None:
     for raised in (single.value, batch.value):
         assert raised.status == 503
         assert raised.headers["Retry-After"] == "1"
+
+
+def test_the_adapter_session_knows_dynamodb_without_scanning_every_service() -> None:
+    from ingest.adapters.dynamodb import dynamodb_session
+
+    session = dynamodb_session()
+    assert session.get_component("data_loader").list_available_services("service-2") == ["dynamodb"]
+    client = session.create_client("dynamodb", region_name="us-east-1")
+    assert client.meta.service_model.service_name == "dynamodb"
