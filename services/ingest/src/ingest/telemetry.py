@@ -39,8 +39,11 @@ class RequestMetrics:
         self.by_reason.append((metric, reason))
 
 
+_METRICS_DISABLED = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
+
+
 def publish(figures: RequestMetrics) -> None:
-    if not (figures.counts or figures.payload_bytes or figures.by_reason):
+    if _METRICS_DISABLED or not (figures.counts or figures.payload_bytes or figures.by_reason):
         return
     with _publish_lock:
         for name, value in figures.counts.items():
