@@ -74,7 +74,9 @@ class Server:
         return self.request("POST", path, json.dumps(document), headers)
 
     def store(self) -> EventStore:
-        return EventStore(self.table, endpoint_url=self.endpoint, region_name="us-east-1")
+        return EventStore(
+            self.table, endpoint_url=self.endpoint, region_name="us-east-1", read_timeout=30
+        )
 
     def count(self) -> int:
         """Items in the table (the emulator counts live; cheaper than a scan)."""

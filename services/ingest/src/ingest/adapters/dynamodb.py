@@ -122,11 +122,17 @@ class EventStore:
         endpoint_url: str | None = None,
         region_name: str | None = None,
         client: DynamoDBClient | None = None,
+        read_timeout: float | None = None,
     ) -> None:
+        """``read_timeout`` loosens the request path's fail-fast 2 s for readers that page through
+        large results (the CLI)."""
         self.table_name = table_name
+        config = _CLIENT_CONFIG
+        if read_timeout is not None:
+            config = config.merge(Config(read_timeout=read_timeout))
         # botocore directly: boto3 would add its resource layer and s3transfer to the cold start.
         self._client: DynamoDBClient = client or dynamodb_session().create_client(  # type: ignore[assignment]
-            "dynamodb", endpoint_url=endpoint_url, region_name=region_name, config=_CLIENT_CONFIG
+            "dynamodb", endpoint_url=endpoint_url, region_name=region_name, config=config
         )
 
     @property

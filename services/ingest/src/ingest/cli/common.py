@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ingest.adapters.dynamodb import EventStore, Record
 
 DEFAULT_TABLE = "events"
+READ_TIMEOUT = 30.0  # reading pages of a large table is not the request path: be patient
 LOCAL_DYNAMODB = "http://127.0.0.1:8000"
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -56,7 +57,12 @@ def open_store(args: argparse.Namespace) -> EventStore:
 
     if args.endpoint_url:
         use_local_credentials()
-    return EventStore(args.table, endpoint_url=args.endpoint_url, region_name=args.region)
+    return EventStore(
+        args.table,
+        endpoint_url=args.endpoint_url,
+        region_name=args.region,
+        read_timeout=READ_TIMEOUT,
+    )
 
 
 def reads_table(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
