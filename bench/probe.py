@@ -24,7 +24,7 @@ EVENT_BODY = json.dumps(
 def api_event(n: int) -> dict[str, Any]:
     return {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": "ANY /events",
         "rawPath": "/events",
         "rawQueryString": "",
         "headers": {"content-type": "application/json", "user-agent": "bench"},
@@ -36,7 +36,7 @@ def api_event(n: int) -> dict[str, Any]:
                 "userAgent": "bench",
             },
             "requestId": f"bench-{n}",
-            "routeKey": "$default",
+            "routeKey": "ANY /events",
             "stage": "$default",
         },
         "body": EVENT_BODY,

@@ -12,15 +12,21 @@ import pytest
 from ingest import runtime
 from ingest.adapters.dynamodb import EventStore, StorageUnavailable
 from ingest.handler import lambda_handler
+from ingest.routes import route_key_for
 from moto import mock_aws
 
 
 def api_event(
-    body: str, *, path: str = "/events", method: str = "POST", request_id: str = "req-1"
+    body: str,
+    *,
+    path: str = "/events",
+    method: str = "POST",
+    request_id: str = "req-1",
+    route_key: str | None = None,
 ) -> dict[str, Any]:
     return {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key or route_key_for(path),
         "rawPath": path,
         "rawQueryString": "",
         "headers": {"content-type": "application/json"},

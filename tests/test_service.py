@@ -74,8 +74,12 @@ def test_hash_collision_moves_to_the_next_probe(
 ) -> None:
     real = ids.producer_key
 
-    def colliding(source: str, producer_id: str, probe: int = 0) -> int:
-        return real("same", "key", 0) if probe == 0 else real(source, producer_id, probe)
+    def colliding(
+        source: str, producer_id: str, probe: int = 0, *, space: str | None = None
+    ) -> int:
+        if probe == 0:
+            return real("same", "key", 0)
+        return real(source, producer_id, probe, space=space)
 
     monkeypatch.setattr(ids, "producer_key", colliding)
     a = store_one(store, draft(producer_id="a"), NOW)

@@ -9,22 +9,31 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import threading
 import time
+import unicodedata
 from typing import Any
 
-from ingest import intake, runtime
+from ingest import intake, routes, runtime
 from ingest.errors import (
     ApiError,
     BadRequest,
-    MethodNotAllowed,
+    InternalError,
     NotFound,
     ServiceUnavailable,
+    ValidationFailed,
 )
 from ingest.lazy_imports import defer_package_init
-from ingest.models import CLOUDEVENT_ATTRIBUTES
-from ingest.service import Draft, Outcome, RequestContext, enrich, store_many, store_one
+from ingest.models import CLOUDEVENT_ATTRIBUTES, DEFAULT_SOURCE
+from ingest.service import (
+    Draft,
+    Outcome,
+    RequestContext,
+    content_digest,
+    enrich,
+    store_many,
+    store_one,
+)
 from ingest.telemetry import RequestMetrics, logger
 
 defer_package_init("aws_lambda_powertools.event_handler")  # before the first import from it
@@ -34,11 +43,7 @@ from aws_lambda_powertools.event_handler.api_gateway import (  # noqa: E402
 )
 
 JSON_TYPE = "application/json"
-_ALLOWED = (
-    (re.compile(r"^/events$"), "POST"),
-    (re.compile(r"^/health$"), "GET"),
-    (re.compile(r"^/webhooks/[^/]+$"), "POST"),
-)
+MAX_IDEMPOTENCY_KEY = 256
 _local = threading.local()
 
 
@@ -87,7 +92,25 @@ def single_answer(outcome: Outcome) -> Response[str]:
     return json_response(202, body)
 
 
-def _event_draft(ctx: RequestContext, parsed: intake.ParsedEvent, producer_id: str | None) -> Draft:
+def idempotency_key(headers: dict[str, Any]) -> str | None:
+    """The ``Idempotency-Key`` header, or ``None``; a 400 when it is unusable."""
+    key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or any(
+        unicodedata.category(char) == "Cc" for char in key
+    ):
+        raise BadRequest(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters without control "
+            "characters",
+            code="invalid_idempotency_key",
+        )
+    return str(key)
+
+
+def _event_draft(
+    ctx: RequestContext, parsed: intake.ParsedEvent, producer_id: str | None, digest: str | None
+) -> Draft:
     event = parsed.event
     record = enrich(ctx, event.source, event.type, producer_id)
     record["size"] = parsed.size
@@ -99,7 +122,34 @@ def _event_draft(ctx: RequestContext, parsed: intake.ParsedEvent, producer_id: s
         record["data"] = parsed.data_json
     if parsed.extensions_json is not None:
         record["extensions"] = parsed.extensions_json
-    return Draft(event.source, producer_id, record)
+    return Draft(event.source, producer_id, record, digest=digest)
+
+
+def _event_digest(parsed: intake.ParsedEvent) -> str:
+    """What an ``Idempotency-Key`` is bound to: the event's content, whatever its framing."""
+    event = parsed.event
+    parts: list[str] = [event.type, event.source]
+    for name in CLOUDEVENT_ATTRIBUTES:
+        parts += [name, getattr(event, name) or ""]
+    return content_digest([*parts, parsed.data_json or "", parsed.extensions_json or ""])
+
+
+def _check_sources(parsed: intake.Intake) -> None:
+    """Names configured for ``/webhooks/{source}`` are reserved: ``/events`` cannot forge them."""
+    named = {item.event.source for item in parsed.events} - {DEFAULT_SOURCE}
+    if not named:
+        return
+    reserved = named & runtime.current().webhook_source_names()
+    if reserved:
+        raise ValidationFailed(
+            "a source configured for /webhooks/{source} is reserved for verified deliveries",
+            code="reserved_source",
+            details=[
+                {"index": index if parsed.batch else None, "field": "source", "message": "reserved"}
+                for index, item in enumerate(parsed.events)
+                if item.event.source in reserved
+            ],
+        )
 
 
 def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]:
@@ -107,18 +157,22 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
     body = raw_body(event)
     figures.payload_bytes = len(body)
     parsed = intake.parse(headers, body)
-    key = headers.get("idempotency-key")
-    if key is not None and (parsed.batch or not 1 <= len(key) <= 256):
+    key = idempotency_key(headers)
+    if key is not None and parsed.batch:
         raise BadRequest(
-            "Idempotency-Key applies to a single event and must be 1-256 characters; "
-            "give each batch event an id instead",
+            "Idempotency-Key applies to a single event; give each batch event an id instead",
             code="invalid_idempotency_key",
         )
+    _check_sources(parsed)
     ctx = request_context(event)
     store = runtime.current().store
     if not parsed.batch:
         item = parsed.events[0]
-        outcome = store_one(store, _event_draft(ctx, item, item.event.id or key), ctx.now_ms)
+        keyed = item.event.id is None and key is not None
+        draft = _event_draft(
+            ctx, item, item.event.id or key, _event_digest(item) if keyed else None
+        )
+        outcome = store_one(store, draft, ctx.now_ms)
         figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
         logger.info(
             "event stored" if not outcome.duplicate else "duplicate event",
@@ -129,7 +183,7 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
             },
         )
         return single_answer(outcome)
-    drafts = [_event_draft(ctx, item, item.event.id) for item in parsed.events]
+    drafts = [_event_draft(ctx, item, item.event.id, None) for item in parsed.events]
     outcomes = store_many(store, drafts, ctx.now_ms)
     duplicates = sum(1 for o in outcomes if o.duplicate)
     figures.count("EventsAccepted", len(outcomes) - duplicates)
@@ -158,33 +212,34 @@ def post_webhook(event: dict[str, Any], source: str, figures: RequestMetrics) ->
     return receive(event, source, figures)
 
 
-def _method_not_allowed_or_not_found(path: str) -> ApiError:
-    for pattern, method in _ALLOWED:
-        if pattern.match(path):
-            return MethodNotAllowed(
-                f"{path} does not accept this method", headers={"Allow": method}
-            )
-    return NotFound(f"no route for {path}")
-
-
 def build_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
 
-    @app.get("/health")
+    def admitted(app: APIGatewayHttpResolver, next_middleware: Any) -> Response[str]:
+        refusal = routes.admit(app.current_event.raw_event)
+        if refusal is not None:
+            raise refusal
+        answer: Response[str] = next_middleware(app)
+        return answer
+
+    app.use([admitted])
+
+    @app.route(routes.HEALTH.rule, routes.HEALTH.method)
     def health() -> Response[str]:
         return json_response(200, {"status": "ok"})
 
-    @app.post("/events")
+    @app.route(routes.EVENTS.rule, routes.EVENTS.method)
     def events() -> Response[str]:
         return post_events(app.current_event.raw_event, app.context["metrics"])
 
-    @app.post("/webhooks/<source>")
+    @app.route(routes.WEBHOOKS.rule, routes.WEBHOOKS.method)
     def webhooks(source: str) -> Response[str]:
         return post_webhook(app.current_event.raw_event, source, app.context["metrics"])
 
     @app.not_found
     def not_found(_: Exception) -> Response[str]:
-        return error_response(_method_not_allowed_or_not_found(app.current_event.path))
+        raw = app.current_event.raw_event
+        return error_response(routes.admit(raw) or NotFound(f"no route for {raw.get('rawPath')}"))
 
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response[str]:
@@ -192,11 +247,22 @@ def build_resolver() -> APIGatewayHttpResolver:
         if isinstance(exc, ServiceUnavailable):
             figures.count("StorageUnavailable")
             logger.error("storage unavailable", extra={"reason": exc.message})
+        elif isinstance(exc, InternalError):
+            figures.count("InternalError")
+            logger.error("request failed: the deployment is broken", extra={"reason": exc.code})
         elif exc.status not in {404, 405}:
             if exc.status != 401:
                 figures.reason("EventsRejected", exc.code)
             logger.info("request rejected", extra={"status": exc.status, "reason": exc.code})
         return error_response(exc)
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[str]:
+        # A defect, never the client's input: log it with the request id, answer the contract's
+        # fixed 500 body (no text of the exception), and let the 5xx alarm fire.
+        app.context["metrics"].count("InternalError")
+        logger.exception("unexpected error", extra={"error": type(exc).__name__})
+        return error_response(InternalError())
 
     return app
 

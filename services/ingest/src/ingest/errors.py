@@ -65,6 +65,19 @@ class ValidationFailed(ApiError):
     code = "validation_failed"
 
 
+class InternalError(ApiError):
+    """The deployment itself is broken (table missing, access denied): retrying will not help.
+
+    The message is fixed: what went wrong is logged with the request id, never sent.
+    """
+
+    status = 500
+    code = "internal"
+
+    def __init__(self) -> None:
+        super().__init__("the service cannot store events right now; its operators are alerted")
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     code = "storage_unavailable"

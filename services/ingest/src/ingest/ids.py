@@ -31,10 +31,23 @@ def random_key() -> int:
     return int.from_bytes(os.urandom(10), "big") >> (80 - KEY_BITS)
 
 
-def producer_key(source: str, producer_id: str, probe: int = 0) -> int:
-    """Deterministic key bits for (source, id). ``probe`` > 0 only after a hash collision."""
+#: The key space of ``POST /webhooks/{source}`` deliveries. ``/events`` keeps the original
+#: three-member framing, so keys stored before webhooks had a space of their own stay valid.
+WEBHOOK_SPACE = "webhook"
+
+
+def producer_key(source: str, producer_id: str, probe: int = 0, *, space: str | None = None) -> int:
+    """Deterministic key bits for (source, id) in a key ``space``.
+
+    ``probe`` > 0 only after a hash collision. ``/events`` (``space`` None) and webhooks
+    (:data:`WEBHOOK_SPACE`) never share a key, whatever the source names and ids: the framed
+    arrays differ in length.
+    """
     # JSON framing keeps every (source, id) pair distinct, whatever characters they contain.
-    framed = json.dumps([source, producer_id, probe], ensure_ascii=False, separators=(",", ":"))
+    members: list[object] = [source, producer_id, probe]
+    if space is not None:
+        members.insert(0, space)
+    framed = json.dumps(members, ensure_ascii=False, separators=(",", ":"))
     digest = hashlib.sha256(framed.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:10], "big") >> (80 - KEY_BITS)
 

@@ -20,6 +20,7 @@ from ingest.models import Event
 JSON = "application/json"
 CE_SINGLE = "application/cloudevents+json"
 CE_BATCH = "application/cloudevents-batch+json"
+CE_MEDIA_PREFIX = "application/cloudevents"
 _ACCEPTED_TYPES = {JSON, CE_SINGLE, CE_BATCH}
 _BINARY_ATTRIBUTES = ("id", "source", "type", "time", "subject", "dataschema")
 
@@ -65,8 +66,7 @@ def _decode_json(body: bytes) -> Any:
     try:
         return jsonexact.loads(jsonexact.decode_utf8(body))
     except jsonexact.JsonError as exc:
-        code = "invalid_encoding" if "UTF-8" in str(exc) else "invalid_json"
-        raise BadRequest(str(exc), code=code) from None
+        raise BadRequest(str(exc), code=exc.code) from None
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -99,7 +99,7 @@ def _validate(raw: Any, index: int | None) -> ParsedEvent:
         extra = event.model_extra
         extensions_json = jsonexact.dumps(extra) if extra else None
     except jsonexact.JsonError as exc:
-        raise BadRequest(str(exc), code="invalid_encoding") from None
+        raise BadRequest(str(exc), code=exc.code) from None
     if size > MAX_EVENT_BYTES:
         raise PayloadTooLarge(
             f"an event may be at most {MAX_EVENT_BYTES} bytes serialized",
@@ -148,7 +148,7 @@ def _binary_mode(headers: Mapping[str, str], body: bytes, mtype: str) -> Intake:
             try:
                 raw["data"] = jsonexact.decode_utf8(body)
             except jsonexact.JsonError as exc:
-                raise BadRequest(str(exc), code="invalid_encoding") from None
+                raise BadRequest(str(exc), code=exc.code) from None
         else:
             raise UnsupportedMediaType(
                 f"binary-mode data of type {mtype!r} is not accepted; send JSON or text"
@@ -162,7 +162,9 @@ def parse(headers: Mapping[str, str], body: bytes) -> Intake:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the request body may be at most {MAX_BODY_BYTES} bytes")
     mtype, params = media_type(headers.get("content-type"))
-    if "ce-specversion" in headers:
+    # The content type decides the mode (CloudEvents HTTP binding, 3.1): structured and batch
+    # requests are read as such whatever ``ce-*`` headers also arrive.
+    if "ce-specversion" in headers and not mtype.startswith(CE_MEDIA_PREFIX):
         _check_charset(params)
         return _binary_mode(headers, body, mtype)
     if mtype not in _ACCEPTED_TYPES:

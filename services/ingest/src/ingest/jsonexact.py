@@ -1,4 +1,5 @@
-"""Strict JSON: exact numbers, no NaN/Infinity, bounded nesting, valid UTF-8 only.
+"""Strict JSON: exact numbers, no NaN/Infinity, bounded nesting, valid UTF-8 only, and I-JSON's
+unique member names (RFC 7493): a repeated name is rejected, never resolved last-wins.
 
 Floats are parsed as ``Decimal`` so ``0.1`` stays ``0.1`` all the way to storage; integers are
 Python ints and already exact. Serialisation falls back to a small writer only when a Decimal is
@@ -8,20 +9,61 @@ present, so integer-only payloads keep the speed of the C encoder.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
 MAX_DEPTH = 64
+#: The exponent range of Python's default decimal context: a number outside it cannot be held
+#: (or computed with) as an exact decimal, so it is refused rather than stored.
+MAX_EXPONENT = 999_999
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 class JsonError(ValueError):
-    """The text is not JSON we accept; the message is safe to show to the client."""
+    """The text is not JSON we accept; the message is safe to show to the client.
+
+    ``code`` is the stable error code a client sees (``invalid_json``, ``invalid_encoding``,
+    ``invalid_number``, ``duplicate_member``).
+    """
+
+    def __init__(self, message: str, code: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _reject_constant(name: str) -> Any:
     raise JsonError(f"{name} is not valid JSON")
+
+
+def _exact_number(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exactly; refused when no decimal can hold it."""
+    try:
+        value = Decimal(text)
+    except (DecimalException, ValueError):
+        value = None
+    if value is None or not value.is_finite() or abs(value.adjusted()) > MAX_EXPONENT:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise JsonError(
+            f"the number {shown} is out of range: exponents are limited to ±{MAX_EXPONENT}",
+            code="invalid_number",
+        )
+    return value
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise JsonError(
+                f"the member name {name[:64]!r} appears more than once in one object",
+                code="duplicate_member",
+            )
+        seen.add(name)
+    raise AssertionError("unreachable: a shorter dict means a repeated name")
 
 
 def _nesting_depth_exceeds(text: str, limit: int) -> bool:
@@ -54,7 +96,7 @@ def decode_utf8(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise JsonError(f"body is not valid UTF-8 (byte {exc.start})") from None
+        raise JsonError(f"body is not valid UTF-8 (byte {exc.start})", "invalid_encoding") from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -63,14 +105,23 @@ def loads(text: str) -> Any:
     if _nesting_depth_exceeds(text, MAX_DEPTH):
         raise JsonError(f"JSON is nested deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(
+            text,
+            parse_float=_exact_number,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_members,
+        )
     except JsonError:
         raise
     except json.JSONDecodeError as exc:
         raise JsonError(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except (ValueError, RecursionError) as exc:  # e.g. integers beyond the digit limit
+    except (
+        ValueError,
+        ArithmeticError,
+        RecursionError,
+    ) as exc:  # e.g. integers beyond the digit limit
         raise JsonError(f"malformed JSON: {exc}") from None
 
 
@@ -122,4 +173,6 @@ def dumps_sized(value: Any) -> tuple[str, int]:
     try:
         return text, len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        raise JsonError("JSON contains a string that is not valid Unicode") from None
+        raise JsonError(
+            "JSON contains a string that is not valid Unicode", "invalid_encoding"
+        ) from None

@@ -21,6 +21,7 @@ class Runtime:
     settings: Settings
     store: EventStore
     _sources: SourcesDocument | None = None
+    _source_names: frozenset[str] | None = None
 
     def sources(self) -> SourcesDocument:
         from ingest.adapters.secrets import load_sources
@@ -31,6 +32,33 @@ class Runtime:
         if self._sources is None:
             self._sources = load_sources(spec)
         return self._sources
+
+    def webhook_source_names(self) -> frozenset[str]:
+        """The names configured for ``/webhooks/{source}`` (reserved on ``/events``).
+
+        An inline document is read for its names alone, so ``/events`` does not import the webhook
+        configuration models; a document in SSM is fetched (and cached) as for webhooks.
+        """
+        spec = self.settings.sources
+        if self._sources is not None or (spec and spec.startswith("ssm:")):
+            return frozenset(self.sources().sources)
+        if not spec:
+            return frozenset()
+        if self._source_names is None:
+            self._source_names = _names_of(spec)
+        return self._source_names
+
+
+def _names_of(document: str) -> frozenset[str]:
+    import json
+
+    try:
+        sources = json.loads(document).get("sources")
+    except (ValueError, AttributeError):
+        sources = None
+    if not isinstance(sources, dict):
+        raise ValueError("SOURCES is not a sources document")  # a broken deployment: a 500
+    return frozenset(sources)
 
 
 _lock = threading.Lock()

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest import ids
-from ingest.adapters.dynamodb import EventStore, Record, StorageUnavailable
-from ingest.errors import ServiceUnavailable
+from ingest.adapters.dynamodb import EventStore, Record, StorageBroken, StorageUnavailable
+from ingest.errors import InternalError, ServiceUnavailable, ValidationFailed
+from ingest.telemetry import logger
 
 _MAX_PROBES = 4
 _BATCH_WORKERS = 16
@@ -46,11 +47,56 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Draft:
-    """A record waiting for its key: everything but ``pk`` and ``event_id``."""
+    """A record waiting for its key: everything but ``pk`` and ``event_id``.
+
+    ``space`` separates key spaces (``ids.WEBHOOK_SPACE`` for webhook deliveries) so that records
+    from different routes never collide. ``digest`` binds an ``Idempotency-Key`` to the content it
+    was first sent with (see :func:`content_digest`).
+    """
 
     source: str
     producer_id: str | None
     attributes: Record
+    space: str | None = None
+    digest: str | None = None
+
+
+#: The stored attribute that holds an ``Idempotency-Key``'s content digest.
+DIGEST_ATTRIBUTE = "idempotency_digest"
+
+
+def content_digest(parts: Sequence[str | bytes]) -> str:
+    """A short, unambiguous digest of request content (length-framed parts, SHA-256, base64url)."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in parts:
+        raw = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        digest.update(len(raw).to_bytes(8, "big"))
+        digest.update(raw)
+    return base64.urlsafe_b64encode(digest.digest()[:18]).decode("ascii")
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """The same ``Idempotency-Key`` came back with other content (IETF Idempotency-Key draft)."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Idempotency-Key was first used with other request content; nothing was stored. "
+            "Use a new key for a new event"
+        )
+
+
+def storage_error(exc: StorageUnavailable | StorageBroken) -> ServiceUnavailable | InternalError:
+    """The client's answer to a storage failure. The backend's text goes to the log only."""
+    if isinstance(exc, StorageBroken):
+        logger.error("storage rejected the request", extra={"detail": str(exc)})
+        return InternalError()
+    logger.warning("storage unavailable", extra={"detail": str(exc)})
+    return ServiceUnavailable("storage cannot take the write right now; retry")
 
 
 def enrich(ctx: RequestContext, source: str, event_type: str, producer_id: str | None) -> Record:
@@ -82,20 +128,24 @@ def store_one(store: EventStore, draft: Draft, now_ms: int) -> Outcome:
     (vanishingly rare) key collision, which moves on to the next probe."""
     for probe in range(_MAX_PROBES):
         key = (
-            ids.producer_key(draft.source, draft.producer_id, probe)
+            ids.producer_key(draft.source, draft.producer_id, probe, space=draft.space)
             if draft.producer_id is not None
             else ids.random_key()
         )
         record = _keyed(draft, key, now_ms)
+        if draft.digest is not None:
+            record[DIGEST_ATTRIBUTE] = draft.digest
         try:
             result = store.put_if_absent(record)
-        except StorageUnavailable as exc:
-            raise ServiceUnavailable(f"storage cannot take the write right now ({exc})") from exc
+        except (StorageUnavailable, StorageBroken) as exc:
+            raise storage_error(exc) from exc
         if result.stored:
             return Outcome(str(record["event_id"]), str(record["received_at"]), duplicate=False)
         old = result.existing or {}
         same_producer_event = (
-            old.get("source") == draft.source and old.get("id") == draft.producer_id
+            old.get("source") == draft.source
+            and old.get("id") == draft.producer_id
+            and old.get("kind") == draft.attributes.get("kind")
         )
         if (
             same_producer_event
@@ -105,6 +155,9 @@ def store_one(store: EventStore, draft: Draft, now_ms: int) -> Outcome:
             # The write landed but its answer was lost and the SDK retried: it is ours.
             return Outcome(str(record["event_id"]), str(record["received_at"]), duplicate=False)
         if same_producer_event and draft.producer_id is not None:
+            first_digest = old.get(DIGEST_ATTRIBUTE)
+            if draft.digest is not None and first_digest not in (None, draft.digest):
+                raise IdempotencyKeyReused
             return Outcome(str(old["event_id"]), str(old.get("received_at", "")), duplicate=True)
     raise ServiceUnavailable("could not allocate a unique key; retry")
 
@@ -136,8 +189,8 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
     if plain:
         try:
             store.put_many([record for _, record in plain])
-        except StorageUnavailable as exc:
-            raise ServiceUnavailable(f"storage cannot take the write right now ({exc})") from exc
+        except (StorageUnavailable, StorageBroken) as exc:
+            raise storage_error(exc) from exc
         for index, record in plain:
             outcomes[index] = Outcome(
                 str(record["event_id"]), str(record["received_at"]), duplicate=False

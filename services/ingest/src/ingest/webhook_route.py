@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
 
-from ingest import runtime
+from ingest import ids, runtime
 from ingest.app import json_response, raw_body, request_context, single_answer
 from ingest.config import MAX_WEBHOOK_BYTES
 from ingest.errors import NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized
@@ -71,9 +71,8 @@ def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Resp
     content_type = headers.get("content-type")
     if content_type:
         record["content_type"] = content_type[:256]
-    outcome = store_one(
-        runtime.current().store, Draft(source, delivery.delivery_id, record), ctx.now_ms
-    )
+    draft = Draft(source, delivery.delivery_id, record, space=ids.WEBHOOK_SPACE)
+    outcome = store_one(runtime.current().store, draft, ctx.now_ms)
     figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
     logger.info(
         "duplicate delivery" if outcome.duplicate else "webhook stored",

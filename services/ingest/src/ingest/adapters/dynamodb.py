@@ -66,6 +66,50 @@ class StorageUnavailable(Exception):
     """The table could not take the write (throttled, failing, unreachable): answer 503."""
 
 
+class StorageBroken(Exception):
+    """The request can never succeed as deployed (table missing, access denied, invalid request,
+    no credentials): retrying will not help, so it is not a 503."""
+
+
+# Client errors that say the deployment is broken, not busy: never worth a producer's retry.
+_BROKEN_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "ValidationException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidClientTokenId",
+        "SerializationException",
+        "ItemCollectionSizeLimitExceededException",
+    }
+)
+
+
+def _storage_error(exc: Exception) -> StorageUnavailable | StorageBroken:
+    """Sort an SDK failure into "retry later" (503) and "the deployment is broken" (500)."""
+    from botocore.exceptions import (
+        ConnectionError as SdkConnectionError,
+    )
+    from botocore.exceptions import (
+        HTTPClientError,
+        ReadTimeoutError,
+    )
+
+    detail = _describe(exc)
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _BROKEN_CODES or not _is_throttle_or_server(exc):
+            return StorageBroken(detail)
+        return StorageUnavailable(detail)
+    if isinstance(exc, SdkConnectionError | HTTPClientError | ReadTimeoutError):
+        return StorageUnavailable(detail)
+    return StorageBroken(detail)  # no credentials, no region, a request the SDK refuses
+
+
 @dataclass(frozen=True)
 class PutOutcome:
     stored: bool
@@ -152,9 +196,9 @@ class EventStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 old: Any = exc.response.get("Item")
                 return PutOutcome(stored=False, existing=_unmarshal(old) if old else None)
-            raise StorageUnavailable(_describe(exc)) from exc
+            raise _storage_error(exc) from exc
         except BotoCoreError as exc:
-            raise StorageUnavailable(_describe(exc)) from exc
+            raise _storage_error(exc) from exc
         return PutOutcome(stored=True)
 
     def put_many(self, records: Sequence[Record]) -> None:
@@ -169,9 +213,9 @@ class EventStore:
                     answer = self._client.batch_write_item(RequestItems={self.table_name: pending})
                 except ClientError as exc:
                     if not _is_throttle_or_server(exc) or attempt == _BATCH_ATTEMPTS - 1:
-                        raise StorageUnavailable(_describe(exc)) from exc
+                        raise _storage_error(exc) from exc
                 except BotoCoreError as exc:
-                    raise StorageUnavailable(_describe(exc)) from exc
+                    raise _storage_error(exc) from exc
                 else:
                     pending = list(answer.get("UnprocessedItems", {}).get(self.table_name, []))
                     if not pending:

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ingest.routes import route_key_for
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # API Gateway's own payload limit; the handler enforces the product's smaller limits.
@@ -57,9 +59,12 @@ def to_event(
     parts = urlsplit(target)
     now = datetime.now(tz=UTC)
     request_id = f"local-{uuid.uuid4().hex[:16]}-{next(_counter)}"
+    # As API Gateway does with the project's explicit routes (unknown paths: ``$default``,
+    # which the handler answers 404 as API Gateway itself would).
+    route_key = route_key_for(parts.path)
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": parts.path,
         "rawQueryString": parts.query,
         "headers": headers,
@@ -76,7 +81,7 @@ def to_event(
                 "userAgent": headers.get("user-agent", ""),
             },
             "requestId": request_id,
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
