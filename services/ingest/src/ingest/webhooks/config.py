@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from ingest.models import DEFAULT_SOURCE
+
 Scheme = Literal["github", "stripe", "slack", "shopify", "standard-webhooks", "hmac-sha256", "none"]
 
 #: Every scheme that checks a signature, i.e. every scheme but ``none``.
@@ -139,6 +141,15 @@ class SourcesDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: dict[SourceName, SourceConfig] = Field(default_factory=dict)
+
+    @field_validator("sources")
+    @classmethod
+    def _default_stays_free(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        # A configured name is reserved on /events; "default" is what /events events without a
+        # source are stored under, so reserving it would refuse them all.
+        if DEFAULT_SOURCE in sources:
+            raise ValueError(f"{DEFAULT_SOURCE!r} is the source of /events events without one")
+        return sources
 
     def get(self, name: str) -> SourceConfig | None:
         """The configuration of source ``name``, or ``None`` when it is not configured."""
