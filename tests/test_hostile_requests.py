@@ -53,7 +53,6 @@ def api_event(
     headers: dict[str, str] | None = None,
     route_key: str | None = None,
 ) -> dict[str, Any]:
-    encoded = isinstance(body, bytes)
     return {
         "version": "2.0",
         "routeKey": route_key if route_key is not None else route_key_for(path),
@@ -65,8 +64,8 @@ def api_event(
             "requestId": f"req-{time.monotonic_ns()}",
             "stage": "$default",
         },
-        "body": base64.b64encode(body).decode() if encoded else body,
-        "isBase64Encoded": encoded,
+        "body": base64.b64encode(body).decode() if isinstance(body, bytes) else body,
+        "isBase64Encoded": isinstance(body, bytes),
     }
 
 
@@ -86,7 +85,6 @@ def error_code(body: dict[str, Any]) -> str:
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventStore]:
     monkeypatch.setenv("EVENTS_TABLE", "hostile-events")
     monkeypatch.setenv("SOURCES", json.dumps(SOURCES))
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     with mock_aws():
         events = EventStore("hostile-events", region_name="us-east-1")
         events.ensure_table()
@@ -325,13 +323,11 @@ class TestCloudEventsMode:
 
 
 def _client_error(code: str, message: str, status: int) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        "PutItem",
-    )
+    response: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "PutItem")
 
 
 LEAKY = "User: arn:aws:sts::123456789012:assumed-role/ingest-prod/fn is not authorized"
@@ -457,3 +453,56 @@ class TestRouteKeys:
             assert route_key_for(path) == "$default"
             status, body, _ = call('{"type":"t"}', path=path)
             assert (status, error_code(body)) == (404, "not_found")
+
+
+class TestConfigurationFailures:
+    """The sources document and webhook secrets: a passing fault is a 503, a broken one a 500."""
+
+    def test_a_missing_sources_parameter_is_500_on_both_routes(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("SOURCES", "ssm:/ingest/no-such-parameter")
+        runtime.reset()
+        status, body, headers = call('{"type":"t","source":"shop"}')
+        assert (status, body["error"]["code"]) == (500, "internal")
+        assert "retry-after" not in headers
+        assert "no-such-parameter" not in json.dumps(body)
+        status, body, _ = call(b"{}", path="/webhooks/github", headers=github_delivery(b"{}", "1"))
+        assert (status, body["error"]["code"]) == (500, "internal")
+        # Events that name no source need no sources document.
+        assert call('{"type":"t"}')[0] == 202
+
+    def test_a_missing_secret_is_500(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sources = {"sources": {"vault": {"scheme": "github", "secret_id": "ingest/no-such"}}}
+        monkeypatch.setenv("SOURCES", json.dumps(sources))
+        runtime.reset()
+        status, body, headers = call(
+            b"{}", path="/webhooks/vault", headers=github_delivery(b"{}", "2")
+        )
+        assert (status, body["error"]["code"]) == (500, "internal")
+        assert "retry-after" not in headers
+        assert "no-such" not in json.dumps(body)
+
+    def test_a_throttled_secret_store_is_503(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        def throttled(*_: Any, **__: Any) -> Any:
+            try:
+                raise _client_error("ThrottlingException", "Rate exceeded for arn:aws:...", 400)
+            except ClientError as exc:
+                raise parameters.exceptions.GetParameterError(str(exc))  # noqa: B904 - as Powertools does
+
+        monkeypatch.setattr(parameters, "get_secret", throttled)
+        sources = {"sources": {"vault": {"scheme": "github", "secret_id": "ingest/busy"}}}
+        monkeypatch.setenv("SOURCES", json.dumps(sources))
+        runtime.reset()
+        status, body, headers = call(
+            b"{}", path="/webhooks/vault", headers=github_delivery(b"{}", "3")
+        )
+        assert (status, body["error"]["code"]) == (503, "storage_unavailable")
+        assert headers["retry-after"] == "1"
+        assert "arn:" not in json.dumps(body)

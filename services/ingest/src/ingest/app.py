@@ -29,6 +29,7 @@ from ingest.service import (
     Draft,
     Outcome,
     RequestContext,
+    backend_failure,
     content_digest,
     enrich,
     store_many,
@@ -139,7 +140,11 @@ def _check_sources(parsed: intake.Intake) -> None:
     named = {item.event.source for item in parsed.events} - {DEFAULT_SOURCE}
     if not named:
         return
-    reserved = named & runtime.current().webhook_source_names()
+    try:
+        configured = runtime.current().webhook_source_names()
+    except Exception as exc:  # SSM throttled: 503; an unreadable document: 500
+        raise backend_failure(exc, "the sources document") from None
+    reserved = named & configured
     if reserved:
         raise ValidationFailed(
             "a source configured for /webhooks/{source} is reserved for verified deliveries",

@@ -90,13 +90,22 @@ class IdempotencyKeyReused(ValidationFailed):
         )
 
 
+def backend_failure(exc: Exception, what: str) -> ServiceUnavailable | InternalError:
+    """The client's answer when a backend (the table, the secret store, SSM) fails ``what``.
+
+    A failure that may pass (``exc.retryable``) is a 503 with ``Retry-After``; anything else means
+    the deployment is broken: a 500 that tells nobody to retry. Either way the client gets a fixed
+    message and the backend's own words go to the log, with the request id.
+    """
+    if getattr(exc, "retryable", False):
+        logger.warning("backend unavailable", extra={"what": what, "detail": str(exc)})
+        return ServiceUnavailable(f"{what} is unavailable right now; retry")
+    logger.error("backend failed", extra={"what": what, "detail": str(exc)})
+    return InternalError()
+
+
 def storage_error(exc: StorageUnavailable | StorageBroken) -> ServiceUnavailable | InternalError:
-    """The client's answer to a storage failure. The backend's text goes to the log only."""
-    if isinstance(exc, StorageBroken):
-        logger.error("storage rejected the request", extra={"detail": str(exc)})
-        return InternalError()
-    logger.warning("storage unavailable", extra={"detail": str(exc)})
-    return ServiceUnavailable("storage cannot take the write right now; retry")
+    return backend_failure(exc, "storage")
 
 
 def enrich(ctx: RequestContext, source: str, event_type: str, producer_id: str | None) -> Record:

@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from ingest import ids, runtime
 from ingest.app import json_response, raw_body, request_context, single_answer
 from ingest.config import MAX_WEBHOOK_BYTES
-from ingest.errors import NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized
-from ingest.service import Draft, enrich, store_one
+from ingest.errors import NotFound, PayloadTooLarge, Unauthorized
+from ingest.service import Draft, backend_failure, enrich, store_one
 from ingest.telemetry import RequestMetrics, logger
 from ingest.webhooks.schemes import WebhookRejected, verify
 
@@ -21,9 +21,8 @@ def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Resp
 
     try:
         config = runtime.current().sources().sources.get(source)
-    except Exception as exc:  # SSM unreachable or throttled: an outage, never a 500
-        logger.error("webhook configuration unavailable", extra={"reason": type(exc).__name__})
-        raise ServiceUnavailable("webhook configuration is unavailable right now") from None
+    except Exception as exc:  # SSM throttled or unreachable: 503; unreadable or denied: 500
+        raise backend_failure(exc, "webhook configuration") from None
     if config is None:
         # Counted like any other rejection (a provider pointed at a wrong or removed source name).
         # The name is caller-chosen, so it stays out of the metric and the log.
@@ -39,11 +38,8 @@ def receive(event: dict[str, Any], source: str, figures: RequestMetrics) -> Resp
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     try:
         secrets = resolve_secrets(config) if config.scheme != "none" else []
-    except Exception as exc:  # any failure to read the secret store is an outage, not a 500
-        logger.error(
-            "webhook secrets unavailable", extra={"source": source, "reason": type(exc).__name__}
-        )
-        raise ServiceUnavailable("webhook secrets are unavailable right now") from None
+    except Exception as exc:  # the secret store throttled: 503; denied, missing, malformed: 500
+        raise backend_failure(exc, "webhook secrets") from None
     try:
         delivery = verify(config, headers, body, secrets, time.time())
     except WebhookRejected as exc:

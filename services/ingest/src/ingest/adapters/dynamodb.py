@@ -16,6 +16,9 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingest.adapters.failures import describe as _describe
+from ingest.adapters.failures import is_retryable
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -65,49 +68,21 @@ def dynamodb_session() -> botocore.session.Session:
 class StorageUnavailable(Exception):
     """The table could not take the write (throttled, failing, unreachable): answer 503."""
 
+    retryable = True
+
 
 class StorageBroken(Exception):
     """The request can never succeed as deployed (table missing, access denied, invalid request,
     no credentials): retrying will not help, so it is not a 503."""
 
-
-# Client errors that say the deployment is broken, not busy: never worth a producer's retry.
-_BROKEN_CODES = frozenset(
-    {
-        "AccessDeniedException",
-        "ResourceNotFoundException",
-        "ValidationException",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "MissingAuthenticationTokenException",
-        "ExpiredTokenException",
-        "IncompleteSignature",
-        "InvalidClientTokenId",
-        "SerializationException",
-        "ItemCollectionSizeLimitExceededException",
-    }
-)
+    retryable = False
 
 
 def _storage_error(exc: Exception) -> StorageUnavailable | StorageBroken:
     """Sort an SDK failure into "retry later" (503) and "the deployment is broken" (500)."""
-    from botocore.exceptions import (
-        ConnectionError as SdkConnectionError,
-    )
-    from botocore.exceptions import (
-        HTTPClientError,
-        ReadTimeoutError,
-    )
-
-    detail = _describe(exc)
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _BROKEN_CODES or not _is_throttle_or_server(exc):
-            return StorageBroken(detail)
-        return StorageUnavailable(detail)
-    if isinstance(exc, SdkConnectionError | HTTPClientError | ReadTimeoutError):
-        return StorageUnavailable(detail)
-    return StorageBroken(detail)  # no credentials, no region, a request the SDK refuses
+    if is_retryable(exc):
+        return StorageUnavailable(_describe(exc))
+    return StorageBroken(_describe(exc))
 
 
 @dataclass(frozen=True)
@@ -139,21 +114,6 @@ def _unmarshal(item: Mapping[str, Any]) -> Record:
         else:  # attributes written by someone else: keep them visible as text
             record[name] = str(value)
     return record
-
-
-def _is_throttle_or_server(exc: ClientError) -> bool:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-    code = exc.response.get("Error", {}).get("Code", "")
-    return (
-        status >= 500
-        or "Throttl" in code
-        or code
-        in {
-            "ProvisionedThroughputExceededException",
-            "RequestLimitExceeded",
-            "LimitExceededException",
-        }
-    )
 
 
 class EventStore:
@@ -212,7 +172,7 @@ class EventStore:
                 try:
                     answer = self._client.batch_write_item(RequestItems={self.table_name: pending})
                 except ClientError as exc:
-                    if not _is_throttle_or_server(exc) or attempt == _BATCH_ATTEMPTS - 1:
+                    if not is_retryable(exc) or attempt == _BATCH_ATTEMPTS - 1:
                         raise _storage_error(exc) from exc
                 except BotoCoreError as exc:
                     raise _storage_error(exc) from exc
@@ -233,7 +193,7 @@ class EventStore:
                 TableName=self.table_name, Key={"pk": {"S": pk}}, ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable(_describe(exc)) from exc
+            raise _storage_error(exc) from exc
         item = answer.get("Item")
         return _unmarshal(item) if item else None
 
@@ -338,10 +298,3 @@ class EventStore:
             TableName=self.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
         )
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
-    return type(exc).__name__

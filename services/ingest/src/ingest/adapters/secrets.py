@@ -17,6 +17,7 @@ import json
 import os
 from typing import Final
 
+from ingest.adapters.failures import is_retryable
 from ingest.webhooks.config import (
     SourceConfig,
     SourcesDocument,
@@ -33,8 +34,13 @@ SSM_PREFIX: Final = "ssm:"
 class SecretsUnavailable(RuntimeError):
     """A secret or the sources document could not be fetched from AWS (a server-side fault).
 
-    The message names the secret or parameter, never its value.
+    The message names the secret or parameter, never its value. ``retryable`` tells a passing
+    fault (throttling, the network) from a broken deployment (access denied, no such secret).
     """
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class SecretValueError(ValueError):
@@ -99,7 +105,9 @@ def resolve_secrets(config: SourceConfig, *, max_age: int | None = None) -> list
     try:
         value: object = get_secret(config.secret_id, max_age=cache_max_age(max_age))
     except GetParameterError as exc:
-        raise SecretsUnavailable(f"cannot read secret {config.secret_id!r}") from exc
+        raise SecretsUnavailable(
+            f"cannot read secret {config.secret_id!r}: {exc}", retryable=is_retryable(exc)
+        ) from exc
     if not isinstance(value, str | bytes):
         raise SecretValueError("the secret is neither text nor binary")
     return parse_secret_value(value)
@@ -136,7 +144,9 @@ def load_sources(spec: str | None, *, max_age: int | None = None) -> SourcesDocu
     try:
         text: object = get_parameter(name, decrypt=True, max_age=cache_max_age(max_age))
     except GetParameterError as exc:
-        raise SecretsUnavailable(f"cannot read SSM parameter {name!r}") from exc
+        raise SecretsUnavailable(
+            f"cannot read SSM parameter {name!r}: {exc}", retryable=is_retryable(exc)
+        ) from exc
     if not isinstance(text, str):
         raise SourcesDocumentError("the sources parameter is not text")
     return _parse_json_document(text)

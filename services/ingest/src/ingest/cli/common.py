@@ -73,11 +73,11 @@ def reads_table(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     def wrapper(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from ingest.adapters.dynamodb import StorageUnavailable
+        from ingest.adapters.dynamodb import StorageBroken, StorageUnavailable
 
         try:
             return run(args)
-        except (StorageUnavailable, BotoCoreError, ClientError) as exc:
+        except (StorageUnavailable, StorageBroken, BotoCoreError, ClientError) as exc:
             where = f" at {args.endpoint_url}" if args.endpoint_url else ""
             print(f"cannot read table {args.table!r}{where}: {exc}", file=sys.stderr)
             return 1
