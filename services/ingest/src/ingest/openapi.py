@@ -183,8 +183,9 @@ RETRY_AFTER = {
 def _responses() -> dict[str, Any]:
     return {
         "BadRequest": _error(
-            "Not JSON, not an object or array, an empty body or batch, bad encoding, or a bad "
-            "Idempotency-Key."
+            "Not JSON, not an object or array, an empty body or batch, bad encoding, a repeated "
+            "member name (`duplicate_member`), a number no decimal can hold (`invalid_number`), "
+            "or a bad Idempotency-Key (`invalid_idempotency_key`)."
         ),
         "Unauthorized": _error("The signature is missing, invalid or stale; nothing was stored."),
         "NotFound": _error("No such route, or no webhook source of that name is configured."),
@@ -201,7 +202,13 @@ def _responses() -> dict[str, Any]:
         "PayloadTooLarge": _error("Over a size limit (see the operation's description)."),
         "UnsupportedMediaType": _error("A content type or charset that is not accepted."),
         "ValidationFailed": _error(
-            "An event breaks the rules; `details` name the `index` (batch) and `field`."
+            "An event breaks the rules; `details` name the `index` (batch) and `field`. "
+            "`reserved_source`: the source is configured for `/webhooks/{source}`. "
+            "`idempotency_key_reused`: the Idempotency-Key was first sent with other content."
+        ),
+        "InternalError": _error(
+            "The deployment itself is broken (table or secret missing, access denied): "
+            "retrying will not help, and the operators are alerted. The message is fixed."
         ),
         "ServiceUnavailable": _error(
             "Storage (or the webhook configuration) cannot take the request right now; retry "
@@ -241,11 +248,17 @@ def _post_events(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "The body is one event (a JSON object) or a batch (a JSON array of at most "
             f"{MAX_BATCH_EVENTS} events). A request without Content-Type is read as JSON; a "
             "charset other than UTF-8 gets 415.\n\n"
-            "CloudEvents binary mode: when the `ce-specversion` header is present, the event's "
+            "JSON is I-JSON (RFC 7493): a member name repeated in one object is a 400.\n\n"
+            "CloudEvents: the content type decides the mode. `application/cloudevents+json` and "
+            "`application/cloudevents-batch+json` are structured, whatever `ce-*` headers also "
+            "arrive; otherwise, when the `ce-specversion` header is present, the event's "
             "attributes come from the `ce-*` headers and the body (JSON or `text/*`) is its `data`."
-            "\n\nIdempotency: an event with `id` is stored at most once per (`source`, `id`); a "
+            "\n\nA `source` configured for `/webhooks/{source}` is reserved (422 "
+            "`reserved_source`).\n\n"
+            "Idempotency: an event with `id` is stored at most once per (`source`, `id`); a "
             "single event may carry `Idempotency-Key` instead (`id` wins). A repeat answers 200 "
-            "with the original `event_id` and `received_at`.\n\n"
+            "with the original `event_id` and `received_at`; the same key with other content "
+            "answers 422 `idempotency_key_reused` and stores nothing.\n\n"
             f"Limits: the body at most {MAX_BODY_BYTES} bytes, one event at most "
             f"{MAX_EVENT_BYTES} bytes serialized (413)."
         ),
@@ -253,7 +266,8 @@ def _post_events(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             *path_parameters,
             _header(
                 "Idempotency-Key",
-                "Scopes a single event like its `id` would; not allowed with a batch (400).",
+                "Scopes a single event like its `id` would, bound to the event's content; not "
+                "allowed with a batch, and 1-256 characters without control characters (400).",
                 _SHORT,
             ),
             _header(
@@ -301,6 +315,7 @@ def _post_events(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "413": _use("PayloadTooLarge"),
             "415": _use("UnsupportedMediaType"),
             "422": _use("ValidationFailed"),
+            "500": _use("InternalError"),
             "503": _use("ServiceUnavailable"),
         },
     }
@@ -332,6 +347,7 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "401": _use("Unauthorized"),
             "404": _use("NotFound"),
             "413": _use("PayloadTooLarge"),
+            "500": _use("InternalError"),
             "503": _use("ServiceUnavailable"),
         },
     }
@@ -408,8 +424,10 @@ def build_document() -> dict[str, Any]:
                 "All answers are JSON. Errors have the shape "
                 '`{"error": {"code", "message", "details": [{"index", "field", "message"}]}}`. '
                 "An unknown path answers 404 (`NotFound`); a known path with another method "
-                "answers 405 with an `Allow` header (`MethodNotAllowed`). No client input gets a "
-                "5xx other than 503, which carries `Retry-After` in whole seconds."
+                "answers 405 with an `Allow` header (`MethodNotAllowed`); in AWS, unknown paths "
+                "are answered by API Gateway itself. No client input gets a 5xx: 503 (with "
+                "`Retry-After` in whole seconds) means retry, 500 `internal` means the deployment "
+                "is broken."
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
