@@ -9,8 +9,14 @@ the run, whose summary and artifact hold the full plan.
 Usage (in a workflow, from the repository root)::
 
     python -m scripts.ci.plan_comment publish --environment dev --plan-text plan.txt \
-        --status success [--comment] [--summary]
+        --status success [--comment] [--summary] [--save-status FILE]
+    python -m scripts.ci.plan_comment publish --environment dev --plan-text plan.txt \
+        --status-file FILE --comment
     python -m scripts.ci.plan_comment fork-notice
+
+On pull requests the plan job (AWS credentials, no write access to the pull request) writes the
+summary and saves the plan step's outcome with ``--save-status``; the comment job (the only one
+allowed to comment, running no Terraform) reads it back with ``--status-file``.
 
 The GitHub context comes from the standard variables (GITHUB_TOKEN, GITHUB_REPOSITORY,
 GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_RUN_ID, GITHUB_EVENT_PATH, GITHUB_STEP_SUMMARY).
@@ -50,6 +56,8 @@ _STATUS_ICONS = {
     "skipped": "⚪",
     "drift": "⚠️",
 }
+# A step's outcome, or "drift" from the drift check.
+STATUSES = tuple(_STATUS_ICONS)
 
 
 def marker(environment: str) -> str:
@@ -235,6 +243,25 @@ def upsert_comment(
 # --- Command line ---------------------------------------------------------------------------
 
 
+class StatusError(ValueError):
+    pass
+
+
+def read_status(path: Path) -> str:
+    """The status a plan job saved; it comes from an artifact, so it is checked."""
+    if not path.is_file():
+        raise StatusError(f"no status file at {path}")
+    status = path.read_text(encoding="utf-8").strip()
+    if status not in STATUSES:
+        raise StatusError(f"status file {path} holds {status[:40]!r}, not one of {STATUSES}")
+    return status
+
+
+def save_status(path: Path, status: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(status + "\n", encoding="utf-8")
+
+
 def pull_request_number(event_path: str | None) -> int | None:
     if not event_path or not Path(event_path).is_file():
         return None
@@ -269,10 +296,13 @@ def cmd_publish(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if text_path.is_file()
         else (f"Error: no plan output at {text_path} (the plan step did not get that far).")
     )
+    status = read_status(Path(args.status_file)) if args.status_file else args.status
+    if args.save_status:
+        save_status(Path(args.save_status), status)
     report = PlanReport(
         environment=args.environment,
         plan_text=plan_text,
-        status=args.status,
+        status=status,
         run_url=run_url(environ),
         commit=environ.get("PLAN_COMMIT_SHA") or environ.get("GITHUB_SHA"),
     )
@@ -302,7 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     publish = sub.add_parser("publish", help="write the plan to the job summary and/or the PR")
     publish.add_argument("--environment", required=True)
     publish.add_argument("--plan-text", required=True, help="file with `terraform show` output")
-    publish.add_argument("--status", default="success", help="outcome of the plan step")
+    status = publish.add_mutually_exclusive_group()
+    status.add_argument(
+        "--status", default="success", choices=STATUSES, help="outcome of the plan step"
+    )
+    status.add_argument("--status-file", help="read the status from this file (--save-status)")
+    publish.add_argument("--save-status", help="also write the status to this file")
     publish.add_argument("--summary", action="store_true", help="append to the job summary")
     publish.add_argument("--comment", action="store_true", help="upsert the sticky PR comment")
     publish.set_defaults(func=cmd_publish)
@@ -318,7 +353,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         env = {**env, "GITHUB_API_URL": "https://api.github.com"}
     try:
         code: int = args.func(args, env)
-    except GitHubError as exc:
+    except (GitHubError, StatusError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return code

@@ -210,6 +210,45 @@ def test_publish_reports_a_failed_plan_without_output(tmp_path: Path, github: Fa
     assert "no plan output" in comment["body"]
 
 
+def test_the_comment_job_posts_the_status_the_plan_job_saved(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """plan.yml: the plan job has no write token, the comment job runs no Terraform."""
+    plan = tmp_path / "plan" / "plan.txt"
+    status = tmp_path / "plan" / "status"
+    env = _actions_env(tmp_path, github.url)
+    plan_job = ["publish", "--environment", "dev", "--plan-text", str(plan), "--summary"]
+    assert main([*plan_job, "--status", "failure", "--save-status", str(status)], env) == 0
+    assert status.read_text() == "failure\n"
+    assert github.requests == []  # the plan job never talks to the API
+
+    comment_job = ["publish", "--environment", "dev", "--plan-text", str(plan), "--comment"]
+    assert main([*comment_job, "--status-file", str(status)], env) == 0
+    (comment,) = github.comments[12]
+    assert "❌ Terraform plan failure" in comment["body"]
+
+
+@pytest.mark.parametrize("content", [None, "", "success; rm -rf /\n", "<img src=x>"])
+def test_a_missing_or_unknown_saved_status_posts_nothing(
+    tmp_path: Path, github: FakeGitHub, content: str | None
+) -> None:
+    status = tmp_path / "status"
+    if content is not None:
+        status.write_text(content)
+    env = _actions_env(tmp_path, github.url)
+    args = ["publish", "--environment", "dev", "--plan-text", str(tmp_path / "plan.txt")]
+    assert main([*args, "--status-file", str(status), "--comment"], env) == 1
+    assert github.requests == []
+
+
+def test_status_must_be_a_known_outcome(tmp_path: Path) -> None:
+    args = ["publish", "--environment", "dev", "--plan-text", str(tmp_path / "plan.txt")]
+    with pytest.raises(SystemExit):
+        main([*args, "--status", "weird"], {})
+    with pytest.raises(SystemExit):
+        main([*args, "--status", "failure", "--status-file", str(tmp_path / "s")], {})
+
+
 def test_publish_outside_a_pull_request_posts_no_comment(
     tmp_path: Path, github: FakeGitHub
 ) -> None:

@@ -3,6 +3,9 @@
 * every `uses:` is a local `./` action or `owner/repo@<40-hex commit>` with a version comment;
 * top-level permissions are set and minimal, each job widens only what it needs;
 * `id-token: write` only on jobs that assume an AWS role, and roles come from variables;
+* a job that may write to GitHub holds no cloud credentials and runs no Terraform;
+* `run:` blocks contain no `${{ }}` expressions (values come in through `env:`), and the token
+  is only handed to the steps that use it, never to a whole job or workflow;
 * no `pull_request_target`, no secrets besides the automatic token;
 * jobs that touch Terraform state have a concurrency group; applying ones never cancel;
 * applies only ever apply a saved, reviewed plan file inside a GitHub environment;
@@ -34,6 +37,7 @@ VARS_EXPRESSION = re.compile(r"^\$\{\{\s*vars\.[A-Z0-9_]+\s*\}\}$")
 STATE_COMMAND = re.compile(r"scripts\.ci\.terraform_env\s+(plan|apply)|\bterraform\s+(plan|apply)")
 APPLY_COMMAND = re.compile(r"scripts\.ci\.terraform_env\s+apply\b")
 ALLOWED_TOP_LEVEL: tuple[dict[str, str], ...] = ({}, {"contents": "read"})
+GITHUB_TOKEN = re.compile(r"github\.token|secrets\.GITHUB_TOKEN")
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -173,6 +177,40 @@ def test_id_token_only_where_an_aws_role_is_assumed(
     assert wants_token == assumes_aws_role(job), (
         f"{workflow}:{name}: id-token: write must go with (and only with) {AWS_CREDENTIALS}"
     )
+
+
+@pytest.mark.parametrize(("workflow", "name", "job"), list(all_jobs()), ids=JOB_IDS)
+def test_a_job_that_writes_to_github_holds_no_cloud_credentials(
+    workflow: str, name: str, job: dict[str, Any]
+) -> None:
+    permissions = job.get("permissions") or {}
+    writes = {s for s, level in permissions.items() if level == "write" and s != "id-token"}
+    if not writes:
+        return
+    # Terraform runs third-party providers; they must not find a token that writes to GitHub.
+    assert permissions.get("id-token") != "write", f"{workflow}:{name}: split the job"
+    assert not touches_state(job), f"{workflow}:{name}: no Terraform next to {writes}"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
+def test_run_blocks_take_values_from_env_not_expressions(path: Path) -> None:
+    data = load(path)
+    job_list = data.get("jobs", {}).values() if "jobs" in data else [data.get("runs", {})]
+    for job in job_list:
+        for step in steps(job):
+            script = str(step.get("run", ""))
+            assert "${{" not in script, (
+                f"{path.name}: step {step.get('name')!r} expands an expression into its script; "
+                "pass the value through env: and quote the variable"
+            )
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_token_goes_only_to_the_steps_that_use_it(path: Path) -> None:
+    workflow = load(path)
+    assert not GITHUB_TOKEN.search(str(workflow.get("env", ""))), f"{path.name}: top-level env"
+    for name, job in jobs(path):
+        assert not GITHUB_TOKEN.search(str(job.get("env", ""))), f"{path.name}:{name}: job env"
 
 
 @pytest.mark.parametrize(("workflow", "name", "job"), list(all_jobs()), ids=JOB_IDS)
