@@ -3,6 +3,8 @@
 #  - GitHub's JSON schemas for workflows, composite actions and dependabot.yml (vendored in
 #    check-jsonschema, no download);
 #  - checkov's github_actions framework, from the isolated checkov venv (checkov-env, CHECKOV);
+#  - zizmor's security audits over all of .github/, offline, with .github/zizmor.yml; any finding
+#    of medium severity or above fails (scripts/ci/zizmor_check.py pins the flags);
 #  - the workflow rules test (pinned actions, permissions, OIDC, concurrency, saved plans);
 #  - pre-commit's own validation of .pre-commit-config.yaml.
 # tflint and terraform-docs are not installable here: CI runs them (.github/workflows/ci.yml).
@@ -40,6 +42,10 @@ workflow-schema: $(STAMP) ## Workflows, composite actions and dependabot.yml aga
 workflow-checkov: checkov-env ## checkov's github_actions checks over .github/workflows
 	$(CHECKOV) --config-file .github/checkov.yaml
 
+.PHONY: workflow-zizmor
+workflow-zizmor: $(STAMP) ## zizmor (offline) over .github/: fails on a finding of medium severity or above
+	$(BIN)/python -m scripts.ci.zizmor_check .github
+
 .PHONY: workflow-rules
 workflow-rules: $(STAMP) ## The workflow rules test (tests/ci/test_workflow_rules.py)
 	$(BIN)/pytest -q -p no:cacheprovider tests/ci/test_workflow_rules.py
@@ -49,4 +55,4 @@ pre-commit-config: $(STAMP) ## Validate .pre-commit-config.yaml
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 
 .PHONY: test-workflows
-test-workflows: actionlint workflow-schema workflow-checkov workflow-rules pre-commit-config ## All workflow checks (called by make test)
+test-workflows: actionlint workflow-schema workflow-checkov workflow-zizmor workflow-rules pre-commit-config ## All workflow checks (called by make test)
