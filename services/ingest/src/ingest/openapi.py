@@ -330,8 +330,12 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             f"{MAX_WEBHOOK_BYTES} bytes; the exact bytes are stored once the signature of the "
             "source's scheme (github, stripe, slack, shopify, standard-webhooks, hmac-sha256 or "
             "none) verifies. The provider's delivery id is the idempotency key: a redelivery "
-            "answers 200 with `duplicate`. Provider handshakes are answered with 200 and nothing "
-            "is stored. See docs/webhooks.md for each scheme's headers."
+            "answers 200 with `duplicate`. A delivery without one may carry an `Idempotency-Key` "
+            "header (1-256 characters without control characters, else 400), bound to the body: "
+            "the same key with another body answers 422 `idempotency_key_reused`. "
+            "The record keeps the request headers, without credentials. Provider handshakes are "
+            "answered with 200 and nothing is stored. See docs/webhooks.md for each scheme's "
+            "headers."
         ),
         "parameters": path_parameters,
         "requestBody": {
@@ -344,9 +348,11 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
                 "content": _json({"anyOf": [_ref(Duplicate), _ref(Handshake)]}),
             },
             "202": {"description": "Verified and stored.", "content": _json(_ref(Accepted))},
+            "400": _use("BadRequest"),
             "401": _use("Unauthorized"),
             "404": _use("NotFound"),
             "413": _use("PayloadTooLarge"),
+            "422": _use("ValidationFailed"),
             "500": _use("InternalError"),
             "503": _use("ServiceUnavailable"),
         },

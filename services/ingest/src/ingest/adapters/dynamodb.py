@@ -7,6 +7,7 @@ generic TypeSerializer costs more than the whole rest of the request on the hot 
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ Scalar = str | int | bytes
 Record = dict[str, Scalar]
 
 BY_SOURCE_INDEX = "by_source"
+_INTEGER = re.compile(r"-?[0-9]{1,4000}")
 _BATCH_LIMIT = 25
 _BATCH_ATTEMPTS = 6
 # How long one request may spend retrying unprocessed batch items before it answers 503.
@@ -108,7 +110,9 @@ def _unmarshal(item: Mapping[str, Any]) -> Record:
     for name, typed in item.items():
         ((kind, value),) = typed.items()
         if kind == "N":
-            record[name] = int(value)
+            # Every number this project writes is an integer; one written by someone else (1.5)
+            # stays visible as its text rather than failing the whole read.
+            record[name] = int(value) if _INTEGER.fullmatch(value) else str(value)
         elif kind in ("S", "B"):
             record[name] = value
         else:  # attributes written by someone else: keep them visible as text

@@ -22,7 +22,10 @@ LOCAL_DYNAMODB = "http://127.0.0.1:8000"
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Attributes holding JSON text that ``render`` splices in verbatim, in this order.
-_SPLICED = ("extensions", "data")
+_SPLICED = ("extensions", "data", "headers")
+# Escaped in every line: lone surrogates (not encodable as UTF-8) and the characters some readers
+# take for line breaks. Raw, they can only be inside a JSON string, where the escape is equal.
+_ESCAPED = re.compile("[\ud800-\udfff\u0085\u2028\u2029]")
 
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
@@ -103,8 +106,32 @@ def parse_instant(text: str, *, now: float | None = None) -> int:
     return int(stamp.timestamp() * 1000)
 
 
+def is_json_text(text: str) -> bool:
+    """Whether stored text is one JSON value (numbers are not evaluated: any size is fine)."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(name)
+
+    try:
+        json.loads(text, parse_int=len, parse_float=len, parse_constant=refuse)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _escape(line: str) -> str:
+    """JSON text with lone surrogates and line-break look-alikes written as ``\\uXXXX`` escapes:
+    the line is valid UTF-8, one line for every reader, and reads back as the same strings."""
+    return _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
 def render(record: Record) -> str:
-    """A stored record as one JSON line; ``data`` is spliced in as stored so numbers stay exact."""
+    """A stored record as one JSON line, always valid UTF-8 JSON whatever the record holds.
+
+    ``data``, ``extensions`` and ``headers`` are JSON text spliced in as stored, so numbers stay
+    exact (stored text that is not JSON is written as the string ``NAME_text``); bytes become
+    ``NAME_base64``.
+    """
     import base64
 
     fields: dict[str, Any] = {}
@@ -113,7 +140,10 @@ def render(record: Record) -> str:
         if name == "pk":
             continue
         if name in _SPLICED and isinstance(value, str):
-            spliced[name] = value
+            if is_json_text(value):
+                spliced[name] = value.strip()
+            else:  # not JSON (written by someone else): shown as it is, never as the value
+                fields[f"{name}_text"] = value
         elif isinstance(value, bytes):
             fields[f"{name}_base64"] = base64.b64encode(value).decode("ascii")
         else:
@@ -122,7 +152,9 @@ def render(record: Record) -> str:
     if spliced:
         members = ",".join(f'"{name}":{spliced[name]}' for name in _SPLICED if name in spliced)
         line = f"{line[:-1]}{',' if fields else ''}{members}}}"
-    return line
+    if "\n" in line or "\r" in line:  # whitespace in spliced JSON text: one record, one line
+        line = line.replace("\r", " ").replace("\n", " ")
+    return _escape(line)
 
 
 class Progress:

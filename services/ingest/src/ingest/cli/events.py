@@ -1,4 +1,9 @@
-"""``ingest events get|list|export``: read stored events (locally or in AWS)."""
+"""``ingest events get|list|export``: read stored events (locally or in AWS).
+
+Each record is one JSON line: ``data``, ``extensions`` and a webhook's ``headers`` as JSON, exactly
+as stored; bytes (a binary webhook body) as ``NAME_base64``. A record written to the table by
+someone else never stops a listing or an export (see ``ingest.cli.common.render``).
+"""
 
 from __future__ import annotations
 
@@ -151,6 +156,7 @@ def run_export(args: argparse.Namespace) -> int:
         )
         return 2
     progress = Progress("exported")
+    skipped = 0
     with args.out.open("a" if args.resume else "w", encoding="utf-8") as out:
         for record in iterate(
             store,
@@ -160,12 +166,22 @@ def run_export(args: argparse.Namespace) -> int:
             until_ms=args.until,
             after=after,
         ):
-            out.write(render(record) + "\n")
+            try:
+                line = render(record) + "\n"
+            except Exception as exc:  # one odd record never aborts an export: report it, go on
+                skipped += 1
+                print(
+                    f"skipped {record.get('event_id', '?')!s}: {type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                )
+                continue
+            out.write(line)
             out.flush()
             progress.advance()
             if args.limit is not None and progress.count >= args.limit:
                 break
     progress.done()
     resumed = f" (resumed after {after})" if after else ""
-    print(f"exported {progress.count} events to {args.out}{resumed}", file=sys.stderr)
-    return 0
+    failed = f"; {skipped} could not be exported (listed above)" if skipped else ""
+    print(f"exported {progress.count} events to {args.out}{resumed}{failed}", file=sys.stderr)
+    return 1 if skipped else 0

@@ -8,9 +8,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.cli.http import post
+
+if TYPE_CHECKING:
+    from ingest.webhooks.config import SourceConfig, SourcesDocument
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 
@@ -79,31 +82,52 @@ def _payload(args: argparse.Namespace) -> bytes:
     return text.encode()
 
 
-def _webhook_headers(args: argparse.Namespace, body: bytes) -> dict[str, str]:
-    from ingest.adapters.secrets import SecretsUnavailable, load_sources, resolve_secrets
+class SigningError(Exception):
+    """A webhook cannot be signed. The message names the file, source or secret id, never a
+    secret's value."""
+
+
+def read_sources(path: Path | None) -> SourcesDocument:
+    """The sources document from ``path`` (JSON or YAML), else from ``$SOURCES`` (JSON text or
+    ``ssm:NAME``, read with the standard AWS credential chain)."""
+    from ingest.adapters.secrets import SecretsUnavailable, load_sources
     from ingest.webhooks.config import parse_sources_document
+
+    try:
+        if path is not None:
+            return parse_sources_document(path.read_text("utf-8"))
+        return load_sources(os.environ.get("SOURCES"))
+    except (OSError, ValueError, SecretsUnavailable) as exc:
+        raise SigningError(f"cannot read the sources document: {exc}") from None
+
+
+def signing_secret(config: SourceConfig, name: str) -> str:
+    """The secret to sign with for source ``name``: its first (newest) active secret, inline or
+    from Secrets Manager (``secret_id``); ``""`` for scheme ``none``."""
+    from ingest.adapters.secrets import SecretsUnavailable, resolve_secrets
+
+    if config.scheme == "none":
+        return ""
+    try:
+        secrets = resolve_secrets(config)
+    except (ValueError, SecretsUnavailable) as exc:
+        raise SigningError(f"cannot read the secret of source {name!r}: {exc}") from None
+    if not secrets:
+        raise SigningError(f"source {name!r} has no secret to sign with")
+    return secrets[0]
+
+
+def _webhook_headers(args: argparse.Namespace, body: bytes) -> dict[str, str]:
     from ingest.webhooks.schemes import sign
 
-    # These errors name the file, source or secret id, never a secret's value.
     try:
-        if args.sources is not None:
-            document = parse_sources_document(args.sources.read_text("utf-8"))
-        else:
-            document = load_sources(os.environ.get("SOURCES"))
-    except (OSError, ValueError, SecretsUnavailable) as exc:
-        raise SystemExit(f"cannot read the sources document: {exc}") from None
-    config = document.sources.get(args.source)
-    if config is None:
-        raise SystemExit(f"source {args.source!r} is not in the sources document")
-    secret = ""
-    if config.scheme != "none":
-        try:
-            secrets = resolve_secrets(config)
-        except (ValueError, SecretsUnavailable) as exc:
-            raise SystemExit(f"cannot read the secret of source {args.source!r}: {exc}") from None
-        if not secrets:
-            raise SystemExit(f"source {args.source!r} has no secret to sign with")
-        secret = secrets[0]
+        document = read_sources(args.sources)
+        config = document.sources.get(args.source)
+        if config is None:
+            raise SigningError(f"source {args.source!r} is not in the sources document")
+        secret = signing_secret(config, args.source)
+    except SigningError as exc:
+        raise SystemExit(str(exc)) from None
     try:
         return sign(
             config,
