@@ -31,5 +31,6 @@ module "github_oidc" {
   oidc_provider_arn    = var.oidc_provider_arn
   state_bucket_arn     = module.state_backend.bucket_arn
   lock_table_arn       = module.state_backend.lock_table_arn
+  allowed_tag_keys     = var.allowed_tag_keys
   tags                 = local.tags
 }

@@ -39,15 +39,21 @@ variable "oidc_provider_arn" {
 
 # ---- Defaults that fit most forks -------------------------------------------------------------------
 variable "project" {
-  description = "Project name: prefix of every resource name (the environments use PROJECT-ENVIRONMENT-*)."
+  description = "Project name: prefix of every resource name (the environments use PROJECT-ENVIRONMENT-*). Letters and digits only."
   type        = string
   default     = "ingest"
 }
 
 variable "environments" {
-  description = "Environments (GitHub environments) that get a deploy role."
+  description = "Environments (GitHub environments) that get a deploy role. Letters and digits only."
   type        = list(string)
   default     = ["dev", "prod"]
+}
+
+variable "allowed_tag_keys" {
+  description = "Tag keys the environments put on their resources (Project, Environment, ManagedBy and any extra keys of their `tags`): the apply roles create and retag HTTP APIs and custom domains with these keys only."
+  type        = list(string)
+  default     = ["Environment", "ManagedBy", "Project"]
 }
 
 variable "state_bucket_name" {

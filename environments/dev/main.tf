@@ -2,9 +2,15 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
+  # PROJECT-ENVIRONMENT-* names (and the PROJECT-ENVIRONMENT/ path) are what the bootstrap's apply
+  # role of this environment may manage: see modules/github-oidc.
   prefix    = "${var.project}-${var.environment}"
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
+
+  # The bootstrap's names for this environment's boundary and apply role.
+  boundary_arn   = "arn:${local.partition}:iam::${local.account}:policy/${local.prefix}-boundary"
+  apply_role_arn = "arn:${local.partition}:iam::${local.account}:role/${local.prefix}-github-apply"
 
   tags = merge(var.tags, {
     Project     = var.project
@@ -39,7 +45,8 @@ module "ingest_function" {
   tracing_enabled          = var.tracing_enabled
   log_level                = var.log_level
   log_retention_days       = var.log_retention_days
-  permissions_boundary_arn = var.use_permissions_boundary ? "arn:${local.partition}:iam::${local.account}:policy/${local.prefix}-boundary" : null
+  role_path                = "/${local.prefix}/"
+  permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null
   tags                     = local.tags
 }
 
@@ -69,5 +76,6 @@ module "alarms" {
   lambda_errors_threshold      = var.lambda_errors_threshold
   api_5xx_rate_threshold       = var.api_5xx_rate_threshold
   api_latency_p99_threshold_ms = var.api_latency_p99_threshold_ms
+  key_administrator_arns       = var.use_permissions_boundary ? [local.apply_role_arn] : []
   tags                         = local.tags
 }

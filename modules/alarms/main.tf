@@ -4,9 +4,14 @@ data "aws_partition" "current" {}
 
 locals {
   region        = data.aws_region.current.name
+  account       = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
   alarm_actions = [aws_sns_topic.alarms.arn]
-  service_dims  = { service = "ingest" }
-  dynamo_ops    = ["PutItem", "BatchWriteItem", "GetItem"]
+  # Built from names (not read from the resources) so the policies are known at plan time.
+  topic_arn    = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alarms"
+  alarm_arn    = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
+  service_dims = { service = "ingest" }
+  dynamo_ops   = ["PutItem", "BatchWriteItem", "GetItem"]
 }
 
 # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns key (its key
@@ -21,7 +26,28 @@ data "aws_iam_policy_document" "key" {
 
     principals {
       type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+  }
+
+  # The deploy role of this environment administers this key through the key policy itself: no IAM
+  # policy grants it any existing key (see modules/github-oidc).
+  dynamic "statement" {
+    for_each = length(var.key_administrator_arns) > 0 ? [1] : []
+    content {
+      sid = "KeyAdministration"
+      actions = [
+        "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:EnableKeyRotation",
+        "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+        "kms:UpdateKeyDescription",
+      ]
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = var.key_administrator_arns
+      }
     }
   }
 
@@ -38,7 +64,7 @@ data "aws_iam_policy_document" "key" {
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
+      values   = [local.account]
     }
   }
 }
@@ -49,7 +75,11 @@ resource "aws_kms_key" "alarms" {
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.key[0].json
-  tags                    = var.tags
+  # Untagged on purpose: tagging a key at creation needs kms:TagResource in an IAM policy on every
+  # key of the account, a grant the deploy roles do not get (a tag it could set on any untagged key
+  # would be worth nothing as a scope). The key is identified by its alias and administered through
+  # its key policy.
+  tags = {}
 }
 
 resource "aws_kms_alias" "alarms" {
@@ -65,14 +95,27 @@ resource "aws_sns_topic" "alarms" {
 }
 
 data "aws_iam_policy_document" "topic" {
+  # Only this account's alarms of this environment may publish (no confused deputy).
   statement {
     sid       = "CloudWatchAlarms"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alarms.arn]
+    resources = [local.topic_arn]
 
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.alarm_arn]
     }
   }
 
@@ -80,7 +123,7 @@ data "aws_iam_policy_document" "topic" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alarms.arn]
+    resources = [local.topic_arn]
 
     principals {
       type        = "*"

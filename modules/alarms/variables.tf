@@ -51,6 +51,17 @@ variable "sns_kms_key_arn" {
   }
 }
 
+variable "key_administrator_arns" {
+  description = "IAM roles the created key's policy names as its administrators besides the account (the environment's deploy role: no IAM policy grants it existing keys). Ignored with sns_kms_key_arn."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", a))])
+    error_message = "key_administrator_arns must hold IAM role ARNs (no wildcards)."
+  }
+}
+
 variable "period_seconds" {
   description = "Period of every alarm's metric (seconds)."
   type        = number

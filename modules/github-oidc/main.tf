@@ -8,16 +8,40 @@ locals {
   region    = data.aws_region.current.name
   repo      = "${var.github_owner}/${var.github_repository}"
   issuer    = "token.actions.githubusercontent.com"
+  iam       = "arn:${local.partition}:iam::${local.account}"
 
-  oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.oidc_provider_arn
+  # ARNs are built from names, not read from resources, so every policy document is known at plan
+  # time: the pull request's plan shows the full policies, and the tests read them rendered.
+  oidc_provider_arn = var.create_oidc_provider ? "${local.iam}:oidc-provider/${local.issuer}" : var.oidc_provider_arn
 
   plan_subjects = concat(
     ["repo:${local.repo}:pull_request"],
     [for b in var.plan_branches : "repo:${local.repo}:ref:refs/heads/${b}"],
   )
 
-  # Everything an environment owns is named PROJECT-ENV-*.
+  # Everything an environment owns is named PROJECT-ENV-* (or lives under PROJECT-ENV/ where the
+  # name is a path: IAM roles, secrets, parameters). Neither PROJECT nor ENV may contain '-' or '/'
+  # (see the validations), so the delimiter after ENV cannot be extended: ingest-dev-* never
+  # matches another environment's ingest-deveu-* or a project named ingest-dev.
   prefixes = { for e in var.environments : e => "${var.project}-${e}" }
+
+  # The roles an apply creates live under the path /PROJECT-ENV/ and are named PROJECT-ENV-*.
+  role_paths          = { for e, p in local.prefixes : e => "/${p}/" }
+  managed_role_arns   = { for e, p in local.prefixes : e => "${local.iam}:role/${p}/${p}-*" }
+  boundary_arns       = { for e, p in local.prefixes : e => "${local.iam}:policy/${p}-boundary" }
+  lambda_function_arn = { for e, p in local.prefixes : e => "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${p}-*" }
+
+  # The deploy roles themselves sit at the root path: outside every environment's managed path, and
+  # named outside its PROJECT-ENV/PROJECT-ENV-* role scope.
+  plan_role_name   = "${var.project}-github-plan"
+  apply_role_names = { for e, p in local.prefixes : e => "${p}-github-apply" }
+  deploy_role_arns = concat(
+    ["${local.iam}:role/${local.plan_role_name}"],
+    [for e in var.environments : "${local.iam}:role/${local.apply_role_names[e]}"],
+  )
+
+  bucket_name = element(split(":::", var.state_bucket_arn), 1)
+  apigateway  = "arn:${local.partition}:apigateway:${local.region}:"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -33,6 +57,7 @@ resource "aws_iam_openid_connect_provider" "github" {
 # Trust policies: exact audience and subject, StringEquals only (no wildcards).
 # ---------------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "trust_plan" {
+  #checkov:skip=CKV_AWS_358:The subjects are exact (repo:OWNER/REPO:pull_request, repo:OWNER/REPO:ref:refs/heads/BRANCH; StringEquals, wildcards rejected by the validations, asserted in tests/github_oidc.tftest.hcl); checkov misreads condition values that come from a list local.
   statement {
     sid     = "GitHubPlan"
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -83,9 +108,10 @@ data "aws_iam_policy_document" "trust_apply" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# Shared pieces: state access and a guard against reading event data through ReadOnlyAccess.
+# What every deploy role shares: reading the state, and explicit denies on what ReadOnlyAccess would
+# otherwise let it read (event data, the service's secrets and parameters).
 # ---------------------------------------------------------------------------------------------------
-data "aws_iam_policy_document" "plan" {
+data "aws_iam_policy_document" "common" {
   statement {
     sid       = "StateList"
     actions   = ["s3:ListBucket"]
@@ -98,7 +124,49 @@ data "aws_iam_policy_document" "plan" {
     resources = ["${var.state_bucket_arn}/*"]
   }
 
-  # A plan takes the state lock too (S3 lock file and DynamoDB lock item).
+  statement {
+    sid       = "LockTable"
+    actions   = ["dynamodb:DescribeTable"]
+    resources = [var.lock_table_arn]
+  }
+
+  # Events are read by people with their own credentials (ingest events ...), never by a deploy.
+  statement {
+    sid    = "NoEventData"
+    effect = "Deny"
+    actions = [
+      "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+      "dynamodb:PartiQLSelect", "dynamodb:Query", "dynamodb:Scan",
+      "dynamodb:CreateBackup", "dynamodb:ExportTableToPointInTime", "dynamodb:RestoreTableFromBackup",
+      "dynamodb:RestoreTableToPointInTime", "dynamodb:EnableKinesisStreamingDestination",
+      "dynamodb:PutResourcePolicy",
+    ]
+    resources = flatten([for p in values(local.prefixes) : [
+      "arn:${local.partition}:dynamodb:*:${local.account}:table/${p}-*",
+      "arn:${local.partition}:dynamodb:*:${local.account}:table/${p}-*/*",
+    ]])
+  }
+
+  # The webhook secrets and the sources parameter are the function's, not the deploy's.
+  statement {
+    sid    = "NoServiceConfiguration"
+    effect = "Deny"
+    actions = [
+      "secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameterHistory", "ssm:GetParameters",
+      "ssm:GetParametersByPath",
+    ]
+    resources = flatten([for p in values(local.prefixes) : [
+      "arn:${local.partition}:secretsmanager:*:${local.account}:secret:${p}/*",
+      "arn:${local.partition}:ssm:*:${local.account}:parameter/${p}",
+      "arn:${local.partition}:ssm:*:${local.account}:parameter/${p}/*",
+    ]])
+  }
+}
+
+# A plan takes the state lock of whichever environment it plans (S3 lock file and DynamoDB item).
+data "aws_iam_policy_document" "plan" {
+  source_policy_documents = [data.aws_iam_policy_document.common.json]
+
   statement {
     sid       = "StateLockFile"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
@@ -106,31 +174,21 @@ data "aws_iam_policy_document" "plan" {
   }
 
   statement {
-    sid       = "StateLockTable"
-    actions   = ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem"]
+    sid       = "StateLockItems"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
     resources = [var.lock_table_arn]
-  }
-
-  statement {
-    sid    = "NoEventData"
-    effect = "Deny"
-    actions = [
-      "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-      "dynamodb:PartiQLSelect", "dynamodb:Query", "dynamodb:Scan",
-    ]
-    resources = flatten([for p in values(local.prefixes) : [
-      "arn:${local.partition}:dynamodb:*:${local.account}:table/${p}-*",
-      "arn:${local.partition}:dynamodb:*:${local.account}:table/${p}-*/*",
-    ]])
   }
 }
 
 resource "aws_iam_role" "plan" {
-  name                 = "${var.project}-github-plan"
+  name                 = local.plan_role_name
+  path                 = "/"
   description          = "terraform plan from pull requests and ${join(", ", var.plan_branches)} (read-only)"
   assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
+
+  depends_on = [aws_iam_openid_connect_provider.github]
 }
 
 resource "aws_iam_role_policy_attachment" "plan_read_only" {
@@ -146,32 +204,54 @@ resource "aws_iam_role_policy" "plan" {
 
 # ---------------------------------------------------------------------------------------------------
 # Permissions boundary every role created by an apply role must carry: the ceiling of what the
-# function may ever do, whatever an apply writes into its inline policy.
+# function may ever do, whatever an apply writes into its inline policy. It grants writes of events,
+# never reads, and only to requests made with credentials Lambda issued to one of the environment's
+# functions (lambda:SourceFunctionArn, which only Lambda injects): a role an apply creates is worth
+# nothing to whoever else its trust policy might name.
 # ---------------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "boundary" {
   for_each = local.prefixes
 
   statement {
-    sid       = "EventTables"
-    actions   = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    sid       = "WriteEvents"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
     resources = ["arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${each.value}-*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:SourceFunctionArn"
+      values   = [local.lambda_function_arn[each.key]]
+    }
   }
 
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${each.value}-*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:SourceFunctionArn"
+      values   = [local.lambda_function_arn[each.key]]
+    }
   }
 
   statement {
     sid     = "Configuration"
     actions = ["secretsmanager:GetSecretValue", "ssm:GetParameter"]
     resources = [
-      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:*",
-      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/*",
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${each.value}/*",
+      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${each.value}/*",
     ]
+
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:SourceFunctionArn"
+      values   = [local.lambda_function_arn[each.key]]
+    }
   }
 
+  # X-Ray has no resource-level permissions; trace segments carry no event data.
   statement {
     sid       = "Tracing"
     actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
@@ -188,17 +268,37 @@ resource "aws_iam_policy" "boundary" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# Apply roles: ReadOnlyAccess for Terraform's refreshes, writes only on PROJECT-ENV-* resources.
+# Apply roles: ReadOnlyAccess for Terraform's refreshes, writes only on the environment's resources.
 # ---------------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "apply" {
   for_each = local.prefixes
 
-  source_policy_documents = [data.aws_iam_policy_document.plan.json]
+  source_policy_documents = [data.aws_iam_policy_document.common.json]
 
+  # The environment's own state, and its own lock file under it.
   statement {
     sid       = "StateWrite"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${var.state_bucket_arn}/${each.key}/*"]
+  }
+
+  # Lock items are keyed BUCKET/KEY (and BUCKET/KEY-md5): only the environment's own.
+  statement {
+    sid       = "StateLockItems"
+    actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [var.lock_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["${local.bucket_name}/${each.key}/*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
   }
 
   statement {
@@ -206,7 +306,8 @@ data "aws_iam_policy_document" "apply" {
     actions = [
       "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
       "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource",
-      "dynamodb:Describe*", "dynamodb:ListTagsOfResource",
+      "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
+      "dynamodb:ListTagsOfResource",
     ]
     resources = [
       "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${each.value}-*",
@@ -217,25 +318,42 @@ data "aws_iam_policy_document" "apply" {
   statement {
     sid = "Functions"
     actions = [
-      "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
-      "lambda:Get*", "lambda:List*", "lambda:PublishVersion", "lambda:PutFunctionConcurrency",
-      "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource",
-      "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+      "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
+      "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionConcurrency",
+      "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags", "lambda:ListVersionsByFunction",
+      "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:RemovePermission", "lambda:TagResource",
+      "lambda:UntagResource", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
     ]
-    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account}:function:${each.value}-*"]
+    resources = [local.lambda_function_arn[each.key]]
   }
 
+  # A function's resource policy may only let API Gateway invoke it (never another account).
+  statement {
+    sid       = "FunctionInvokePermissions"
+    actions   = ["lambda:AddPermission"]
+    resources = [local.lambda_function_arn[each.key]]
+
+    condition {
+      test     = "StringEquals"
+      variable = "lambda:Principal"
+      values   = ["apigateway.amazonaws.com"]
+    }
+  }
+
+  # Roles are created under the environment's path, with its boundary, and never trust anything
+  # new afterwards (UpdateAssumeRolePolicy is denied below). IAM has no condition key on the trust
+  # document itself: what makes a role's trust harmless is the boundary (see above).
   statement {
     sid = "FunctionRolesWithBoundary"
     actions = [
       "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
     ]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${each.value}-*"]
+    resources = [local.managed_role_arns[each.key]]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PermissionsBoundary"
-      values   = [aws_iam_policy.boundary[each.key].arn]
+      values   = [local.boundary_arns[each.key]]
     }
   }
 
@@ -244,31 +362,21 @@ data "aws_iam_policy_document" "apply" {
     actions = [
       "iam:DeleteRole", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
       "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:TagRole", "iam:UntagRole",
-      "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+      "iam:UpdateRole", "iam:UpdateRoleDescription",
     ]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${each.value}-*"]
+    resources = [local.managed_role_arns[each.key]]
   }
 
   statement {
     sid       = "PassFunctionRoles"
     actions   = ["iam:PassRole"]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${each.value}-*"]
+    resources = [local.managed_role_arns[each.key]]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
       values   = ["lambda.amazonaws.com"]
     }
-  }
-
-  statement {
-    sid    = "KeepBoundary"
-    effect = "Deny"
-    actions = [
-      "iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy",
-      "iam:SetDefaultPolicyVersion",
-    ]
-    resources = ["*"]
   }
 
   statement {
@@ -294,17 +402,69 @@ data "aws_iam_policy_document" "apply" {
     resources = ["*"]
   }
 
-  # HTTP API ARNs carry generated IDs, not names: the practical scope is the region's APIs and domains.
+  # HTTP API and custom domain ARNs carry generated IDs and domain names, not our names: they are
+  # scoped by the Environment tag. Created only with it (and only with the known tag keys) ...
   statement {
-    sid     = "HttpApis"
-    actions = ["apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT", "apigateway:TagResource", "apigateway:UntagResource"]
-    resources = [
-      "arn:${local.partition}:apigateway:${local.region}::/apis",
-      "arn:${local.partition}:apigateway:${local.region}::/apis/*",
-      "arn:${local.partition}:apigateway:${local.region}::/domainnames",
-      "arn:${local.partition}:apigateway:${local.region}::/domainnames/*",
-      "arn:${local.partition}:apigateway:${local.region}::/tags/*",
-    ]
+    sid       = "CreateTaggedHttpApis"
+    actions   = ["apigateway:POST"]
+    resources = ["${local.apigateway}:/apis", "${local.apigateway}:/domainnames"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = var.allowed_tag_keys
+    }
+  }
+
+  # ... changed only while they carry it (routes, integrations, authorizers, stages and API
+  # mappings are evaluated with their API's or domain's tags) ...
+  statement {
+    sid       = "ManageTaggedHttpApis"
+    actions   = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
+    resources = ["${local.apigateway}:/apis/*", "${local.apigateway}:/domainnames/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = var.allowed_tag_keys
+    }
+  }
+
+  # ... and retagged only while they carry it, never on the Environment key itself.
+  statement {
+    sid       = "RetagTaggedHttpApis"
+    actions   = ["apigateway:DELETE", "apigateway:POST"]
+    resources = ["${local.apigateway}:/tags/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [for k in var.allowed_tag_keys : k if k != "Environment"]
+    }
   }
 
   statement {
@@ -322,59 +482,82 @@ data "aws_iam_policy_document" "apply" {
     resources = ["arn:${local.partition}:cloudwatch::${local.account}:dashboard/${each.value}"]
   }
 
+  # sns:Unsubscribe and the subscription attribute actions have no resource-level permissions: a
+  # grant would reach every subscription of the account (prod's alarm e-mail included). Changing or
+  # removing alarm_email is therefore an administrator's apply.
   statement {
     sid = "Topics"
     actions = [
-      "sns:CreateTopic", "sns:DeleteTopic", "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes",
-      "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource", "sns:SetSubscriptionAttributes",
-      "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe", "sns:UntagResource",
+      "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
+      "sns:ListTagsForResource", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:UntagResource",
     ]
     resources = ["arn:${local.partition}:sns:${local.region}:${local.account}:${each.value}-*"]
   }
 
-  # KMS key IDs are generated: keys are scoped by the tags the modules put on them.
+  # KMS keys: no tag-based grant at all. Tagging a key at creation needs kms:TagResource in an IAM
+  # policy on every key of the account, and IAM cannot tell a key being created from an existing
+  # untagged one; so keys are created untagged, and an environment's key is administered through
+  # its own key policy, which names the environment's apply role (modules/alarms). No IAM statement
+  # here reaches an existing key.
   statement {
-    sid       = "CreateTaggedKeys"
-    actions   = ["kms:CreateKey", "kms:TagResource"]
+    sid       = "CreateUntaggedKeys"
+    actions   = ["kms:CreateKey"]
     resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestTag/Environment"
-      values   = [each.key]
-    }
-  }
-
-  statement {
-    sid = "ManageTaggedKeys"
-    actions = [
-      "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
-      "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
-      "kms:UntagResource", "kms:UpdateKeyDescription",
-    ]
-    resources = ["arn:${local.partition}:kms:${local.region}:${local.account}:key/*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Environment"
-      values   = [each.key]
-    }
   }
 
   statement {
     sid       = "KeyAliases"
-    actions   = ["kms:CreateAlias", "kms:DeleteAlias"]
+    actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
     resources = ["arn:${local.partition}:kms:${local.region}:${local.account}:alias/${each.value}-*"]
+  }
+
+  statement {
+    sid       = "NoKeyLockout"
+    effect    = "Deny"
+    actions   = ["kms:CreateKey", "kms:PutKeyPolicy"]
+    resources = ["*"]
+
+    condition {
+      test     = "Bool"
+      variable = "kms:BypassPolicyLockoutSafetyCheck"
+      values   = ["true"]
+    }
+  }
+
+  # No role's trust changes after it is created, no boundary is removed, no managed policy changes.
+  statement {
+    sid    = "KeepTrustAndBoundaries"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary",
+      "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy",
+    ]
+    resources = ["*"]
+  }
+
+  # The deploy roles (plan, every environment's apply), the boundaries and the OIDC provider they
+  # are trusted through are out of every apply's reach, whatever any other statement allows.
+  statement {
+    sid    = "DeployRolesOutOfReach"
+    effect = "Deny"
+    actions = [
+      "iam:Add*", "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:PassRole", "iam:Put*",
+      "iam:Remove*", "iam:Set*", "iam:Tag*", "iam:Untag*", "iam:Update*",
+    ]
+    resources = concat(local.deploy_role_arns, values(local.boundary_arns), [local.oidc_provider_arn])
   }
 }
 
 resource "aws_iam_role" "apply" {
   for_each             = local.prefixes
-  name                 = "${each.value}-github-apply"
-  description          = "terraform apply for the ${each.key} GitHub environment (writes only ${each.value}-* resources)"
+  name                 = local.apply_role_names[each.key]
+  path                 = "/"
+  description          = "terraform apply for the ${each.key} GitHub environment (writes only ${each.value} resources)"
   assume_role_policy   = data.aws_iam_policy_document.trust_apply[each.key].json
   max_session_duration = var.max_session_duration
   tags                 = var.tags
+
+  depends_on = [aws_iam_openid_connect_provider.github]
 }
 
 resource "aws_iam_role_policy_attachment" "apply_read_only" {

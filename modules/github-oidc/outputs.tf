@@ -13,6 +13,11 @@ output "apply_role_arns" {
   value       = { for e, r in aws_iam_role.apply : e => r.arn }
 }
 
+output "managed_role_paths" {
+  description = "IAM path under which each environment's apply role may create roles (named PROJECT-ENV-*)."
+  value       = local.role_paths
+}
+
 output "permissions_boundary_arns" {
   description = "Permissions boundary each environment's function role must carry."
   value       = { for e, p in aws_iam_policy.boundary : e => p.arn }

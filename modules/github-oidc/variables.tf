@@ -19,23 +19,28 @@ variable "github_repository" {
 }
 
 variable "project" {
-  description = "Resource name prefix of the project: the deploy roles may only manage resources named PROJECT-ENVIRONMENT-*."
+  description = "Resource name prefix of the project: the deploy roles may only manage resources named PROJECT-ENVIRONMENT-* (or under PROJECT-ENVIRONMENT/). No '-': it is the delimiter that keeps one environment's prefix from matching another's."
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
-    error_message = "project must be 2-21 lower-case letters, digits or '-', starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9]{1,20}$", var.project))
+    error_message = "project must be 2-21 lower-case letters or digits, starting with a letter (no '-': it delimits PROJECT-ENVIRONMENT-*)."
   }
 }
 
 variable "environments" {
-  description = "GitHub environments that get an apply role (trusted only for repo:OWNER/REPO:environment:NAME)."
+  description = "GitHub environments that get an apply role (trusted only for repo:OWNER/REPO:environment:NAME). No '-' in a name: PROJECT-dev-* must not match an environment called dev-eu."
   type        = list(string)
   default     = ["dev", "prod"]
 
   validation {
-    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9-]{0,15}$", e))])
-    error_message = "environments must be a non-empty list of lower-case names (letters, digits, '-', up to 16 characters)."
+    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9]{0,15}$", e))])
+    error_message = "environments must be a non-empty list of lower-case names (letters and digits, up to 16 characters, no '-')."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.environments : !contains(["github", "terraform", "tfstate"], e)])
+    error_message = "github, terraform and tfstate are reserved: they would put the deploy roles or the state backend under an environment's prefix."
   }
 }
 
@@ -90,6 +95,11 @@ variable "lock_table_arn" {
     condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/.+$", var.lock_table_arn))
     error_message = "lock_table_arn must be a DynamoDB table ARN."
   }
+
+  validation {
+    condition     = alltrue([for e in var.environments : !startswith(element(split("/", var.lock_table_arn), 1), "${var.project}-${e}-")])
+    error_message = "The lock table must not be named PROJECT-ENVIRONMENT-*: that environment's apply role could delete it."
+  }
 }
 
 variable "max_session_duration" {
@@ -100,6 +110,17 @@ variable "max_session_duration" {
   validation {
     condition     = var.max_session_duration >= 3600 && var.max_session_duration <= 43200
     error_message = "max_session_duration must be between 3600 and 43200."
+  }
+}
+
+variable "allowed_tag_keys" {
+  description = "Tag keys the environments put on their resources (Project, Environment, ManagedBy and the keys of their extra tags): HTTP APIs and custom domains can be created and retagged with these keys only."
+  type        = list(string)
+  default     = ["Environment", "ManagedBy", "Project"]
+
+  validation {
+    condition     = contains(var.allowed_tag_keys, "Environment") && alltrue([for k in var.allowed_tag_keys : can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", k)) && !strcontains(k, "*")])
+    error_message = "allowed_tag_keys must include Environment and hold exact tag keys (no wildcards)."
   }
 }
 

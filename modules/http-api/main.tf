@@ -1,10 +1,11 @@
 locals {
-  # Every route goes to the function; it answers 404/405 itself for unknown paths and methods.
+  # The routes are declared explicitly, one ANY route per path, and there is no $default route:
+  # API Gateway answers unknown paths (404) without invoking the function; the function answers
+  # 405 (with Allow) for a known path with another method.
   routes = {
-    events   = "POST /events"
-    webhooks = "POST /webhooks/{source}"
-    health   = "GET /health"
-    default  = "$default"
+    events   = "ANY /events"
+    webhooks = "ANY /webhooks/{source}"
+    health   = "ANY /health"
   }
   jwt = var.jwt_authorizer != null
 }
@@ -39,7 +40,7 @@ resource "aws_apigatewayv2_authorizer" "jwt" {
 }
 
 resource "aws_apigatewayv2_route" "this" {
-  #checkov:skip=CKV_AWS_309:Webhooks are authenticated by their provider's signature inside the function, /health is public by design, $default only answers 404/405; POST /events takes the optional JWT authorizer.
+  #checkov:skip=CKV_AWS_309:Webhooks are authenticated by their provider's signature inside the function and /health is public by design; /events takes the optional JWT authorizer.
   for_each  = local.routes
   api_id    = aws_apigatewayv2_api.this.id
   route_key = each.value

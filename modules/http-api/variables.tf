@@ -77,7 +77,7 @@ variable "log_kms_key_arn" {
 }
 
 variable "jwt_authorizer" {
-  description = "Optional JWT authorizer for POST /events only (webhooks authenticate by signature, /health stays open). issuer is the OIDC issuer URL, audience the accepted aud values."
+  description = "Optional JWT authorizer for the /events route only (webhooks authenticate by signature, /health stays open). issuer is the OIDC issuer URL, audience the accepted aud values."
   type = object({
     issuer   = string
     audience = list(string)

@@ -1,5 +1,14 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
 locals {
   log_group_name = "/aws/lambda/${var.name}"
+
+  # Built from names (not read from the resources) so the policy is known at plan time.
+  arn_tail      = "${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  function_arn  = "arn:${data.aws_partition.current.partition}:lambda:${local.arn_tail}:function:${var.name}"
+  log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${local.arn_tail}:log-group:${local.log_group_name}"
 
   environment = merge(
     {
@@ -26,18 +35,33 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-# Least privilege on exact ARNs: no wildcard resource except X-Ray, whose actions have none.
+# Least privilege on exact ARNs: no wildcard resource except X-Ray, whose actions have none. The
+# function only writes events (PutItem, BatchWriteItem): reading them is for people, with their own
+# credentials. Every grant but X-Ray also requires the request to come from this function
+# (lambda:SourceFunctionArn, injected by Lambda): the role's credentials are useless elsewhere.
 data "aws_iam_policy_document" "function" {
   statement {
     sid       = "WriteEvents"
-    actions   = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
     resources = [var.table_arn]
+
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:SourceFunctionArn"
+      values   = [local.function_arn, "${local.function_arn}:*"]
+    }
   }
 
   statement {
     sid       = "OwnLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    resources = ["${local.log_group_arn}:*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:SourceFunctionArn"
+      values   = [local.function_arn, "${local.function_arn}:*"]
+    }
   }
 
   dynamic "statement" {
@@ -46,6 +70,12 @@ data "aws_iam_policy_document" "function" {
       sid       = "WebhookSecrets"
       actions   = ["secretsmanager:GetSecretValue"]
       resources = var.secret_arns
+
+      condition {
+        test     = "ArnLike"
+        variable = "lambda:SourceFunctionArn"
+        values   = [local.function_arn, "${local.function_arn}:*"]
+      }
     }
   }
 
@@ -55,6 +85,12 @@ data "aws_iam_policy_document" "function" {
       sid       = "SourcesParameter"
       actions   = ["ssm:GetParameter"]
       resources = [var.sources_parameter_arn]
+
+      condition {
+        test     = "ArnLike"
+        variable = "lambda:SourceFunctionArn"
+        values   = [local.function_arn, "${local.function_arn}:*"]
+      }
     }
   }
 
@@ -70,6 +106,7 @@ data "aws_iam_policy_document" "function" {
 
 resource "aws_iam_role" "this" {
   name                 = "${var.name}-role"
+  path                 = var.role_path
   assume_role_policy   = data.aws_iam_policy_document.assume.json
   permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
@@ -93,7 +130,7 @@ resource "aws_cloudwatch_log_group" "this" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by API Gateway; a dead-letter queue only applies to asynchronous invocations.
   #checkov:skip=CKV_AWS_117:Reaches only AWS APIs with IAM auth; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
-  #checkov:skip=CKV_AWS_173:No secrets in the environment (secrets come from Secrets Manager); Lambda encrypts it at rest with an AWS managed key.
+  #checkov:skip=CKV_AWS_173:No secrets in the environment (var.sources rejects inline secrets; they come from Secrets Manager); Lambda encrypts it at rest with an AWS managed key.
   #checkov:skip=CKV_AWS_272:Artifacts are built reproducibly in CI and deployed by Terraform; code signing would need a signing profile per account.
   #checkov:skip=CKV_AWS_115:Reserved concurrency is the reserved_concurrency input; new accounts cannot reserve any (the unreserved pool must stay >= 10).
   #checkov:skip=CKV_AWS_50:X-Ray is the tracing_enabled input (off by default: cost; Powertools tracing is disabled with it).

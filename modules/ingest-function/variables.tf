@@ -34,13 +34,18 @@ variable "table_arn" {
 }
 
 variable "sources" {
-  description = "SOURCES: the webhook sources document as JSON, or ssm:NAME to read it from SSM Parameter Store."
+  description = "SOURCES: the webhook sources document as JSON, or ssm:NAME to read it from SSM Parameter Store. Sources name their secrets with secret_id (Secrets Manager); inline \"secrets\" are rejected: they would sit in the Lambda environment, the state and every plan."
   type        = string
   default     = "{\"sources\":{}}"
 
   validation {
     condition     = startswith(var.sources, "ssm:") || can(jsondecode(var.sources).sources)
     error_message = "sources must be a JSON document with a top-level \"sources\" object, or ssm:PARAMETER_NAME."
+  }
+
+  validation {
+    condition     = startswith(var.sources, "ssm:") || try(alltrue([for s in values(jsondecode(var.sources).sources) : length(try(s.secrets, [])) == 0]), false)
+    error_message = "sources must not carry inline \"secrets\": in AWS a source names its secret with secret_id (Secrets Manager), so no secret reaches the Lambda environment, the state or a plan."
   }
 }
 
@@ -157,6 +162,17 @@ variable "log_kms_key_arn" {
   validation {
     condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
     error_message = "log_kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "role_path" {
+  description = "IAM path of the execution role (the bootstrap's apply roles create roles only under /PROJECT-ENV/)."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "role_path must start and end with '/' (for example /ingest-prod/)."
   }
 }
 

@@ -1,3 +1,10 @@
+data "aws_partition" "current" {}
+
+locals {
+  # Built from the name (not read from the bucket) so the bucket policy is known at plan time.
+  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+}
+
 resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket; state access is audited by CloudTrail (add S3 data events if required).
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles cost; versioning plus the noncurrent-version lifecycle is the recovery path.
@@ -72,8 +79,8 @@ data "aws_iam_policy_document" "state" {
     effect  = "Deny"
     actions = ["s3:*"]
     resources = [
-      aws_s3_bucket.state.arn,
-      "${aws_s3_bucket.state.arn}/*",
+      local.bucket_arn,
+      "${local.bucket_arn}/*",
     ]
 
     principals {

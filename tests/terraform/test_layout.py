@@ -173,3 +173,26 @@ def test_checkov_skips_are_inline_with_a_reason() -> None:
         for line in path.read_text().splitlines():
             if "checkov:skip=" in line:
                 assert re.search(r"#checkov:skip=CKV2?_AWS_\d+:\S.{10,}", line), f"{path}: {line}"
+
+
+def test_environments_name_the_bootstrap_roles_and_paths() -> None:
+    """The environments derive the boundary, apply role and role path the bootstrap creates."""
+    oidc = (ROOT / "modules" / "github-oidc" / "main.tf").read_text()
+    assert '"${p}-github-apply"' in oidc
+    assert 'policy/${p}-boundary"' in oidc
+    assert '"/${p}/"' in oidc
+    for env in ("dev", "prod"):
+        text = (ROOT / "environments" / env / "main.tf").read_text()
+        assert 'role/${local.prefix}-github-apply"' in text
+        assert 'policy/${local.prefix}-boundary"' in text
+        assert re.search(r'role_path\s+= "/\$\{local\.prefix\}/"', text)
+        assert re.search(r"key_administrator_arns\s+= .*local\.apply_role_arn", text)
+
+
+def test_the_http_api_declares_its_routes_and_no_default_route() -> None:
+    text = (ROOT / "modules" / "http-api" / "main.tf").read_text()
+    block = re.search(r"^  routes = \{\n(.*?)^  \}", text, re.MULTILINE | re.DOTALL)
+    assert block is not None
+    keys = set(re.findall(r'=\s*"([^"]+)"', block.group(1)))
+    assert keys == {"ANY /events", "ANY /webhooks/{source}", "ANY /health"}
+    assert 'route_key = "$default"' not in text

@@ -57,6 +57,49 @@ run "alarms_notify_an_encrypted_topic" {
     error_message = "Without a key input the topic is encrypted with a dedicated, rotated key CloudWatch can use."
   }
 
+  # Finding: the topic policy let cloudwatch.amazonaws.com publish without aws:SourceAccount (any
+  # account's alarms could use it: a confused deputy).
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.topic.statement : anytrue([
+        for c in s.condition : c.test == "StringEquals" && c.variable == "aws:SourceAccount" && c.values == tolist(["123456789012"])
+        ]) && anytrue([
+        for c in s.condition : c.test == "ArnLike" && c.variable == "aws:SourceArn" && c.values == tolist(["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:ingest-test-*"])
+      ]) if coalesce(s.effect, "Allow") == "Allow"
+    ])
+    error_message = "Only this account's alarms of this environment may publish to the topic (aws:SourceAccount and aws:SourceArn)."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for doc in concat([data.aws_iam_policy_document.topic], data.aws_iam_policy_document.key) : [
+        for s in doc.statement : anytrue([for c in s.condition : c.variable == "aws:SourceAccount"])
+        if coalesce(s.effect, "Allow") == "Allow" && anytrue([for p in s.principals : p.type == "Service"])
+      ]
+    ]))
+    error_message = "Every grant to a service principal names the source account."
+  }
+
+  assert {
+    condition     = length(aws_kms_key.alarms[0].tags) == 0 && length([for s in data.aws_iam_policy_document.key[0].statement : s if s.sid == "KeyAdministration"]) == 0
+    error_message = "The key is created untagged (no IAM tag grant is needed) and names no administrator unless given."
+  }
+}
+
+run "key_administered_through_its_policy" {
+  command = apply
+
+  variables {
+    key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"]
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.key[0].statement : s.sid == "KeyAdministration" && anytrue([for p in s.principals : p.type == "AWS" && toset(p.identifiers) == toset(var.key_administrator_arns)]) && contains(s.actions, "kms:PutKeyPolicy") && !contains(s.actions, "kms:Decrypt")
+    ])
+    error_message = "The deploy role administers the key through the key policy (and cannot decrypt with it)."
+  }
+
   assert {
     condition = alltrue([for a in [
       aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
@@ -129,4 +172,14 @@ run "rejects_bad_inputs" {
   }
 
   expect_failures = [var.sns_kms_key_arn, var.alarm_email, var.api_5xx_rate_threshold, var.period_seconds]
+}
+
+run "rejects_wildcard_key_administrators" {
+  command = plan
+
+  variables {
+    key_administrator_arns = ["arn:aws:iam::123456789012:role/*"]
+  }
+
+  expect_failures = [var.key_administrator_arns]
 }

@@ -103,11 +103,280 @@ run "trust_is_exact" {
   assert {
     condition = alltrue([
       for e, doc in data.aws_iam_policy_document.apply : alltrue([
-        for s in doc.statement : alltrue([for r in s.resources : r == "*" || strcontains(r, "ingest-${e}") || strcontains(r, "ingest-tfstate-test") || strcontains(r, "ingest-terraform-locks") || strcontains(r, ":apigateway:") || strcontains(r, ":key/")])
+        for s in doc.statement : alltrue([for r in s.resources : r == "*" || strcontains(r, "ingest-${e}") || strcontains(r, "ingest-tfstate-test") || strcontains(r, "ingest-terraform-locks") || strcontains(r, ":apigateway:")]) if coalesce(s.effect, "Allow") == "Allow"
       ])
     ])
-    error_message = "Apply roles write only PROJECT-ENV-* resources (plus state, HTTP APIs and tagged keys)."
+    error_message = "Apply roles are allowed only on PROJECT-ENV resources (plus the state, and HTTP APIs scoped by tag)."
   }
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Escalations that must never come back. Resource patterns are IAM globs: '*' matches anything
+# (including '/'), '?' one character; they are turned into regular expressions to be matched.
+# ---------------------------------------------------------------------------------------------------
+run "no_apply_role_reaches_a_deploy_role" {
+  command = apply
+
+  # Finding: ingest-dev-github-apply matched role/ingest-dev-* (FunctionRoles: UpdateAssumeRolePolicy,
+  # UpdateRole, DeleteRole; PassRole): a dev apply could make its own role trust another account.
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : [
+          for r in s.resources : [
+            for target in [
+              "arn:aws:iam::123456789012:role/ingest-github-plan",
+              "arn:aws:iam::123456789012:role/ingest-dev-github-apply",
+              "arn:aws:iam::123456789012:role/ingest-prod-github-apply",
+              "arn:aws:iam::123456789012:policy/ingest-dev-boundary",
+              "arn:aws:iam::123456789012:policy/ingest-prod-boundary",
+            ] : !can(regex("^${replace(replace(replace(replace(replace(r, ".", "\\."), "+", "\\+"), "$", "\\$"), "*", ".*"), "?", ".")}$", target))
+          ]
+        ] if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "iam:")])
+      ]
+    ]))
+    error_message = "No apply-role statement allowing an iam: action may match a deploy role (plan or any apply role) or a permissions boundary."
+  }
+
+  assert {
+    condition = alltrue([
+      for e, doc in data.aws_iam_policy_document.apply : anytrue([
+        for s in doc.statement : s.effect == "Deny" && s.sid == "DeployRolesOutOfReach" && toset(s.resources) == toset([
+          "arn:aws:iam::123456789012:role/ingest-github-plan",
+          "arn:aws:iam::123456789012:role/ingest-dev-github-apply",
+          "arn:aws:iam::123456789012:role/ingest-prod-github-apply",
+          "arn:aws:iam::123456789012:policy/ingest-dev-boundary",
+          "arn:aws:iam::123456789012:policy/ingest-prod-boundary",
+          "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+          ]) && alltrue([
+          for needed in ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateRole", "iam:DeleteRole", "iam:PassRole", "iam:TagRole", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion", "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider"] :
+          anytrue([for a in s.actions : can(regex("^${replace(a, "*", ".*")}$", needed))])
+        ])
+      ])
+    ])
+    error_message = "Every apply role explicitly denies every IAM write on every deploy role, boundary and the OIDC provider."
+  }
+
+  assert {
+    condition = alltrue([
+      for e, doc in data.aws_iam_policy_document.apply : anytrue([
+        for s in doc.statement : s.effect == "Deny" && contains(s.actions, "iam:UpdateAssumeRolePolicy") && contains(s.resources, "*")
+      ]) && alltrue([for s in doc.statement : !contains(s.actions, "iam:UpdateAssumeRolePolicy") if coalesce(s.effect, "Allow") == "Allow"])
+    ])
+    error_message = "No apply role can change any role's trust policy once it exists."
+  }
+
+  assert {
+    condition     = aws_iam_role.plan.path == "/" && alltrue([for r in values(aws_iam_role.apply) : r.path == "/"]) && output.managed_role_paths["dev"] == "/ingest-dev/" && output.managed_role_paths["prod"] == "/ingest-prod/"
+    error_message = "Deploy roles sit at the root path, outside every environment's managed path /PROJECT-ENV/."
+  }
+}
+
+run "roles_an_apply_creates_are_bounded" {
+  command = apply
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : toset(s.resources) == toset(["arn:aws:iam::123456789012:role/ingest-${e}/ingest-${e}-*"]) && anytrue([
+          for c in s.condition : c.test == "StringEquals" && c.variable == "iam:PermissionsBoundary" && c.values == tolist(["arn:aws:iam::123456789012:policy/ingest-${e}-boundary"])
+        ]) if contains(s.actions, "iam:CreateRole") || contains(s.actions, "iam:PutRolePolicy")
+      ]
+    ]))
+    error_message = "Roles are created (and their inline policies written) only under /PROJECT-ENV/, named PROJECT-ENV-*, with the environment's boundary."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : anytrue([for c in s.condition : c.variable == "iam:PassedToService" && c.values == tolist(["lambda.amazonaws.com"])]) if contains(s.actions, "iam:PassRole") && coalesce(s.effect, "Allow") == "Allow"
+      ]
+    ]))
+    error_message = "Roles are passed to Lambda only."
+  }
+
+  # Finding: the boundary allowed dynamodb:GetItem and Query: a role an apply creates could read events.
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.boundary : [
+        for s in doc.statement : [
+          for a in s.actions : !contains(["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:PartiQLSelect", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ExportTableToPointInTime"], a) && !can(regex("^dynamodb:(\\*|Get\\*|Batch\\*|Partiql.*\\*|.*\\*)$", a))
+        ]
+      ]
+    ]))
+    error_message = "The boundary grants no read of event data (no GetItem, Query, Scan, stream reads, no dynamodb wildcard)."
+  }
+
+  assert {
+    condition = alltrue([
+      for e, doc in data.aws_iam_policy_document.boundary : toset(flatten([for s in doc.statement : s.actions if anytrue([for a in s.actions : startswith(a, "dynamodb:")])])) == toset(["dynamodb:BatchWriteItem", "dynamodb:PutItem"])
+    ])
+    error_message = "The boundary's DynamoDB grant is exactly what the function calls: PutItem and BatchWriteItem."
+  }
+
+  # Finding: the boundary allowed every secret and parameter of the region.
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.boundary : [
+        for s in doc.statement : [
+          for r in s.resources : startswith(r, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-${e}/") || startswith(r, "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-${e}/")
+        ] if anytrue([for a in s.actions : startswith(a, "secretsmanager:") || startswith(a, "ssm:")])
+      ]
+    ]))
+    error_message = "The boundary reaches only the environment's own secrets (PROJECT-ENV/...) and parameters (/PROJECT-ENV/...)."
+  }
+
+  # Finding: iam:CreateRole does not constrain the new role's trust. IAM cannot look into a trust
+  # document; the boundary makes the role useless to anything but the environment's functions.
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.boundary : [
+        for s in doc.statement : anytrue([
+          for c in s.condition : c.test == "ArnLike" && c.variable == "lambda:SourceFunctionArn" && c.values == tolist(["arn:aws:lambda:eu-west-1:123456789012:function:ingest-${e}-*"])
+        ]) if s.sid != "Tracing"
+      ]
+    ]))
+    error_message = "Every boundary grant but X-Ray requires credentials Lambda issued to one of the environment's functions."
+  }
+}
+
+run "tag_scoped_statements_cannot_claim_other_resources" {
+  command = apply
+
+  # Finding: kms:TagResource on * conditioned only on the request tag let the dev role retag any key
+  # (prod's too) to Environment=dev and then manage it.
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : anytrue([for c in s.condition : startswith(c.variable, "aws:ResourceTag/")]) if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : can(regex("^(kms|apigateway):(TagResource|UntagResource|\\*|Tag\\*|Untag\\*)$", a))])
+      ]
+    ]))
+    error_message = "No Allow on KMS or API Gateway tagging without a condition on the resource's existing tag (aws:ResourceTag)."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : toset(s.actions) == toset(["kms:CreateKey"]) || toset(s.resources) == toset(["arn:aws:kms:eu-west-1:123456789012:alias/ingest-${e}-*"])
+        if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "kms:")])
+      ]
+    ]))
+    error_message = "No IAM Allow reaches an existing KMS key: apply roles create keys (untagged) and aliases under their prefix; a key is administered through its own key policy."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : (
+          anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:ResourceTag/Environment" && c.values == tolist([e])]) ||
+          (alltrue([for r in s.resources : endswith(r, "::/apis") || endswith(r, "::/domainnames")]) && toset(s.actions) == toset(["apigateway:POST"]) && anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:RequestTag/Environment" && c.values == tolist([e])]))
+        ) if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "apigateway:")])
+      ]
+    ]))
+    error_message = "Finding: any HTTP API of the region was writable. API Gateway writes need the environment's tag on the API or domain; only creating one (POST on the collection) goes by the request tag."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : anytrue([
+          for c in s.condition : c.test == "ForAllValues:StringEquals" && c.variable == "aws:TagKeys" && length(setsubtract(toset(c.values), toset(["Environment", "ManagedBy", "Project"]))) == 0
+        ]) if coalesce(s.effect, "Allow") == "Allow" && (anytrue([for c in s.condition : startswith(c.variable, "aws:RequestTag/")]) || anytrue([for r in s.resources : endswith(r, "::/tags/*")]))
+      ]
+    ]))
+    error_message = "Every statement that sets tags restricts aws:TagKeys to the known keys."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : alltrue([for c in s.condition : !contains(c.values, "Environment") if c.variable == "aws:TagKeys"]) if anytrue([for r in s.resources : endswith(r, "::/tags/*")])
+      ]
+    ]))
+    error_message = "Retagging never touches the Environment key."
+  }
+}
+
+run "event_data_and_service_configuration_are_denied" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for key in ["dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.common.statement : s.effect == "Deny" && contains(s.resources, "arn:aws:dynamodb:*:123456789012:table/ingest-${key}-*") && length(setsubtract(toset(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:GetRecords", "dynamodb:PartiQLSelect", "dynamodb:ExportTableToPointInTime"]), toset(s.actions))) == 0
+      ])
+    ])
+    error_message = "Every deploy role is denied reading, exporting or backing up event data of every environment."
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.common.statement : s.effect == "Deny" && contains(s.resources, "arn:aws:secretsmanager:*:123456789012:secret:ingest-${key}/*") && contains(s.resources, "arn:aws:ssm:*:123456789012:parameter/ingest-${key}/*") && contains(s.actions, "secretsmanager:GetSecretValue") && contains(s.actions, "ssm:GetParameter")
+      ])
+    ])
+    error_message = "Every deploy role is denied the service's secrets and parameters (ReadOnlyAccess would allow ssm:GetParameter)."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : alltrue([for r in s.resources : !startswith(r, "arn:aws:s3:::ingest-tfstate-test/") || startswith(r, "arn:aws:s3:::ingest-tfstate-test/${e}/")]) if anytrue([for a in s.actions : contains(["s3:PutObject", "s3:DeleteObject"], a)])
+      ]
+    ]))
+    error_message = "An apply role writes (and unlocks) only its own environment's state objects."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : anytrue([for c in s.condition : c.variable == "dynamodb:LeadingKeys" && c.values == tolist(["ingest-tfstate-test/${e}/*"])]) if contains(s.actions, "dynamodb:DeleteItem")
+      ]
+    ]))
+    error_message = "An apply role takes and releases only its own environment's lock items."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e, doc in data.aws_iam_policy_document.apply : [
+        for s in doc.statement : anytrue([for c in s.condition : c.variable == "lambda:Principal" && c.values == tolist(["apigateway.amazonaws.com"])]) if contains(s.actions, "lambda:AddPermission")
+      ]
+    ]))
+    error_message = "A function's resource policy may only be extended to API Gateway."
+  }
+}
+
+# Finding: ingest-dev-* also matched an environment named dev-eu. '-' is the delimiter after the
+# environment: neither the project nor an environment may contain it.
+run "rejects_names_that_extend_another_prefix" {
+  command = plan
+
+  variables {
+    project      = "my-proj"
+    environments = ["dev", "dev-eu"]
+  }
+
+  expect_failures = [var.project, var.environments]
+}
+
+run "rejects_reserved_environment_names" {
+  command = plan
+
+  variables {
+    environments = ["dev", "terraform"]
+  }
+
+  expect_failures = [var.environments]
+}
+
+run "rejects_a_lock_table_inside_an_environment" {
+  command = plan
+
+  variables {
+    lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-locks"
+  }
+
+  expect_failures = [var.lock_table_arn]
 }
 
 run "reuse_existing_provider" {

@@ -33,9 +33,21 @@ run "routes_payload_and_throttling" {
     error_message = "Lambda proxy integration with payload format 2.0."
   }
 
+  # Contract v2: the routes are explicit and there is no $default route, so API Gateway answers
+  # unknown paths (404) and they never invoke the function.
   assert {
-    condition     = toset([for r in aws_apigatewayv2_route.this : r.route_key]) == toset(["POST /events", "POST /webhooks/{source}", "GET /health", "$default"])
-    error_message = "Routes: POST /events, POST /webhooks/{source}, GET /health and $default."
+    condition     = toset([for r in aws_apigatewayv2_route.this : r.route_key]) == toset(["ANY /events", "ANY /webhooks/{source}", "ANY /health"])
+    error_message = "Routes: exactly ANY /events, ANY /webhooks/{source} and ANY /health."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_apigatewayv2_route.this : r.route_key != "$default" && !strcontains(r.route_key, "{proxy+}")])
+    error_message = "No $default (or greedy) route: unknown paths never reach the function."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_apigatewayv2_route.this : r.target == "integrations/${aws_apigatewayv2_integration.lambda.id}"])
+    error_message = "Every declared route goes to the function."
   }
 
   assert {
@@ -69,7 +81,7 @@ run "routes_payload_and_throttling" {
   }
 }
 
-run "jwt_only_on_post_events" {
+run "jwt_only_on_the_events_route" {
   command = apply
 
   variables {
@@ -85,12 +97,12 @@ run "jwt_only_on_post_events" {
 
   assert {
     condition     = aws_apigatewayv2_route.this["events"].authorization_type == "JWT" && aws_apigatewayv2_route.this["events"].authorizer_id == aws_apigatewayv2_authorizer.jwt[0].id
-    error_message = "POST /events uses the JWT authorizer."
+    error_message = "ANY /events uses the JWT authorizer."
   }
 
   assert {
     condition     = alltrue([for k, r in aws_apigatewayv2_route.this : r.authorization_type == "NONE" if k != "events"])
-    error_message = "Webhooks, health and $default stay unauthenticated at the gateway."
+    error_message = "Webhooks and health stay unauthenticated at the gateway (webhooks are verified by signature)."
   }
 
   assert {

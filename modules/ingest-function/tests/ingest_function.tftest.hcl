@@ -5,6 +5,24 @@ mock_provider "aws" {
     }
   }
 
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+
   mock_resource "aws_iam_role" {
     defaults = {
       arn = "arn:aws:iam::123456789012:role/ingest-test-ingest-role"
@@ -85,9 +103,29 @@ run "least_privilege" {
     error_message = "Without secrets, parameter or tracing the role may only write events and logs."
   }
 
+  # Finding: the role granted dynamodb:GetItem, which the code never calls (ingest.adapters.dynamodb:
+  # the function only put_item and batch_write_item; reads are the CLI's, with human credentials).
   assert {
-    condition     = toset(data.aws_iam_policy_document.function.statement[0].actions) == toset(["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"])
-    error_message = "DynamoDB actions are exactly PutItem, BatchWriteItem, GetItem."
+    condition     = toset(data.aws_iam_policy_document.function.statement[0].actions) == toset(["dynamodb:PutItem", "dynamodb:BatchWriteItem"])
+    error_message = "DynamoDB actions are exactly PutItem and BatchWriteItem: the function never reads events."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in data.aws_iam_policy_document.function.statement : [
+        for a in s.actions : !can(regex("^dynamodb:(Get|Query|Scan|BatchGet|PartiQL|Describe|List|\\*)", a))
+      ]
+    ]))
+    error_message = "No statement grants a DynamoDB read."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function.statement : anytrue([
+        for c in s.condition : c.variable == "lambda:SourceFunctionArn" && contains(c.values, "arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest")
+      ])
+    ])
+    error_message = "Every grant requires the request to come from this function: its credentials are useless elsewhere."
   }
 
   assert {
@@ -101,8 +139,8 @@ run "least_privilege" {
   }
 
   assert {
-    condition     = aws_iam_role.this.permissions_boundary == null
-    error_message = "No permissions boundary unless given."
+    condition     = aws_iam_role.this.permissions_boundary == null && aws_iam_role.this.path == "/"
+    error_message = "No permissions boundary unless given; the root path by default."
   }
 }
 
@@ -115,6 +153,7 @@ run "secrets_parameter_and_tracing" {
     secret_arns              = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf"]
     tracing_enabled          = true
     permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary"
+    role_path                = "/ingest-test/"
   }
 
   assert {
@@ -143,8 +182,8 @@ run "secrets_parameter_and_tracing" {
   }
 
   assert {
-    condition     = aws_iam_role.this.permissions_boundary == var.permissions_boundary_arn
-    error_message = "The permissions boundary is attached when given."
+    condition     = aws_iam_role.this.permissions_boundary == var.permissions_boundary_arn && aws_iam_role.this.path == "/ingest-test/"
+    error_message = "The permissions boundary is attached and the role lives under the path, when given."
   }
 }
 
@@ -171,6 +210,36 @@ run "rejects_bad_inputs" {
   }
 
   expect_failures = [var.artifact_path, var.sources, var.timeout, var.log_retention_days, var.log_level, var.memory_size]
+}
+
+# Finding: inline "secrets" in the sources document would sit in the Lambda environment, the state and
+# the plan comment of every pull request.
+run "rejects_inline_secrets" {
+  command = plan
+
+  variables {
+    sources = "{\"sources\":{\"devices\":{\"scheme\":\"hmac-sha256\",\"secrets\":[\"s3cr3t\"]}}}"
+  }
+
+  expect_failures = [var.sources]
+}
+
+run "accepts_secret_ids" {
+  command = plan
+
+  variables {
+    sources = "{\"sources\":{\"github\":{\"scheme\":\"github\",\"secret_id\":\"ingest-test/webhooks/github\"},\"open\":{\"scheme\":\"none\",\"secrets\":[]}}}"
+  }
+}
+
+run "rejects_a_bad_role_path" {
+  command = plan
+
+  variables {
+    role_path = "ingest-test"
+  }
+
+  expect_failures = [var.role_path]
 }
 
 run "rejects_a_table_name_for_an_arn" {

@@ -5,6 +5,12 @@ mock_provider "aws" {
     }
   }
 
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
   mock_resource "aws_s3_bucket" {
     defaults = {
       arn = "arn:aws:s3:::ingest-tfstate-test"
@@ -51,6 +57,11 @@ run "state_bucket_is_private_versioned_encrypted_tls_only" {
       s.effect == "Deny" && anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && toset(c.values) == toset(["false"])])
     ])
     error_message = "The bucket policy denies requests without TLS."
+  }
+
+  assert {
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.state.statement : s.resources])) == toset([aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"])
+    error_message = "The bucket policy covers the bucket and its objects."
   }
 
   assert {

@@ -1,0 +1,54 @@
+# The execution role's policies as the real provider renders them, at plan time and offline (fake
+# credentials, no account lookup; the caller identity is overridden). scripts/tf/parliament.py reads
+# the documents these runs render.
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "offline"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  skip_requesting_account_id  = true
+}
+
+override_data {
+  target = data.aws_caller_identity.current
+  values = {
+    account_id = "123456789012"
+  }
+}
+
+variables {
+  name                     = "ingest-test-ingest"
+  artifact_path            = "tests/fixtures/artifact.zip"
+  table_name               = "ingest-test-events"
+  table_arn                = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events"
+  sources                  = "ssm:/ingest-test/sources"
+  sources_parameter_arn    = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-test/sources"
+  secret_arns              = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-test/webhooks/github-AbCdEf"]
+  tracing_enabled          = true
+  role_path                = "/ingest-test/"
+  permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary"
+}
+
+run "rendered_execution_role" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(data.aws_iam_policy_document.assume.json).Statement[0].Principal == { Service = "lambda.amazonaws.com" }
+    error_message = "Only Lambda assumes the execution role."
+  }
+
+  assert {
+    condition     = toset(flatten([for s in jsondecode(data.aws_iam_policy_document.function.json).Statement : s.Action if s.Sid == "WriteEvents"])) == toset(["dynamodb:BatchWriteItem", "dynamodb:PutItem"])
+    error_message = "The rendered policy writes events and reads none."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(data.aws_iam_policy_document.function.json).Statement :
+      try(contains(s.Condition.ArnLike["lambda:SourceFunctionArn"], "arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest"), false) if s.Sid != "Tracing"
+    ])
+    error_message = "Every grant but X-Ray is tied to this function's own requests."
+  }
+}
