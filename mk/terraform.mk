@@ -1,4 +1,4 @@
-# Terraform: offline checks, module tests, checkov and the end-to-end rehearsal against moto.
+# Terraform: offline checks, module tests, checkov, parliament and the end-to-end rehearsal against moto.
 # Every step runs offline: the provider comes from a filesystem mirror (TF_PROVIDER_MIRROR) through a
 # generated CLI config, never from the registry.
 
@@ -17,7 +17,7 @@ CHECKOV_VENV := .tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-TF_TARGETS := test-terraform tf-rc tf-fmt tf-validate tf-test tf-checkov rehearse tf-lock tf-format
+TF_TARGETS := test-terraform tf-rc tf-fmt tf-validate tf-test tf-checkov tf-parliament rehearse tf-lock tf-format
 
 # The environment every Terraform step needs (target-specific: it reaches these targets' prerequisites only).
 $(TF_TARGETS): export TF_CLI_CONFIG_FILE := $(TF_RC)
@@ -87,12 +87,18 @@ checkov-env: $(CHECKOV_STAMP) ## Create .tools/checkov (isolated checkov from re
 tf-checkov: $(CHECKOV_STAMP) ## checkov over modules/ and environments/ (0 failed checks; skips are inline)
 	$(CHECKOV) --config-file .checkov.yaml
 
+# The documents come from each module's tests/policies.tftest.hcl, planned with the real provider,
+# offline: exactly what would be sent to AWS. Suppressions live in the script, each with its reason.
+.PHONY: tf-parliament
+tf-parliament: $(STAMP) tf-rc ## parliament over every IAM policy the modules render (fails on medium or worse unless suppressed with a reason)
+	$(BIN)/python scripts/tf/iam_lint.py
+
 .PHONY: rehearse
 rehearse: $(STAMP) tf-rc package ## Bootstrap, apply, re-plan, serve and destroy dev against moto; plan prod
 	$(BIN)/python scripts/tf/rehearse.py
 
 .PHONY: test-terraform
-test-terraform: tf-fmt tf-validate tf-test tf-checkov rehearse ## All Terraform checks (called by make test)
+test-terraform: tf-fmt tf-validate tf-test tf-checkov tf-parliament rehearse ## All Terraform checks (called by make test)
 
 .PHONY: lock-lambda
 # Versions are constrained to dev.lock's, so what is tested is what ships.
