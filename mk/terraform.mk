@@ -99,13 +99,3 @@ rehearse: $(STAMP) tf-rc package ## Bootstrap, apply, re-plan, serve and destroy
 
 .PHONY: test-terraform
 test-terraform: tf-fmt tf-validate tf-test tf-checkov tf-parliament rehearse ## All Terraform checks (called by make test)
-
-.PHONY: lock-lambda
-# Versions are constrained to dev.lock's, so what is tested is what ships.
-lock-lambda: $(STAMP) ## Re-resolve requirements/lambda.lock (arm64, cp311; versions agree with dev.lock)
-	$(UV) pip compile --quiet --python-platform aarch64-manylinux2014 \
-		--python-version 3.11 --generate-hashes --custom-compile-command "make lock-lambda" \
-		-c requirements/dev.lock requirements/runtime.in -o requirements/lambda.lock
-
-# The package is rebuilt by its own target; make it also depend on the Lambda lock file.
-package: requirements/lambda.lock
