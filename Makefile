@@ -1,7 +1,7 @@
 # One entry point for people and CI. `make run` and `make test` do all set-up themselves.
 # The targets live with their domain under mk/:
 #   python.mk     the virtual environment, lint, format, types, the test suite, coverage, lock files
-#   package.mk    the Lambda artifact dist/ingest.zip
+#   package.mk    the Lambda artifact dist/ingest.zip and its lock file (lock-lambda)
 #   bench.mk      benchmarks and the load test
 #   docs.mk       documents computed from the code: the OpenAPI document, the cost estimate
 #   terraform.mk  Terraform checks, module tests, checkov, the rehearsal against moto
