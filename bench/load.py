@@ -466,7 +466,7 @@ class LocalServer:
         self._process: subprocess.Popen[str] | None = None
 
     def start(self, timeout: float = 90.0) -> LocalServer:
-        args = [sys.executable, "-m", "ingest.cli.main", "serve", "--host", "127.0.0.1"]
+        args = [sys.executable, "-m", "ingest_tools.cli.main", "serve", "--host", "127.0.0.1"]
         args += ["--port", str(self.port), "--emulator-port", str(self.emulator_port)]
         args += ["--table", self.table, "--quiet"]
         self._process = subprocess.Popen(

@@ -1,18 +1,18 @@
 # Documents computed from the code.
-#  - The OpenAPI document is generated from the handler's routes and models (ingest.openapi)
+#  - The OpenAPI document is generated from the handler's routes and models (ingest_tools.openapi)
 #    and committed; tests/test_openapi.py fails when the committed copy drifts from the code.
-#  - The monthly cost estimate comes from the service's cost model (`ingest cost`); docs/cost.md
+#  - The monthly cost estimate comes from the tools' cost model (`ingest cost`); docs/cost.md
 #    explains its inputs and figures.
 
 OPENAPI_DOC := docs/openapi.json
 
 .PHONY: openapi
 openapi: $(STAMP) ## Regenerate docs/openapi.json from the routes and models
-	$(BIN)/python -m ingest.openapi --write $(OPENAPI_DOC)
+	$(BIN)/python -m ingest_tools.openapi --write $(OPENAPI_DOC)
 
 .PHONY: openapi-check
 openapi-check: $(STAMP) ## Fail if docs/openapi.json is out of date with the code
-	$(BIN)/python -m ingest.openapi --check $(OPENAPI_DOC)
+	$(BIN)/python -m ingest_tools.openapi --check $(OPENAPI_DOC)
 
 .PHONY: cost
 cost: $(STAMP) ## Monthly AWS cost estimate (ARGS="--rate 10/s --batch 100"; see docs/cost.md)

@@ -8,12 +8,16 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-# The virtual environment is rebuilt whenever a lock file or the package metadata changes.
-$(STAMP): requirements/bootstrap.lock requirements/dev.lock services/ingest/pyproject.toml
+# The two packages of services/ (docs/decisions/0023-runtime-and-tools.md): the runtime `ingest`,
+# which is all the Lambda artifact ships, and `ingest-tools` (the `ingest` command), both editable.
+PACKAGES := services/ingest services/ingest-tools
+
+# The virtual environment is rebuilt whenever a lock file or a package's metadata changes.
+$(STAMP): requirements/bootstrap.lock requirements/dev.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.lock
 	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes --compile-bytecode requirements/dev.lock
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps --compile-bytecode -e services/ingest
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --compile-bytecode $(addprefix -e ,$(PACKAGES))
 	touch $@
 
 .PHONY: venv

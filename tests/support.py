@@ -111,7 +111,7 @@ def start_server(
     port = free_port()
     emulator = free_port()
     endpoint = f"http://127.0.0.1:{emulator}"
-    args = [sys.executable, "-m", "ingest.cli.main", "serve", "--port", str(port), "--quiet"]
+    args = [sys.executable, "-m", "ingest_tools.cli.main", "serve", "--port", str(port), "--quiet"]
     args += ["--table", table]
     if "--endpoint-url" in extra:
         endpoint = extra[extra.index("--endpoint-url") + 1]

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from ingest.cli.common import Progress
-from ingest.cli.main import main
+from ingest_tools.cli.common import Progress
+from ingest_tools.cli.main import main
 
 from tests.support import Server, start_server, stop_server
 
@@ -146,7 +146,7 @@ def test_get_unknown_and_malformed_ids(seeded: Seeded, capsys: pytest.CaptureFix
 
 
 def _ingest(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "ingest.cli.main", *args]
+    command = [sys.executable, "-m", "ingest_tools.cli.main", *args]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
 
 
@@ -409,7 +409,7 @@ def test_export_shows_progress_on_a_terminal(
 def test_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from ingest.cli import common
+    from ingest_tools.cli import common
 
     clock = iter([10.0, 10.05, 10.2, 10.21, 10.5])
     monkeypatch.setattr(common, "time", SimpleNamespace(monotonic=lambda: next(clock)))

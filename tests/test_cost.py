@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from ingest import cost
-from ingest.cli import cost as cost_cli
-from ingest.cost import CostInputs, estimate
+from ingest_tools import cost
+from ingest_tools.cli import cost as cost_cli
+from ingest_tools.cost import CostInputs, estimate
 
 ONE_MONTH_DAYS = 365 / 12  # retention of exactly one (730-hour) month: stored items = events/month
 GIB = 1_073_741_824

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest import openapi
 from ingest.app import build_resolver
 from ingest.handler import lambda_handler
-from ingest.local.gateway import LambdaContext, to_event
 from ingest.models import Event
+from ingest_tools import openapi
+from ingest_tools.local.gateway import LambdaContext, to_event
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
@@ -95,7 +95,7 @@ def test_check_and_write(tmp_path: Path) -> None:
 
 def test_the_module_command_checks_the_committed_file() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ingest.openapi", "--check", str(COMMITTED)],
+        [sys.executable, "-m", "ingest_tools.openapi", "--check", str(COMMITTED)],
         capture_output=True,
         text=True,
         check=False,
@@ -104,10 +104,10 @@ def test_the_module_command_checks_the_committed_file() -> None:
 
 
 def test_the_lambda_never_imports_the_document_models() -> None:
-    """Response models cost cold-start time: they live in ingest.openapi, off the hot path."""
+    """Response models cost cold-start time: they live in ingest_tools.openapi, off the hot path."""
     code = (
         "import sys, ingest.handler, ingest.app, ingest.intake, ingest.webhook_route\n"
-        "assert 'ingest.openapi' not in sys.modules\n"
+        "assert 'ingest_tools.openapi' not in sys.modules\n"
         "import ingest.models as m, pydantic\n"
         "names = [n for n, v in vars(m).items() "
         "if isinstance(v, type) and issubclass(v, pydantic.BaseModel) and v is not pydantic.BaseModel]\n"

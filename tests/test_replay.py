@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ingest import jsonexact
 from ingest.adapters.dynamodb import Record
-from ingest.cli.main import main
+from ingest_tools.cli.main import main
 
 from tests.support import Server, start_server, stop_server
 
@@ -117,7 +117,7 @@ def target(source: Source) -> Iterator[Server]:
 def _replay(*args: str) -> tuple[int, str, dict[str, Any]]:
     """Run `ingest replay` as a command; its exit code, stdout, and the summary from stderr."""
     result = subprocess.run(
-        [sys.executable, "-m", "ingest.cli.main", "replay", *args],
+        [sys.executable, "-m", "ingest_tools.cli.main", "replay", *args],
         check=False,
         capture_output=True,
         text=True,

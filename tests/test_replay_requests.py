@@ -14,8 +14,13 @@ from typing import Any
 import pytest
 from ingest import intake, jsonexact
 from ingest.adapters.dynamodb import Record, _unmarshal
-from ingest.cli.common import render
-from ingest.cli.replay import (
+from ingest.config import MAX_BODY_BYTES, MAX_EVENT_BYTES
+from ingest.models import CLOUDEVENT_ATTRIBUTES
+from ingest.webhook_route import MAX_HEADERS_BYTES, kept_headers
+from ingest.webhooks.config import SourceConfig, SourcesDocument
+from ingest.webhooks.schemes import verify
+from ingest_tools.cli.common import render
+from ingest_tools.cli.replay import (
     MAX_REPORTED_ERRORS,
     BadRecord,
     Request,
@@ -29,11 +34,6 @@ from ingest.cli.replay import (
     from_record,
     webhook_request,
 )
-from ingest.config import MAX_BODY_BYTES, MAX_EVENT_BYTES
-from ingest.models import CLOUDEVENT_ATTRIBUTES
-from ingest.webhook_route import MAX_HEADERS_BYTES, kept_headers
-from ingest.webhooks.config import SourceConfig, SourcesDocument
-from ingest.webhooks.schemes import verify
 
 EVENT_ID = "019ab8a4-0000-7000-8000-000000000001"
 

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from ingest import ids, intake
 from ingest.adapters.dynamodb import EventStore, Record
-from ingest.cli.main import main
 from ingest.config import MAX_EVENT_BYTES
 from ingest.webhook_route import MAX_HEADERS_BYTES
 from ingest.webhooks.config import SourceConfig
 from ingest.webhooks.schemes import sign
+from ingest_tools.cli.main import main
 
 from tests.support import Reply, Server, start_server, stop_server
 
@@ -224,7 +224,7 @@ def _replay(*args: str) -> tuple[int, dict[str, Any], str]:
     """Run `ingest replay`; without --sources it reads the sources document from $SOURCES."""
     env = {**os.environ, "SOURCES": json.dumps({"sources": SOURCES})}
     result = subprocess.run(
-        [sys.executable, "-m", "ingest.cli.main", "replay", *args],
+        [sys.executable, "-m", "ingest_tools.cli.main", "replay", *args],
         check=False,
         capture_output=True,
         text=True,

@@ -72,7 +72,7 @@ def send(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = No
     full_env = {k: v for k, v in os.environ.items() if k not in ("SOURCES", "INGEST_URL")}
     full_env.update(env or {})
     done = subprocess.run(
-        [sys.executable, "-m", "ingest.cli.main", "send", *args],
+        [sys.executable, "-m", "ingest_tools.cli.main", "send", *args],
         input=stdin,
         capture_output=True,
         env=full_env,

@@ -97,7 +97,7 @@ def test_writes_a_job_summary(
 
 def _ingest_available() -> bool:
     try:
-        return importlib.util.find_spec("ingest.cli.main") is not None
+        return importlib.util.find_spec("ingest_tools.cli.main") is not None
     except ModuleNotFoundError:
         return False
 
@@ -111,7 +111,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def ingest_serve() -> Iterator[str]:
     if not _ingest_available():
-        pytest.skip("the ingest package (entry point ingest.cli.main) is not importable")
+        pytest.skip("the ingest package (entry point ingest_tools.cli.main) is not importable")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     # The console script next to this interpreter (.venv/bin/ingest), as a developer runs it.
@@ -119,7 +119,11 @@ def ingest_serve() -> Iterator[str]:
     command = (
         [script]
         if script
-        else [sys.executable, "-c", "from ingest.cli.main import main; raise SystemExit(main())"]
+        else [
+            sys.executable,
+            "-c",
+            "from ingest_tools.cli.main import main; raise SystemExit(main())",
+        ]
     )
     process = subprocess.Popen(
         [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],

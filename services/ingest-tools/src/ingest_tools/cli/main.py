@@ -10,7 +10,7 @@ from ingest import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ingest.cli import cost, events, replay, send, serve
+    from ingest_tools.cli import cost, events, replay, send, serve
 
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ingest {__version__}")

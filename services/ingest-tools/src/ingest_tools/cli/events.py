@@ -2,7 +2,7 @@
 
 Each record is one JSON line: ``data``, ``extensions`` and a webhook's ``headers`` as JSON, exactly
 as stored; bytes (a binary webhook body) as ``NAME_base64``. A record written to the table by
-someone else never stops a listing or an export (see ``ingest.cli.common.render``).
+someone else never stops a listing or an export (see ``ingest_tools.cli.common.render``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.cli.common import (
+from ingest_tools.cli.common import (
     Progress,
     add_filter_options,
     add_table_options,

@@ -32,16 +32,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest import jsonexact
-from ingest.cli.common import (
+from ingest.config import MAX_BODY_BYTES
+from ingest.models import CLOUDEVENT_ATTRIBUTES, DEFAULT_SOURCE
+
+from ingest_tools.cli.common import (
     Progress,
     add_filter_options,
     is_json_text,
     open_store,
     reads_table,
 )
-from ingest.cli.http import Answer, post
-from ingest.config import MAX_BODY_BYTES
-from ingest.models import CLOUDEVENT_ATTRIBUTES, DEFAULT_SOURCE
+from ingest_tools.cli.http import Answer, post
 
 if TYPE_CHECKING:
     from ingest.adapters.dynamodb import Record
@@ -297,7 +298,7 @@ def _from_file(path: Path, args: argparse.Namespace) -> Iterator[Stored | Unread
 
 
 def _from_table(args: argparse.Namespace) -> Iterator[Stored | Unreadable]:
-    from ingest.cli.events import iterate
+    from ingest_tools.cli.events import iterate
 
     for record in iterate(
         open_store(args),
@@ -412,7 +413,7 @@ class Signer:
         return config
 
     def secret(self, name: str, config: SourceConfig) -> str:
-        from ingest.cli.send import SigningError, signing_secret
+        from ingest_tools.cli.send import SigningError, signing_secret
 
         if name not in self._secrets:
             try:
@@ -612,7 +613,7 @@ def _batches(
 
 
 def _signer(args: argparse.Namespace) -> Signer:
-    from ingest.cli.send import SigningError, read_sources
+    from ingest_tools.cli.send import SigningError, read_sources
 
     try:
         return Signer(read_sources(args.sources))
@@ -624,7 +625,7 @@ def _signer(args: argparse.Namespace) -> Signer:
 
 @reads_table
 def run(args: argparse.Namespace) -> int:
-    from ingest.cli.send import SigningError
+    from ingest_tools.cli.send import SigningError
 
     if not 1 <= args.batch <= 500 or args.rate <= 0:
         print("--batch must be 1-500 and --rate positive", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-# Kept in step with ingest.cost; repeated here so that building the parser imports nothing else.
+# Kept in step with ingest_tools.cost; repeated here so that building the parser imports nothing else.
 _DEFAULT_SIZE = 512
 _DEFAULT_DURATION_MS = 20.0
 _DEFAULT_PER_EVENT_MS = 1.0
@@ -15,7 +15,7 @@ _DEFAULT_RETENTION_DAYS = 30.0
 
 
 def _rate(text: str) -> float:
-    from ingest.cost import parse_rate  # imported on use: building the parser stays light
+    from ingest_tools.cost import parse_rate  # imported on use: building the parser stays light
 
     try:
         return parse_rate(text)
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="estimate the monthly AWS bill for a traffic profile",
         description=(
             "Estimate the monthly AWS cost (API Gateway, Lambda arm64, DynamoDB on-demand, "
-            "CloudWatch) from list prices stated in ingest.cost (us-east-1, no free tier)."
+            "CloudWatch) from list prices stated in ingest_tools.cost (us-east-1, no free tier)."
         ),
     )
     volume = parser.add_mutually_exclusive_group(required=True)
@@ -174,7 +174,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Print the estimate; 2 on inputs the model (or the service's limits) cannot take."""
-    from ingest import cost  # imported on use: building the parser stays light
+    from ingest_tools import cost  # imported on use: building the parser stays light
 
     optional = {
         "item_overhead_bytes": args.item_overhead,

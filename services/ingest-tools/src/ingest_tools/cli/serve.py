@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ingest.cli.common import DEFAULT_TABLE
+from ingest_tools.cli.common import DEFAULT_TABLE
 
 
 def register(commands: Any) -> None:
@@ -57,7 +57,7 @@ def _prepare_environment(args: argparse.Namespace, endpoint: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ingest.local.emulator import EmbeddedDynamoDB, use_local_credentials
+    from ingest_tools.local.emulator import EmbeddedDynamoDB, use_local_credentials
 
     emulator: EmbeddedDynamoDB | None = None
     if args.endpoint_url:
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from ingest.adapters.dynamodb import EventStore
     from ingest.config import Settings
     from ingest.handler import lambda_handler
-    from ingest.local.gateway import LocalGateway
+
+    from ingest_tools.local.gateway import LocalGateway
 
     settings = Settings.from_env()
     store = EventStore(settings.events_table, endpoint_url=endpoint)

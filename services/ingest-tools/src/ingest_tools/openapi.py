@@ -5,7 +5,7 @@ schema from :class:`ingest.models.Event`, the limits from :mod:`ingest.config`. 
 answers is described here, next to it, by pydantic models of the response bodies: they live in
 this module and not in :mod:`ingest.models`, which the Lambda imports on every cold start.
 
-``python -m ingest.openapi --write docs/openapi.json`` regenerates the committed document;
+``python -m ingest_tools.openapi --write docs/openapi.json`` regenerates the committed document;
 ``--check docs/openapi.json`` fails when the committed one no longer matches the code; without an
 option the document is printed.
 """
@@ -20,14 +20,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
-
 from ingest import __version__
 from ingest.config import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_WEBHOOK_BYTES
 from ingest.intake import CE_BATCH, CE_SINGLE, JSON
 from ingest.models import _RFC3339, Event
 from ingest.webhooks.config import SOURCE_NAME_PATTERN
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
@@ -448,7 +447,7 @@ def render(document: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest.openapi", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ingest_tools.openapi", description=__doc__)
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--write", type=Path, metavar="PATH", help="write the document to PATH")
     action.add_argument(
@@ -467,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if current != text:
             print(
                 f"{args.check} is out of date with the code; run "
-                f"`python -m ingest.openapi --write {args.check}` (make openapi)",
+                f"`python -m ingest_tools.openapi --write {args.check}` (make openapi)",
                 file=sys.stderr,
             )
             return 1

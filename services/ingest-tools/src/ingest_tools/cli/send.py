@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.cli.http import post
+from ingest_tools.cli.http import post
 
 if TYPE_CHECKING:
     from ingest.webhooks.config import SourceConfig, SourcesDocument

@@ -56,7 +56,8 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 def open_store(args: argparse.Namespace) -> EventStore:
     from ingest.adapters.dynamodb import EventStore
-    from ingest.local.emulator import use_local_credentials
+
+    from ingest_tools.local.emulator import use_local_credentials
 
     if args.endpoint_url:
         use_local_credentials()
@@ -75,7 +76,6 @@ def reads_table(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     @functools.wraps(run)
     def wrapper(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
-
         from ingest.adapters.dynamodb import StorageBroken, StorageUnavailable
 
         try:
