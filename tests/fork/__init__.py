@@ -1,0 +1,1 @@
+"""Tests of scripts/fork.py (a package, so that its conftest and fake stay its own)."""
