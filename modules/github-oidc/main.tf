@@ -54,12 +54,35 @@ resource "aws_iam_openid_connect_provider" "github" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# Trust policies: exact audience and subject, StringEquals only (no wildcards).
+# The deploy roles: the plan role and one apply role per environment (keyed "plan" and by environment;
+# "plan" is a reserved environment name). Their trust differs only in the statement's Sid and the
+# subjects: exact audience and subject, StringEquals only (no wildcards).
 # ---------------------------------------------------------------------------------------------------
-data "aws_iam_policy_document" "trust_plan" {
-  #checkov:skip=CKV_AWS_358:The subjects are exact (repo:OWNER/REPO:pull_request, repo:OWNER/REPO:ref:refs/heads/BRANCH; StringEquals, wildcards rejected by the validations, asserted in tests/github_oidc.tftest.hcl); checkov misreads condition values that come from a list local.
+locals {
+  roles = merge(
+    { for e, p in local.prefixes : e => {
+      name        = local.apply_role_names[e]
+      description = "terraform apply for the ${e} GitHub environment (writes only ${p} resources)"
+      sid         = "GitHubEnvironment"
+      subjects    = ["repo:${local.repo}:environment:${e}"]
+      policy_name = "terraform-apply"
+    } },
+    { plan = {
+      name        = local.plan_role_name
+      description = "terraform plan from pull requests and ${join(", ", var.plan_branches)} (read-only)"
+      sid         = "GitHubPlan"
+      subjects    = local.plan_subjects
+      policy_name = "terraform-plan"
+    } },
+  )
+}
+
+data "aws_iam_policy_document" "trust" {
+  #checkov:skip=CKV_AWS_358:The subjects are exact (repo:OWNER/REPO:pull_request, repo:OWNER/REPO:ref:refs/heads/BRANCH, repo:OWNER/REPO:environment:ENV; StringEquals, wildcards rejected by the validations, asserted in tests/github_oidc.tftest.hcl); checkov misreads condition values that come from a for_each.
+  for_each = local.roles
+
   statement {
-    sid     = "GitHubPlan"
+    sid     = each.value.sid
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
     principals {
@@ -76,35 +99,66 @@ data "aws_iam_policy_document" "trust_plan" {
     condition {
       test     = "StringEquals"
       variable = "${local.issuer}:sub"
-      values   = local.plan_subjects
+      values   = each.value.subjects
     }
   }
 }
 
-data "aws_iam_policy_document" "trust_apply" {
-  for_each = local.prefixes
+resource "aws_iam_role" "this" {
+  for_each             = local.roles
+  name                 = each.value.name
+  path                 = "/"
+  description          = each.value.description
+  assume_role_policy   = data.aws_iam_policy_document.trust[each.key].json
+  max_session_duration = var.max_session_duration
+  tags                 = var.tags
 
-  statement {
-    sid     = "GitHubEnvironment"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
+  depends_on = [aws_iam_openid_connect_provider.github]
+}
 
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_provider_arn]
-    }
+# Both kinds read everything a plan refreshes; what else each may do is its inline policy below.
+resource "aws_iam_role_policy_attachment" "read_only" {
+  for_each   = local.roles
+  role       = aws_iam_role.this[each.key].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
 
-    condition {
-      test     = "StringEquals"
-      variable = "${local.issuer}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
+resource "aws_iam_role_policy" "this" {
+  for_each = local.roles
+  name     = each.value.policy_name
+  role     = aws_iam_role.this[each.key].id
+  policy   = each.key == "plan" ? data.aws_iam_policy_document.plan.json : data.aws_iam_policy_document.apply[each.key].json
+}
 
-    condition {
-      test     = "StringEquals"
-      variable = "${local.issuer}:sub"
-      values   = ["repo:${local.repo}:environment:${each.key}"]
-    }
-  }
+# The roles, their read-only attachments and inline policies were a plan and an apply resource each.
+moved {
+  from = aws_iam_role.apply
+  to   = aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role.plan
+  to   = aws_iam_role.this["plan"]
+}
+
+moved {
+  from = aws_iam_role_policy_attachment.apply_read_only
+  to   = aws_iam_role_policy_attachment.read_only
+}
+
+moved {
+  from = aws_iam_role_policy_attachment.plan_read_only
+  to   = aws_iam_role_policy_attachment.read_only["plan"]
+}
+
+moved {
+  from = aws_iam_role_policy.apply
+  to   = aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_iam_role_policy.plan
+  to   = aws_iam_role_policy.this["plan"]
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -180,28 +234,6 @@ data "aws_iam_policy_document" "plan" {
   }
 }
 
-resource "aws_iam_role" "plan" {
-  name                 = local.plan_role_name
-  path                 = "/"
-  description          = "terraform plan from pull requests and ${join(", ", var.plan_branches)} (read-only)"
-  assume_role_policy   = data.aws_iam_policy_document.trust_plan.json
-  max_session_duration = var.max_session_duration
-  tags                 = var.tags
-
-  depends_on = [aws_iam_openid_connect_provider.github]
-}
-
-resource "aws_iam_role_policy_attachment" "plan_read_only" {
-  role       = aws_iam_role.plan.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
-}
-
-resource "aws_iam_role_policy" "plan" {
-  name   = "terraform-plan"
-  role   = aws_iam_role.plan.id
-  policy = data.aws_iam_policy_document.plan.json
-}
-
 # ---------------------------------------------------------------------------------------------------
 # Permissions boundary every role created by an apply role must carry: the ceiling of what the
 # function may ever do, whatever an apply writes into its inline policy. It grants writes of events,
@@ -268,7 +300,7 @@ resource "aws_iam_policy" "boundary" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# Apply roles: ReadOnlyAccess for Terraform's refreshes, writes only on the environment's resources.
+# The apply roles' inline policy: writes only on the environment's resources.
 # ---------------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "apply" {
   for_each = local.prefixes
@@ -546,29 +578,4 @@ data "aws_iam_policy_document" "apply" {
     ]
     resources = concat(local.deploy_role_arns, values(local.boundary_arns), [local.oidc_provider_arn])
   }
-}
-
-resource "aws_iam_role" "apply" {
-  for_each             = local.prefixes
-  name                 = local.apply_role_names[each.key]
-  path                 = "/"
-  description          = "terraform apply for the ${each.key} GitHub environment (writes only ${each.value} resources)"
-  assume_role_policy   = data.aws_iam_policy_document.trust_apply[each.key].json
-  max_session_duration = var.max_session_duration
-  tags                 = var.tags
-
-  depends_on = [aws_iam_openid_connect_provider.github]
-}
-
-resource "aws_iam_role_policy_attachment" "apply_read_only" {
-  for_each   = local.prefixes
-  role       = aws_iam_role.apply[each.key].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
-}
-
-resource "aws_iam_role_policy" "apply" {
-  for_each = local.prefixes
-  name     = "terraform-apply"
-  role     = aws_iam_role.apply[each.key].id
-  policy   = data.aws_iam_policy_document.apply[each.key].json
 }

@@ -5,12 +5,12 @@ output "oidc_provider_arn" {
 
 output "plan_role_arn" {
   description = "Role for terraform plan (pull requests and the plan branches): the AWS_PLAN_ROLE_ARN repository variable."
-  value       = aws_iam_role.plan.arn
+  value       = aws_iam_role.this["plan"].arn
 }
 
 output "apply_role_arns" {
   description = "Apply role per GitHub environment: the AWS_APPLY_ROLE_ARN variable of each environment."
-  value       = { for e, r in aws_iam_role.apply : e => r.arn }
+  value       = { for e in var.environments : e => aws_iam_role.this[e].arn }
 }
 
 output "managed_role_paths" {
@@ -27,6 +27,6 @@ output "subjects" {
   description = "The exact token subjects each role trusts (for review)."
   value = merge(
     { plan = local.plan_subjects },
-    { for e in var.environments : "apply-${e}" => ["repo:${local.repo}:environment:${e}"] },
+    { for e in var.environments : "apply-${e}" => local.roles[e].subjects },
   )
 }

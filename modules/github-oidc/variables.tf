@@ -39,8 +39,8 @@ variable "environments" {
   }
 
   validation {
-    condition     = alltrue([for e in var.environments : !contains(["github", "terraform", "tfstate"], e)])
-    error_message = "github, terraform and tfstate are reserved: they would put the deploy roles or the state backend under an environment's prefix."
+    condition     = alltrue([for e in var.environments : !contains(["github", "terraform", "tfstate", "plan"], e)])
+    error_message = "github, terraform, tfstate and plan are reserved: the first three would put the deploy roles or the state backend under an environment's prefix, and plan is the plan role's key among the deploy roles."
   }
 }
 

@@ -61,7 +61,7 @@ class Document:
 
     module: str  # modules/NAME
     run: str  # the run block of tests/policies.tftest.hcl
-    address: str  # e.g. aws_iam_role_policy.apply["dev"]
+    address: str  # e.g. aws_iam_role_policy.this["dev"]
     attribute: str  # policy | assume_role_policy
     text: str
 
@@ -145,7 +145,7 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     ),
     Suppression(
         issue="PERMISSIONS_MANAGEMENT_ACTIONS",
-        document="modules/github-oidc:aws_iam_role_policy.apply*.policy",
+        document="modules/github-oidc:aws_iam_role_policy.this*.policy",
         # The exact list: a new permission-management action makes this stale, and fails.
         contains='"actions": ["iam:createrole", "iam:deleterole", "iam:deleterolepolicy", '
         '"iam:passrole", "iam:putrolepermissionsboundary", "iam:putrolepolicy", "iam:updaterole", '
@@ -159,7 +159,7 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     ),
     Suppression(
         issue="PRIVILEGE_ESCALATION",
-        document="modules/github-oidc:aws_iam_role_policy.apply*.policy",
+        document="modules/github-oidc:aws_iam_role_policy.this*.policy",
         contains='"actions": ["lambda:updatefunctioncode"], "filepath": null, '
         '"type": "EditExistingLambdaFunctionWithRole"',
         reason="deploying code is the apply's job (lambda:UpdateFunctionCode on PROJECT-ENV-* "
@@ -168,7 +168,7 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     ),
     Suppression(
         issue="RESOURCE_MISMATCH",
-        document="modules/github-oidc:aws_iam_role_policy.apply*.policy",
+        document="modules/github-oidc:aws_iam_role_policy.this*.policy",
         contains='[{"action": "kms:UpdateAlias", "required_format": "arn:*:kms:*:*:key/*"}, '
         '{"action": "kms:DeleteAlias", "required_format": "arn:*:kms:*:*:key/*"}, '
         '{"action": "kms:CreateAlias", "required_format": "arn:*:kms:*:*:key/*"}]',

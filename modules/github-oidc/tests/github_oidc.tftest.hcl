@@ -54,7 +54,7 @@ run "trust_is_exact" {
 
   assert {
     condition = alltrue(flatten([
-      for doc in concat([data.aws_iam_policy_document.trust_plan], values(data.aws_iam_policy_document.trust_apply)) : [
+      for doc in values(data.aws_iam_policy_document.trust) : [
         for s in doc.statement : [for c in s.condition : c.test == "StringEquals"]
       ]
     ]))
@@ -63,7 +63,7 @@ run "trust_is_exact" {
 
   assert {
     condition = alltrue(flatten([
-      for doc in concat([data.aws_iam_policy_document.trust_plan], values(data.aws_iam_policy_document.trust_apply)) : [
+      for doc in values(data.aws_iam_policy_document.trust) : [
         for s in doc.statement : [for c in s.condition : [for v in c.values : !strcontains(v, "*") && !strcontains(v, "?")]]
       ]
     ]))
@@ -72,23 +72,23 @@ run "trust_is_exact" {
 
   assert {
     condition = toset(flatten([
-      for s in data.aws_iam_policy_document.trust_plan.statement : [for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]
+      for s in data.aws_iam_policy_document.trust["plan"].statement : [for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]
     ])) == toset(["repo:example-org/ingest:pull_request", "repo:example-org/ingest:ref:refs/heads/main"])
     error_message = "The plan role trusts pull requests and main only."
   }
 
   assert {
     condition = alltrue([
-      for e, doc in data.aws_iam_policy_document.trust_apply : toset(flatten([
+      for e, doc in data.aws_iam_policy_document.trust : toset(flatten([
         for s in doc.statement : [for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]
-      ])) == toset(["repo:example-org/ingest:environment:${e}"])
-    ]) && toset(keys(aws_iam_role.apply)) == toset(["dev", "prod"])
+      ])) == toset(["repo:example-org/ingest:environment:${e}"]) if e != "plan"
+    ]) && toset(keys(aws_iam_role.this)) == toset(["plan", "dev", "prod"]) && aws_iam_role.this["dev"].name == "ingest-dev-github-apply" && aws_iam_role.this["plan"].name == "ingest-github-plan"
     error_message = "One apply role per environment, trusted only for that GitHub environment."
   }
 
   assert {
     condition = alltrue(flatten([
-      for doc in concat([data.aws_iam_policy_document.trust_plan], values(data.aws_iam_policy_document.trust_apply)) : [
+      for doc in values(data.aws_iam_policy_document.trust) : [
         for s in doc.statement : anytrue([for c in s.condition : c.variable == "token.actions.githubusercontent.com:aud" && toset(c.values) == toset(["sts.amazonaws.com"])])
       ]
     ]))
@@ -96,8 +96,13 @@ run "trust_is_exact" {
   }
 
   assert {
-    condition     = aws_iam_role_policy_attachment.plan_read_only.policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    error_message = "The plan role is read-only."
+    condition     = aws_iam_role_policy_attachment.read_only["plan"].policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess" && aws_iam_role_policy.this["plan"].name == "terraform-plan" && aws_iam_role_policy.this["plan"].policy == data.aws_iam_policy_document.plan.json
+    error_message = "The plan role is read-only (ReadOnlyAccess and the plan policy)."
+  }
+
+  assert {
+    condition     = alltrue([for e in ["dev", "prod"] : aws_iam_role_policy.this[e].name == "terraform-apply" && aws_iam_role_policy.this[e].policy == data.aws_iam_policy_document.apply[e].json && aws_iam_role_policy_attachment.read_only[e].role == aws_iam_role.this[e].name])
+    error_message = "Each apply role carries its own environment's apply policy."
   }
 
   assert {
@@ -167,7 +172,7 @@ run "no_apply_role_reaches_a_deploy_role" {
   }
 
   assert {
-    condition     = aws_iam_role.plan.path == "/" && alltrue([for r in values(aws_iam_role.apply) : r.path == "/"]) && output.managed_role_paths["dev"] == "/ingest-dev/" && output.managed_role_paths["prod"] == "/ingest-prod/"
+    condition     = alltrue([for r in values(aws_iam_role.this) : r.path == "/"]) && output.managed_role_paths["dev"] == "/ingest-dev/" && output.managed_role_paths["prod"] == "/ingest-prod/"
     error_message = "Deploy roles sit at the root path, outside every environment's managed path /PROJECT-ENV/."
   }
 }
@@ -364,6 +369,18 @@ run "rejects_reserved_environment_names" {
 
   variables {
     environments = ["dev", "terraform"]
+  }
+
+  expect_failures = [var.environments]
+}
+
+# The deploy roles are keyed "plan" and by environment: an environment named plan would take the
+# plan role's place.
+run "rejects_an_environment_named_plan" {
+  command = plan
+
+  variables {
+    environments = ["dev", "plan"]
   }
 
   expect_failures = [var.environments]

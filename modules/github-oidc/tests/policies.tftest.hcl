@@ -35,8 +35,8 @@ run "rendered_deploy_policies" {
   assert {
     condition = alltrue([
       for e, doc in data.aws_iam_policy_document.apply :
-      length(replace(doc.json, "/\\s/", "")) + length(replace(data.aws_iam_policy_document.trust_apply[e].json, "/\\s/", "")) < 10240
-    ]) && length(replace(data.aws_iam_policy_document.plan.json, "/\\s/", "")) < 10240
+      length(replace(doc.json, "/\\s/", "")) + length(replace(data.aws_iam_policy_document.trust[e].json, "/\\s/", "")) < 10240
+    ]) && length(replace(data.aws_iam_policy_document.plan.json, "/\\s/", "")) + length(replace(data.aws_iam_policy_document.trust["plan"].json, "/\\s/", "")) < 10240
     error_message = "The inline policies fit IAM's 10,240-character limit per role."
   }
 
