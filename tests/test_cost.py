@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from ingest.limits import MAX_BATCH_EVENTS, MAX_EVENT_BYTES
 from ingest_tools import cost
 from ingest_tools.cli import cost as cost_cli
 from ingest_tools.cost import CostInputs, estimate
@@ -262,7 +263,7 @@ def test_parse_rate_refuses_nonsense(text: str) -> None:
 # Properties
 # --------------------------------------------------------------------------------------------------
 
-sizes = st.integers(min_value=1, max_value=cost.MAX_EVENT_BYTES - 1000)
+sizes = st.integers(min_value=1, max_value=MAX_EVENT_BYTES - 1000)
 rates = st.floats(min_value=0, max_value=5e10, allow_nan=False)
 # Whole milliseconds: Lambda's 1 ms rounding of fractional durations can move the per-event
 # duration cost by a fraction of a millisecond's price, which is not what these properties check.
@@ -320,7 +321,7 @@ def test_batching_never_costs_more_per_event_than_single_events(inputs: CostInpu
     assert leq(batched, single)
 
 
-@given(profiles(), st.integers(min_value=1, max_value=cost.MAX_BATCH_EVENTS))
+@given(profiles(), st.integers(min_value=1, max_value=MAX_BATCH_EVENTS))
 def test_bigger_batches_never_cost_more_per_event_within_a_metering_step(
     inputs: CostInputs, other: int
 ) -> None:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest import ids, intake, jsonexact
-from ingest.config import MAX_BATCH_EVENTS
+from ingest import ids, jsonexact
+from ingest.domain import intake
 from ingest.errors import ApiError, ValidationFailed
+from ingest.limits import MAX_BATCH_EVENTS
 from ingest.models import Event
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

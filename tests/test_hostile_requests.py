@@ -17,10 +17,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from ingest import ids, runtime
 from ingest.adapters.dynamodb import EventStore
+from ingest.domain.webhooks.config import SourceConfig
+from ingest.domain.webhooks.schemes import sign
 from ingest.handler import lambda_handler
 from ingest.routes import ROUTES, route_key_for
-from ingest.webhooks.config import SourceConfig
-from ingest.webhooks.schemes import sign
 from moto import mock_aws
 
 SECRET = "hostile-secret"
@@ -231,7 +231,7 @@ class TestWebhookSourcesCannotBeForged:
         assert count(store) == 2
 
     def test_the_default_source_cannot_be_configured_for_webhooks(self) -> None:
-        from ingest.webhooks.config import SourcesDocumentError, parse_sources_document
+        from ingest.domain.webhooks.config import SourcesDocumentError, parse_sources_document
 
         with pytest.raises(SourcesDocumentError, match="default"):
             parse_sources_document(json.dumps({"sources": {"default": {"scheme": "none"}}}))

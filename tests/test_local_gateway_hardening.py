@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from ingest.config import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
+from ingest.limits import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
 
 from tests.support import Server, start_server, stop_server
 

@@ -12,13 +12,14 @@ import time
 from typing import Any
 
 import pytest
-from ingest import intake, jsonexact
+from ingest import jsonexact
 from ingest.adapters.dynamodb import Record, _unmarshal
-from ingest.config import MAX_BODY_BYTES, MAX_EVENT_BYTES
+from ingest.domain import intake
+from ingest.domain.webhooks.config import SourceConfig, SourcesDocument
+from ingest.domain.webhooks.delivery import MAX_HEADERS_BYTES, kept_headers
+from ingest.domain.webhooks.schemes import verify
+from ingest.limits import MAX_BODY_BYTES, MAX_EVENT_BYTES
 from ingest.models import CLOUDEVENT_ATTRIBUTES
-from ingest.webhook_route import MAX_HEADERS_BYTES, kept_headers
-from ingest.webhooks.config import SourceConfig, SourcesDocument
-from ingest.webhooks.schemes import verify
 from ingest_tools.cli.common import render
 from ingest_tools.cli.replay import (
     MAX_REPORTED_ERRORS,

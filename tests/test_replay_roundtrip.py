@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest import ids, intake
+from ingest import ids
 from ingest.adapters.dynamodb import EventStore, Record
-from ingest.config import MAX_EVENT_BYTES
-from ingest.webhook_route import MAX_HEADERS_BYTES
-from ingest.webhooks.config import SourceConfig
-from ingest.webhooks.schemes import sign
+from ingest.domain import intake
+from ingest.domain.webhooks.config import SourceConfig
+from ingest.domain.webhooks.delivery import MAX_HEADERS_BYTES
+from ingest.domain.webhooks.schemes import sign
+from ingest.limits import MAX_EVENT_BYTES
 from ingest_tools.cli.main import main
 
 from tests.support import Reply, Server, start_server, stop_server

@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from ingest import ids
 from ingest.adapters.dynamodb import EventStore, PutOutcome, Record, StorageUnavailable
+from ingest.domain.store import Draft, RequestContext, enrich, store_many, store_one
 from ingest.errors import ServiceUnavailable
-from ingest.service import Draft, RequestContext, enrich, store_many, store_one
 from moto import mock_aws
 
 NOW = 1_780_000_000_123

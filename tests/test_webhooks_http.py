@@ -1,6 +1,6 @@
 """POST /webhooks/{source} end to end: ``ingest serve --sources FILE --emit-metrics``.
 
-One source per scheme, signed here with ``ingest.webhooks.schemes.sign`` and, where the provider
+One source per scheme, signed here with ``ingest.domain.webhooks.schemes.sign`` and, where the provider
 publishes one, with its reference library or documented example. Every rejection must answer
 401 (404 for an unknown source), store nothing and be counted in the ``WebhookRejected`` metric
 by reason; no secret, encoded secret or signature may show up in what the server prints or
@@ -28,9 +28,12 @@ from urllib.parse import urlencode
 import pytest
 import stripe
 from ingest import ids
-from ingest.config import MAX_WEBHOOK_BYTES
-from ingest.webhooks.config import SourceConfig, decode_standard_webhooks_secret
-from ingest.webhooks.schemes import sign
+from ingest.domain.webhooks.config import SourceConfig
+from ingest.domain.webhooks.schemes import sign
+from ingest.domain.webhooks.schemes.standard_webhooks import (
+    decode_secret as decode_standard_webhooks_secret,
+)
+from ingest.limits import MAX_WEBHOOK_BYTES
 from standardwebhooks import Webhook
 
 from tests.support import Reply, Server, start_server, stop_server

@@ -9,8 +9,13 @@ import textwrap
 from typing import Any
 
 import pytest
-from ingest.webhooks import SourceConfig, SourcesDocument, SourcesDocumentError
-from ingest.webhooks.config import parse_sources_document
+from ingest.domain.webhooks.config import (
+    SourceConfig,
+    SourcesDocument,
+    SourcesDocumentError,
+    parse_sources_document,
+)
+from ingest_tools.sources import parse_sources_text
 from pydantic import ValidationError
 
 SECRET = "s3cr3t-value-that-must-not-leak"
@@ -124,7 +129,7 @@ def test_json_document() -> None:
             }
         }
     )
-    document = parse_sources_document(text)
+    document = parse_sources_text(text)
     assert set(document.sources) == {"github", "billing.stripe-live_1", "ci"}
     github = document.get("github")
     assert github is not None
@@ -146,7 +151,7 @@ def test_yaml_document() -> None:
             prefix: "sha256="
         """
     )
-    document = parse_sources_document(text)
+    document = parse_sources_text(text)
     acme = document.get("acme")
     assert acme is not None
     assert (acme.header, acme.prefix, acme.secret_id) == (
@@ -160,7 +165,7 @@ def test_yaml_document() -> None:
     "text", ["", "   \n", "{}", '{"sources": {}}', "sources: {}", "# nothing\n"]
 )
 def test_empty_documents(text: str) -> None:
-    assert parse_sources_document(text) == SourcesDocument()
+    assert parse_sources_text(text) == SourcesDocument()
 
 
 @pytest.mark.parametrize(
@@ -169,7 +174,7 @@ def test_empty_documents(text: str) -> None:
 def test_invalid_source_names(name: str) -> None:
     text = json.dumps({"sources": {name: {"scheme": "none"}}})
     with pytest.raises(SourcesDocumentError, match="pattern"):
-        parse_sources_document(text)
+        parse_sources_text(text)
 
 
 @pytest.mark.parametrize(
@@ -186,12 +191,13 @@ def test_invalid_source_names(name: str) -> None:
 )
 def test_invalid_documents(text: str, message: str) -> None:
     with pytest.raises(SourcesDocumentError, match=message):
-        parse_sources_document(text)
+        parse_sources_text(text)
 
 
 def test_yaml_can_be_refused() -> None:
+    """The runtime reads JSON only: YAML is for local files, read by the tools."""
     with pytest.raises(SourcesDocumentError, match="must be a JSON object"):
-        parse_sources_document("sources: {}", allow_yaml=False)
+        parse_sources_document("sources: {}")
 
 
 @pytest.mark.parametrize(
@@ -220,19 +226,21 @@ def test_document_errors_never_repeat_secrets(source: dict[str, Any]) -> None:
 def test_yaml_syntax_errors_never_repeat_the_document() -> None:
     text = f"sources:\n  s:\n    scheme: github\n    secrets: [{SECRET}\n"
     with pytest.raises(SourcesDocumentError) as info:
-        parse_sources_document(text)
+        parse_sources_text(text)
     assert SECRET not in str(info.value)
 
 
 def test_json_documents_never_import_yaml() -> None:
-    """pyyaml is not in the Lambda package: JSON input must not need it."""
+    """pyyaml is not in the Lambda package: JSON input must not need it, in the tools either."""
     script = textwrap.dedent(
         """
         import sys
-        from ingest.webhooks import parse_sources_document
-        from ingest.adapters.secrets import load_sources
+        from ingest.domain.webhooks.config import parse_sources_document
+        from ingest.domain.webhooks.sources import load_sources
+        from ingest_tools.sources import parse_sources_text
         parse_sources_document('{"sources": {"a": {"scheme": "none"}}}')
         load_sources('{"sources": {"b": {"scheme": "none"}}}')
+        parse_sources_text('{"sources": {"c": {"scheme": "none"}}}')
         assert "yaml" not in sys.modules, "yaml was imported"
         assert "boto3" not in sys.modules, "boto3 was imported"
         assert "aws_lambda_powertools.utilities.parameters" not in sys.modules

@@ -7,7 +7,8 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ingest.webhooks import SourceConfig, VerifiedDelivery, WebhookRejected, sign, verify
+from ingest.domain.webhooks.config import SourceConfig
+from ingest.domain.webhooks.schemes import VerifiedDelivery, WebhookRejected, sign, verify
 
 SIGNED_SCHEMES = ["github", "hmac-sha256", "shopify", "slack", "standard-webhooks", "stripe"]
 TIMESTAMPED_SCHEMES = ["slack", "standard-webhooks", "stripe"]

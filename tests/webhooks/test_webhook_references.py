@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 import stripe
-from ingest.webhooks import SourceConfig, VerifiedDelivery, WebhookRejected, sign, verify
+from ingest.domain.webhooks.config import SourceConfig
+from ingest.domain.webhooks.schemes import VerifiedDelivery, WebhookRejected, sign, verify
 from standardwebhooks import Webhook, WebhookVerificationError
 
 STRIPE_SECRET = "whsec_test_5f4dcc3b5aa765d61d8327deb882cf99"

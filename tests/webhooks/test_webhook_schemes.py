@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Mapping
 
 import pytest
-from ingest.webhooks import SourceConfig, VerifiedDelivery, WebhookRejected, sign, verify
+from ingest.domain.webhooks.config import SourceConfig
+from ingest.domain.webhooks.schemes import VerifiedDelivery, WebhookRejected, sign, verify
 
 NOW = 1_700_000_000.0
 

@@ -13,11 +13,11 @@ from ingest.adapters.secrets import (
     SecretsUnavailable,
     SecretValueError,
     cache_max_age,
-    load_sources,
     parse_secret_value,
-    resolve_secrets,
 )
-from ingest.webhooks import SourceConfig, SourcesDocument, SourcesDocumentError, sign, verify
+from ingest.domain.webhooks.config import SourceConfig, SourcesDocument, SourcesDocumentError
+from ingest.domain.webhooks.schemes import sign, verify
+from ingest.domain.webhooks.sources import load_sources, resolve_secrets
 from moto import mock_aws
 
 

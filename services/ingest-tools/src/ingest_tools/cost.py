@@ -1,8 +1,8 @@
 """Monthly AWS cost model for the ingestion service.
 
 Pure arithmetic over AWS list prices: API Gateway HTTP API -> Lambda (arm64) -> DynamoDB on-demand
-(base table + one GSI with projection ALL) -> CloudWatch Logs. Standard library only, so importing it
-costs nothing at CLI start-up.
+(base table + one GSI with projection ALL) -> CloudWatch Logs. Standard library only (and the service's
+limits, :mod:`ingest.limits`), so importing it costs nothing at CLI start-up.
 
 Conventions (stated once, used everywhere):
 
@@ -23,6 +23,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_ITEM_BYTES
 
 # --------------------------------------------------------------------------------------------------
 # List prices (USD) -- us-east-1, list prices as of 2026-11, no free tier.
@@ -83,10 +85,6 @@ DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 BYTES_PER_GB = 2**30
 MILLION = 1_000_000
 
-MAX_BATCH_EVENTS = 500
-MAX_REQUEST_BODY_BYTES = 1024 * 1024
-MAX_EVENT_BYTES = 256 * 1024
-MAX_ITEM_BYTES = 400 * 1024
 MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10_240
 
@@ -239,7 +237,7 @@ class CostInputs:
             problems.append(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
         elif (
             self.event_size_bytes <= MAX_EVENT_BYTES
-            and request_body_bytes(self.event_size_bytes, self.batch_size) > MAX_REQUEST_BODY_BYTES
+            and request_body_bytes(self.event_size_bytes, self.batch_size) > MAX_BODY_BYTES
         ):
             problems.append(
                 f"a batch of {self.batch_size} events of {self.event_size_bytes} bytes exceeds the "
@@ -267,7 +265,7 @@ class CostInputs:
 def max_batch_for(event_size_bytes: int) -> int:
     """The largest batch of events of this size that fits in the 1 MiB request limit."""
     for batch in range(MAX_BATCH_EVENTS, 1, -1):
-        if request_body_bytes(event_size_bytes, batch) <= MAX_REQUEST_BODY_BYTES:
+        if request_body_bytes(event_size_bytes, batch) <= MAX_BODY_BYTES:
             return batch
     return 1
 

@@ -1,9 +1,9 @@
-"""The OpenAPI 3.1 document of the HTTP API, generated from the resolver's routes and the models.
+"""The OpenAPI 3.1 document of the HTTP API, generated from the code it describes.
 
-The paths and methods come from the routes :func:`ingest.app.build_resolver` registers, the event
-schema from :class:`ingest.models.Event`, the limits from :mod:`ingest.config`. What a route
-answers is described here, next to it, by pydantic models of the response bodies: they live in
-this module and not in :mod:`ingest.models`, which the Lambda imports on every cold start.
+The paths and methods come from the route table (:mod:`ingest.routes`, which the resolver also
+registers from), the request schema from :class:`ingest.models.Event`, the response schemas from
+the bodies the routes write (:mod:`ingest.responses`), the scheme names from the scheme registry
+and the limits from :mod:`ingest.limits`. What each operation answers is described here.
 
 ``python -m ingest_tools.openapi --write docs/openapi.json`` regenerates the committed document;
 ``--check docs/openapi.json`` fails when the committed one no longer matches the code; without an
@@ -18,134 +18,51 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from ingest import __version__
-from ingest.config import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_WEBHOOK_BYTES
-from ingest.intake import CE_BATCH, CE_SINGLE, JSON
-from ingest.models import _RFC3339, Event
-from ingest.webhooks.config import SOURCE_NAME_PATTERN
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
+from ingest import __version__, responses
+from ingest import routes as route_table
+from ingest.domain.intake import CE_BATCH, CE_SINGLE, JSON
+from ingest.domain.webhooks.config import SOURCE_NAME_PATTERN
+from ingest.domain.webhooks.schemes import REGISTRY
+from ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_WEBHOOK_BYTES
+from ingest.models import RFC3339, Event
+from ingest.responses import (
+    Accepted,
+    BatchAccepted,
+    Duplicate,
+    ErrorResponse,
+    Handshake,
+    Health,
+)
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
-EVENT_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
-RECEIVED_AT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-# --------------------------------------------------------------------------------------------
-# Response bodies (documentation only: the handler writes these as plain dicts)
-
-EventId = Annotated[
-    str,
-    Field(
-        pattern=EVENT_ID_PATTERN,
-        description="The stored event's id: a UUIDv7, time-ordered by receipt.",
-    ),
-]
-ReceivedAt = Annotated[
-    str,
-    Field(
-        pattern=RECEIVED_AT_PATTERN,
-        description="When the event was first received (UTC, RFC 3339, milliseconds).",
-    ),
-]
+#: The request body and every response body, as components.
+_SCHEMAS: tuple[type, ...] = (Event, *responses.RESPONSES)
 
 
-class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Accepted(_Closed):
-    """A newly stored event."""
-
-    event_id: EventId
-    received_at: ReceivedAt
-
-
-class Duplicate(_Closed):
-    """A repeat of an event already stored: the original's id and receipt time."""
-
-    event_id: EventId
-    received_at: ReceivedAt
-    duplicate: Literal[True]
-
-
-class BatchItem(_Closed):
-    """One event of a batch, in request order."""
-
-    event_id: EventId
-    duplicate: bool
-
-
-class BatchAccepted(_Closed):
-    """A stored batch: ``accepted + duplicates`` is the batch size."""
-
-    accepted: Annotated[int, Field(ge=0, le=MAX_BATCH_EVENTS)]
-    duplicates: Annotated[int, Field(ge=0, le=MAX_BATCH_EVENTS)]
-    events: Annotated[list[BatchItem], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
-
-
-class Handshake(_Closed):
-    """A provider handshake answered instead of stored (Slack ``url_verification``, ``ssl_check``)."""
-
-    challenge: Annotated[str, Field(description="Slack's challenge, echoed.")] = ""
-
-
-class Health(_Closed):
-    status: Literal["ok"]
-
-
-class ErrorDetail(_Closed):
-    """Where a rule was broken."""
-
-    index: Annotated[int | None, Field(ge=0, description="The event's index in a batch.")]
-    field: Annotated[str | None, Field(description="Dotted path of the member, e.g. data.")]
-    message: str
-
-
-class ErrorBody(_Closed):
-    code: Annotated[str, Field(description="Stable, machine-readable reason.")]
-    message: Annotated[str, Field(min_length=1, description="For people; may change.")]
-    details: list[ErrorDetail]
-
-
-class ErrorResponse(_Closed):
-    """Every 4xx and 5xx answer of the handler."""
-
-    error: ErrorBody
-
-
-_MODELS: tuple[type[BaseModel], ...] = (
-    Event,
-    Accepted,
-    Duplicate,
-    BatchItem,
-    BatchAccepted,
-    Handshake,
-    Health,
-    ErrorDetail,
-    ErrorBody,
-    ErrorResponse,
-)
-
-
-def _ref(model: type[BaseModel] | str) -> dict[str, str]:
+def _ref(model: type | str) -> dict[str, str]:
     return {"$ref": REF.format(model=model if isinstance(model, str) else model.__name__)}
 
 
 def _schemas() -> dict[str, Any]:
-    _, top = models_json_schema([(model, "validation") for model in _MODELS], ref_template=REF)
+    mode: JsonSchemaMode = "validation"
+    adapters: list[tuple[type, JsonSchemaMode, TypeAdapter[Any]]] = [
+        (model, mode, TypeAdapter(model)) for model in _SCHEMAS
+    ]
+    _, top = TypeAdapter.json_schemas(adapters, ref_template=REF)
     schemas: dict[str, Any] = top["$defs"]
     time = schemas["Event"]["properties"]["time"]
-    time["anyOf"][0]["pattern"] = _RFC3339.pattern
+    time["anyOf"][0]["pattern"] = RFC3339.pattern
     time["description"] = "RFC 3339 date and time, e.g. 2026-01-31T12:00:00Z."
     schemas["Event"]["properties"]["data"]["description"] = (
         "Any JSON value; numbers are kept exactly as sent."
     )
-    # The default is an empty body, not a challenge: Slack's ssl_check is answered with {}.
-    schemas["Handshake"]["properties"]["challenge"].pop("default", None)
     schemas["EventBatch"] = {
         "title": "EventBatch",
         "description": "A batch, validated whole: if any event breaks the rules, none is stored.",
@@ -280,7 +197,7 @@ def _post_events(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             _header(
                 "ce-time",
                 "Binary mode: the event's `time` (RFC 3339).",
-                {"type": "string", "maxLength": 64, "pattern": _RFC3339.pattern},
+                {"type": "string", "maxLength": 64, "pattern": RFC3339.pattern},
             ),
             _header(
                 "ce-subject",
@@ -320,6 +237,12 @@ def _post_events(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _scheme_names() -> str:
+    """``a, b or c``: the registered scheme names."""
+    *names, last = REGISTRY
+    return f"{', '.join(names)} or {last}"
+
+
 def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "operationId": "postWebhook",
@@ -327,8 +250,7 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
         "description": (
             "Any content type and any body up to "
             f"{MAX_WEBHOOK_BYTES} bytes; the exact bytes are stored once the signature of the "
-            "source's scheme (github, stripe, slack, shopify, standard-webhooks, hmac-sha256 or "
-            "none) verifies. The provider's delivery id is the idempotency key: a redelivery "
+            f"source's scheme ({_scheme_names()}) verifies. The provider's delivery id is the idempotency key: a redelivery "
             "answers 200 with `duplicate`. A delivery without one may carry an `Idempotency-Key` "
             "header (1-256 characters without control characters, else 400), bound to the body: "
             "the same key with another body answers 422 `idempotency_key_reused`. "
@@ -374,23 +296,24 @@ _PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: What each (method, path) route answers. A route without an entry, or an entry without a
-#: route, fails :func:`build_document`: the document cannot fall behind the resolver.
+
+def _operation(route: route_table.Route) -> tuple[str, str]:
+    """(method, OpenAPI path) of a route: its path template is already OpenAPI's syntax."""
+    return route.method.lower(), route.template
+
+
+#: What each route answers. A route without an entry, or an entry without a route, fails
+#: :func:`build_document`: the document cannot fall behind the route table.
 OPERATIONS: dict[tuple[str, str], Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
-    ("post", "/events"): _post_events,
-    ("post", "/webhooks/{source}"): _post_webhook,
-    ("get", "/health"): _get_health,
+    _operation(route_table.EVENTS): _post_events,
+    _operation(route_table.WEBHOOKS): _post_webhook,
+    _operation(route_table.HEALTH): _get_health,
 }
 
 
 def routes() -> list[tuple[str, str]]:
-    """(method, OpenAPI path) of every route the resolver registers, sorted."""
-    from ingest.app import build_resolver
-
-    app = build_resolver()
-    # Powertools keeps routes without parameters and routes with them apart.
-    registered = [*app._static_routes, *app._dynamic_routes]
-    return sorted({(route.method.lower(), route.openapi_path) for route in registered})
+    """(method, OpenAPI path) of every route in the route table, sorted."""
+    return sorted(_operation(route) for route in route_table.ROUTES)
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
@@ -418,7 +341,7 @@ def _paths(found: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 
 def build_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the routes :func:`ingest.app.build_resolver` registers."""
+    """The OpenAPI 3.1 document of the routes in the route table."""
     return {
         "openapi": OPENAPI_VERSION,
         "info": {

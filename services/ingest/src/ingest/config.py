@@ -7,11 +7,6 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_BODY_BYTES = 1024 * 1024
-MAX_BATCH_EVENTS = 500
-MAX_EVENT_BYTES = 256 * 1024
-MAX_WEBHOOK_BYTES = 256 * 1024
-
 
 class Settings(BaseModel):
     """What the function needs to know about its environment."""

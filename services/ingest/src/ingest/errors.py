@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ingest.responses import ErrorDetail, ErrorResponse, error_body
 
 
 class ApiError(Exception):
@@ -16,7 +16,7 @@ class ApiError(Exception):
         message: str,
         *,
         code: str | None = None,
-        details: list[dict[str, Any]] | None = None,
+        details: list[ErrorDetail] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -26,8 +26,8 @@ class ApiError(Exception):
         self.details = details or []
         self.headers = headers or {}
 
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+    def body(self) -> ErrorResponse:
+        return error_body(self.code, self.message, self.details)
 
 
 class BadRequest(ApiError):

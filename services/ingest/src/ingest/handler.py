@@ -1,13 +1,97 @@
-"""Lambda entry point: ``ingest.handler.lambda_handler`` (API Gateway HTTP API, payload 2.0)."""
+"""Lambda entry point: ``ingest.handler.lambda_handler`` (API Gateway HTTP API, payload 2.0).
+
+It assembles the resolver from the route modules (one Powertools router per route family, see
+:mod:`ingest.api`), admits a request only by the route key API Gateway matched
+(:mod:`ingest.routes`), turns every error into the contract's answer, and observes: a log line
+correlated by the request id, the request's metrics, and tracing when it is switched on.
+
+Powertools' resolver keeps the current event on the instance, so each thread gets its own
+resolver (:func:`resolver`): the Lambda runtime has one thread, the local server many.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from ingest.app import resolver
-from ingest.telemetry import RequestMetrics, logger, publish, tracing_enabled
+from ingest.lazy_imports import defer_package_init
+
+defer_package_init("aws_lambda_powertools.event_handler")  # before the first import from it
+from aws_lambda_powertools.event_handler.api_gateway import (  # noqa: E402
+    APIGatewayHttpResolver,
+    Response,
+)
+
+from ingest import routes  # noqa: E402
+from ingest.api import events, health, webhooks  # noqa: E402
+from ingest.api.http import error_response  # noqa: E402
+from ingest.errors import (  # noqa: E402
+    ApiError,
+    InternalError,
+    NotFound,
+    ServiceUnavailable,
+)
+from ingest.telemetry import RequestMetrics, logger, publish, tracing_enabled  # noqa: E402
+
+#: The route modules, each serving one family of the route table.
+ROUTERS = (events.router, webhooks.router, health.router)
 
 _TRACING = tracing_enabled()
+_local = threading.local()
+
+
+def _admitted(app: APIGatewayHttpResolver, next_middleware: Any) -> Response[str]:
+    """Serve a request only when its route key is its path's (see :func:`ingest.routes.admit`)."""
+    refusal = routes.admit(app.current_event.raw_event)
+    if refusal is not None:
+        raise refusal
+    answer: Response[str] = next_middleware(app)
+    return answer
+
+
+def build_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+    app.use([_admitted])
+    for router in ROUTERS:
+        app.include_router(router())
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        raw = app.current_event.raw_event
+        return error_response(routes.admit(raw) or NotFound(f"no route for {raw.get('rawPath')}"))
+
+    @app.exception_handler(ApiError)
+    def api_error(exc: ApiError) -> Response[str]:
+        figures: RequestMetrics = app.context["metrics"]
+        if isinstance(exc, ServiceUnavailable):
+            figures.count("StorageUnavailable")
+            logger.error("storage unavailable", extra={"reason": exc.message})
+        elif isinstance(exc, InternalError):
+            figures.count("InternalError")
+            logger.error("request failed: the deployment is broken", extra={"reason": exc.code})
+        elif exc.status not in {404, 405}:
+            if exc.status != 401:
+                figures.reason("EventsRejected", exc.code)
+            logger.info("request rejected", extra={"status": exc.status, "reason": exc.code})
+        return error_response(exc)
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[str]:
+        # A defect, never the client's input: log it with the request id, answer the contract's
+        # fixed 500 body (no text of the exception), and let the 5xx alarm fire.
+        app.context["metrics"].count("InternalError")
+        logger.exception("unexpected error", extra={"error": type(exc).__name__})
+        return error_response(InternalError())
+
+    return app
+
+
+def resolver() -> APIGatewayHttpResolver:
+    """This thread's resolver, built on first use."""
+    app: APIGatewayHttpResolver | None = getattr(_local, "app", None)
+    if app is None:
+        app = _local.app = build_resolver()
+    return app
 
 
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

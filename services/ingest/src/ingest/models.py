@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ShortText = Annotated[str, Field(min_length=1, max_length=256)]
 Text = Annotated[str, Field(min_length=1, max_length=2048)]
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 DEFAULT_SOURCE = "default"
 # Optional CloudEvents attributes stored as top-level attributes of the record when present.
@@ -38,7 +38,7 @@ class Event(BaseModel):
     def _rfc3339(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        if not _RFC3339.match(value):
+        if not RFC3339.match(value):
             raise ValueError("must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
         try:
             datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))

@@ -1,6 +1,8 @@
-"""Process-wide state built on first use: settings and the event store.
+"""Process-wide state built on first use: settings, the event store and the sources document.
 
-Built lazily so importing the handler stays cheap and tests can point a fresh runtime elsewhere.
+The route modules take what they need from here, so the domain and the adapters never read the
+environment. Built lazily so importing the handler stays cheap and tests can point a fresh runtime
+elsewhere.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from ingest.adapters.dynamodb import EventStore
 from ingest.config import Settings
 
 if TYPE_CHECKING:
-    from ingest.webhooks.config import SourcesDocument
+    from ingest.domain.webhooks.config import SourcesDocument
 
 
 @dataclass
@@ -24,7 +26,7 @@ class Runtime:
     _source_names: frozenset[str] | None = None
 
     def sources(self) -> SourcesDocument:
-        from ingest.adapters.secrets import load_sources
+        from ingest.domain.webhooks.sources import load_sources
 
         spec = self.settings.sources
         if spec and spec.startswith("ssm:"):

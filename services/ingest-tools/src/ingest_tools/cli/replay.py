@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest import jsonexact
-from ingest.config import MAX_BODY_BYTES
+from ingest.domain.webhooks.delivery import CREDENTIAL_HEADERS, NOT_KEPT_HEADERS
+from ingest.limits import MAX_BODY_BYTES
 from ingest.models import CLOUDEVENT_ATTRIBUTES, DEFAULT_SOURCE
 
 from ingest_tools.cli.common import (
@@ -46,37 +47,15 @@ from ingest_tools.cli.http import Answer, post
 
 if TYPE_CHECKING:
     from ingest.adapters.dynamodb import Record
-    from ingest.webhooks.config import SourceConfig, SourcesDocument
+    from ingest.domain.webhooks.config import SourceConfig, SourcesDocument
 
 USER_AGENT = "ingest-replay"
 #: How many failures the final report lists (each one is also printed as it happens).
 MAX_REPORTED_ERRORS = 100
 _EVENT_MEMBERS = frozenset({"type", "id", "source", "data", *CLOUDEVENT_ATTRIBUTES})
-#: Headers of the original request that are never re-sent: framing, the old host, credentials.
-_NOT_RESENT = frozenset(
-    {
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "upgrade",
-        "expect",
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "x-api-key",
-        "idempotency-key",
-    }
-)
-#: Old signatures that ``sign`` does not itself replace (GitHub's legacy SHA-1 signature).
-_STALE_SIGNATURES = {"github": frozenset({"x-hub-signature"})}
-#: Delivery ids that ``sign`` makes up when it is given none: a delivery stored without an id
-#: must not get a new one on every replay (it carries its event_id as Idempotency-Key instead).
-_MADE_UP_IDS = frozenset({"x-github-delivery", "x-shopify-webhook-id"})
+#: Headers of the original request that are never re-sent: the old host and key, and whatever
+#: the service never keeps of a delivery (credentials, framing, API Gateway's own).
+_NOT_RESENT = frozenset({"host", "idempotency-key"}) | CREDENTIAL_HEADERS | NOT_KEPT_HEADERS
 
 
 def register(commands: Any) -> None:
@@ -432,7 +411,7 @@ class Signer:
 
 def webhook_request(stored: Stored, signer: Signer, now: float) -> Request:
     """``POST /webhooks/{source}``: the exact body, the original headers, signed afresh."""
-    from ingest.webhooks.schemes import DEFAULT_EVENT_TYPE, sign
+    from ingest.domain.webhooks.schemes import DEFAULT_EVENT_TYPE, REGISTRY, sign
 
     name = stored.source
     config = signer.config(name)
@@ -460,11 +439,13 @@ def webhook_request(stored: Stored, signer: Signer, now: float) -> Request:
         )
     except ValueError:
         raise BadRecord(f"the secret of source {name!r} cannot sign") from None
+    scheme = REGISTRY[config.scheme]
     if delivery_id is None:
-        signed = {k: v for k, v in signed.items() if k.lower() not in _MADE_UP_IDS}
-    replaced = (
-        {k.lower() for k in signed} | _NOT_RESENT | _STALE_SIGNATURES.get(config.scheme, set())
-    )
+        # A delivery stored without an id must not get a new one on every replay (it carries
+        # its event_id as Idempotency-Key instead): drop the one ``sign`` made up.
+        signed = {k: v for k, v in signed.items() if k.lower() != scheme.id_header}
+    # Old signatures the fresh one does not itself replace (GitHub's legacy SHA-1) go too.
+    replaced = {k.lower() for k in signed} | _NOT_RESENT | scheme.superseded_headers
     headers = {k: _header_value(v) for k, v in original.items() if k.lower() not in replaced}
     headers.update(signed)
     # The receiver deduplicates by the delivery id where its scheme has one; the key covers the

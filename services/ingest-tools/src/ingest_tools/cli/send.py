@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ingest_tools.cli.http import post
 
 if TYPE_CHECKING:
-    from ingest.webhooks.config import SourceConfig, SourcesDocument
+    from ingest.domain.webhooks.config import SourceConfig, SourcesDocument
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 
@@ -90,12 +90,14 @@ class SigningError(Exception):
 def read_sources(path: Path | None) -> SourcesDocument:
     """The sources document from ``path`` (JSON or YAML), else from ``$SOURCES`` (JSON text or
     ``ssm:NAME``, read with the standard AWS credential chain)."""
-    from ingest.adapters.secrets import SecretsUnavailable, load_sources
-    from ingest.webhooks.config import parse_sources_document
+    from ingest.adapters.secrets import SecretsUnavailable
+    from ingest.domain.webhooks.sources import load_sources
+
+    from ingest_tools.sources import read_sources_file
 
     try:
         if path is not None:
-            return parse_sources_document(path.read_text("utf-8"))
+            return read_sources_file(path)
         return load_sources(os.environ.get("SOURCES"))
     except (OSError, ValueError, SecretsUnavailable) as exc:
         raise SigningError(f"cannot read the sources document: {exc}") from None
@@ -104,7 +106,8 @@ def read_sources(path: Path | None) -> SourcesDocument:
 def signing_secret(config: SourceConfig, name: str) -> str:
     """The secret to sign with for source ``name``: its first (newest) active secret, inline or
     from Secrets Manager (``secret_id``); ``""`` for scheme ``none``."""
-    from ingest.adapters.secrets import SecretsUnavailable, resolve_secrets
+    from ingest.adapters.secrets import SecretsUnavailable
+    from ingest.domain.webhooks.sources import resolve_secrets
 
     if config.scheme == "none":
         return ""
@@ -118,7 +121,7 @@ def signing_secret(config: SourceConfig, name: str) -> str:
 
 
 def _webhook_headers(args: argparse.Namespace, body: bytes) -> dict[str, str]:
-    from ingest.webhooks.schemes import sign
+    from ingest.domain.webhooks.schemes import sign
 
     try:
         document = read_sources(args.sources)

@@ -82,11 +82,9 @@ def run(args: argparse.Namespace) -> int:
     store.ensure_table()
     state = runtime.Runtime(settings, store)
     if args.sources is not None:
-        from ingest.webhooks.config import parse_sources_document
+        from ingest_tools.sources import read_sources_file
 
-        state = runtime.Runtime(
-            settings, store, _sources=parse_sources_document(args.sources.read_text("utf-8"))
-        )
+        state = runtime.Runtime(settings, store, _sources=read_sources_file(args.sources))
     runtime.reset(state)
 
     server = LocalGateway(args.host, args.port, lambda_handler, quiet=args.quiet)

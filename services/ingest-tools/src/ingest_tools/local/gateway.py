@@ -36,7 +36,8 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from ingest.config import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
+from ingest.limits import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
+from ingest.responses import error_body as error_document
 from ingest.routes import route_key_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -505,9 +506,8 @@ def render(
 
 
 def error_body(code: str, message: str) -> bytes:
-    return json.dumps(
-        {"error": {"code": code, "message": message, "details": []}}, separators=(",", ":")
-    ).encode()
+    """The contract's error body, as the handler writes it."""
+    return json.dumps(error_document(code, message), separators=(",", ":")).encode()
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Webhook secrets and the sources document from Secrets Manager and SSM Parameter Store.
+"""Secrets Manager and SSM Parameter Store: the only module that reads them.
 
-This is the only module that reads them. Values are fetched through Powertools' parameters
+It knows nothing of webhooks: it reads a secret's active values and a parameter's text; the
+webhook domain (:mod:`ingest.domain.webhooks.sources`) decides what they mean. Values are fetched through Powertools' parameters
 utility, which caches them for ``max_age`` seconds: long enough that a warm function does not call
 AWS on every request, short enough that a rotated secret or an edited sources document takes
 effect within minutes. The default (300 s) can be changed with Powertools' standard
@@ -12,27 +13,20 @@ secrets, local runs) does not pay for importing it and the AWS SDK.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+from collections.abc import Callable
 from typing import Final
 
 from ingest.adapters.failures import is_retryable
-from ingest.webhooks.config import (
-    SourceConfig,
-    SourcesDocument,
-    SourcesDocumentError,
-    parse_sources_document,
-)
 
 DEFAULT_MAX_AGE_SECONDS: Final = 300
 MAX_MAX_AGE_SECONDS: Final = 3600
 MAX_AGE_ENV: Final = "POWERTOOLS_PARAMETERS_MAX_AGE"
-SSM_PREFIX: Final = "ssm:"
 
 
 class SecretsUnavailable(RuntimeError):
-    """A secret or the sources document could not be fetched from AWS (a server-side fault).
+    """A secret or a parameter could not be fetched from AWS (a server-side fault).
 
     The message names the secret or parameter, never its value. ``retryable`` tells a passing
     fault (throttling, the network) from a broken deployment (access denied, no such secret).
@@ -86,67 +80,40 @@ def parse_secret_value(value: str | bytes) -> list[str]:
     return [value]
 
 
-def resolve_secrets(config: SourceConfig, *, max_age: int | None = None) -> list[str]:
-    """The active secrets of a source: inline ``secrets``, or the value of ``secret_id``.
-
-    Raises :class:`SecretsUnavailable` when Secrets Manager cannot be read, and
-    :class:`SecretValueError` when the value has the wrong shape.
-    """
-    if config.secrets:
-        return config.inline_secrets()
-    if config.secret_id is None:
-        return []
+def _fetch(what: str, read: Callable[[], object]) -> object:
+    """What ``read`` returns; :class:`SecretsUnavailable` (naming ``what``) when it fails."""
     # Imported here, not at module level: cold-start cost.
-    from aws_lambda_powertools.utilities.parameters import (
-        GetParameterError,
-        get_secret,
-    )
+    from aws_lambda_powertools.utilities.parameters import GetParameterError
 
     try:
-        value: object = get_secret(config.secret_id, max_age=cache_max_age(max_age))
+        return read()
     except GetParameterError as exc:
-        raise SecretsUnavailable(
-            f"cannot read secret {config.secret_id!r}: {exc}", retryable=is_retryable(exc)
-        ) from exc
+        raise SecretsUnavailable(f"cannot read {what}: {exc}", retryable=is_retryable(exc)) from exc
+
+
+def read_secret(secret_id: str, *, max_age: int | None = None) -> list[str]:
+    """The active values of Secrets Manager secret ``secret_id`` (a name or ARN).
+
+    Raises :class:`SecretsUnavailable` when it cannot be read, and :class:`SecretValueError` when
+    the value has the wrong shape.
+    """
+    from aws_lambda_powertools.utilities import parameters
+
+    age = cache_max_age(max_age)
+    value = _fetch(f"secret {secret_id!r}", lambda: parameters.get_secret(secret_id, max_age=age))
     if not isinstance(value, str | bytes):
         raise SecretValueError("the secret is neither text nor binary")
     return parse_secret_value(value)
 
 
-@functools.lru_cache(maxsize=8)
-def _parse_json_document(text: str) -> SourcesDocument:
-    # The same text is parsed once per container, however many requests read it.
-    return parse_sources_document(text, allow_yaml=False)
-
-
-def load_sources(spec: str | None, *, max_age: int | None = None) -> SourcesDocument:
-    """The sources document named by the ``SOURCES`` environment value.
-
-    ``None`` or blank: no sources. ``ssm:NAME``: the JSON text of SSM parameter ``NAME`` (a name or
-    ARN; SecureString parameters are decrypted), cached for ``max_age``. Anything else: JSON text.
-    Raises :class:`SourcesDocumentError` for an invalid document and :class:`SecretsUnavailable`
-    when the parameter cannot be read.
+def read_parameter(name: str, *, max_age: int | None = None) -> object:
+    """The value of SSM parameter ``name`` (a name or ARN; SecureString parameters are
+    decrypted), cached for ``max_age``. Raises :class:`SecretsUnavailable` when it cannot be read.
     """
-    if spec is None or not spec.strip():
-        return SourcesDocument()
-    spec = spec.strip()
-    if not spec.startswith(SSM_PREFIX):
-        return _parse_json_document(spec)
-    name = spec.removeprefix(SSM_PREFIX).strip()
-    if not name:
-        raise SourcesDocumentError("SOURCES=ssm: needs a parameter name, e.g. ssm:/ingest/sources")
-    # Imported here, not at module level: cold-start cost.
-    from aws_lambda_powertools.utilities.parameters import (
-        GetParameterError,
-        get_parameter,
-    )
+    from aws_lambda_powertools.utilities import parameters
 
-    try:
-        text: object = get_parameter(name, decrypt=True, max_age=cache_max_age(max_age))
-    except GetParameterError as exc:
-        raise SecretsUnavailable(
-            f"cannot read SSM parameter {name!r}: {exc}", retryable=is_retryable(exc)
-        ) from exc
-    if not isinstance(text, str):
-        raise SourcesDocumentError("the sources parameter is not text")
-    return _parse_json_document(text)
+    age = cache_max_age(max_age)
+    return _fetch(
+        f"SSM parameter {name!r}",
+        lambda: parameters.get_parameter(name, decrypt=True, max_age=age),
+    )

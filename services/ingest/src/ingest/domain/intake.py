@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingest import jsonexact
-from ingest.config import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES
 from ingest.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from ingest.models import Event
+from ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES
+from ingest.models import DEFAULT_SOURCE, Event
+from ingest.responses import ErrorDetail
 
 JSON = "application/json"
 CE_SINGLE = "application/cloudevents+json"
@@ -111,8 +112,8 @@ def _validate(raw: Any, index: int | None) -> ParsedEvent:
 
 def _validate_all(items: list[Any]) -> list[ParsedEvent]:
     parsed: list[ParsedEvent] = []
-    details: list[dict[str, Any]] = []
-    too_large: list[dict[str, Any]] = []
+    details: list[ErrorDetail] = []
+    too_large: list[ErrorDetail] = []
     for index, raw in enumerate(items):
         try:
             parsed.append(_validate(raw, index))
@@ -190,4 +191,24 @@ def parse(headers: Mapping[str, str], body: bytes) -> Intake:
         return Intake(_validate_all(document), batch=True)
     raise BadRequest(
         "the body must be a JSON object (one event) or array (a batch)", code="invalid_body"
+    )
+
+
+def named_sources(request: Intake) -> set[str]:
+    """The sources the request's events name (``default`` aside)."""
+    return {item.event.source for item in request.events} - {DEFAULT_SOURCE}
+
+
+def refuse_reserved(request: Intake, reserved: set[str]) -> None:
+    """A 422 when an event names a ``reserved`` source (one configured for webhooks)."""
+    if not reserved:
+        return
+    raise ValidationFailed(
+        "a source configured for /webhooks/{source} is reserved for verified deliveries",
+        code="reserved_source",
+        details=[
+            {"index": index if request.batch else None, "field": "source", "message": "reserved"}
+            for index, item in enumerate(request.events)
+            if item.event.source in reserved
+        ],
     )

@@ -1,5 +1,7 @@
-"""Domain logic: enrich validated events into records and store each at most once.
+"""Enrich events into records and store each at most once: the domain behind both routes.
 
+``POST /events`` hands :func:`store_events` what :mod:`ingest.domain.intake` validated; a webhook
+delivery is drafted by :mod:`ingest.domain.webhooks.delivery` and stored with :func:`store_one`.
 Storage goes through :class:`ingest.adapters.dynamodb.EventStore`; this module never sees the SDK.
 """
 
@@ -11,7 +13,9 @@ from datetime import UTC, datetime
 
 from ingest import ids
 from ingest.adapters.dynamodb import EventStore, Record, StorageBroken, StorageUnavailable
+from ingest.domain.intake import Intake, ParsedEvent
 from ingest.errors import InternalError, ServiceUnavailable, ValidationFailed
+from ingest.models import CLOUDEVENT_ATTRIBUTES
 from ingest.telemetry import logger
 
 _MAX_PROBES = 4
@@ -220,3 +224,50 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
         assert first is not None
         outcomes[index] = Outcome(first.event_id, first.received_at, duplicate=True)
     return [o for o in outcomes if o is not None]
+
+
+# --------------------------------------------------------------------------------------------
+# POST /events
+
+
+def _event_draft(
+    ctx: RequestContext, parsed: ParsedEvent, producer_id: str | None, digest: str | None
+) -> Draft:
+    event = parsed.event
+    record = enrich(ctx, event.source, event.type, producer_id)
+    record["size"] = parsed.size
+    for name in CLOUDEVENT_ATTRIBUTES:
+        value = getattr(event, name)
+        if value is not None:
+            record[name] = value
+    if parsed.data_json is not None:
+        record["data"] = parsed.data_json
+    if parsed.extensions_json is not None:
+        record["extensions"] = parsed.extensions_json
+    return Draft(event.source, producer_id, record, digest=digest)
+
+
+def _event_digest(parsed: ParsedEvent) -> str:
+    """What an ``Idempotency-Key`` is bound to: the event's content, whatever its framing."""
+    event = parsed.event
+    parts: list[str] = [event.type, event.source]
+    for name in CLOUDEVENT_ATTRIBUTES:
+        parts += [name, getattr(event, name) or ""]
+    return content_digest([*parts, parsed.data_json or "", parsed.extensions_json or ""])
+
+
+def store_events(
+    store: EventStore, ctx: RequestContext, request: Intake, key: str | None
+) -> list[Outcome]:
+    """Store the events of one ``POST /events`` request, each at most once, in request order.
+
+    A single event is scoped by its ``id``, else by the request's ``Idempotency-Key`` (``key``),
+    which is then bound to the event's content; batch events only by their ``id``.
+    """
+    if not request.batch:
+        item = request.events[0]
+        keyed = item.event.id is None and key is not None
+        digest = _event_digest(item) if keyed else None
+        return [store_one(store, _event_draft(ctx, item, item.event.id or key, digest), ctx.now_ms)]
+    drafts = [_event_draft(ctx, item, item.event.id, None) for item in request.events]
+    return store_many(store, drafts, ctx.now_ms)

@@ -1,0 +1,101 @@
+"""``POST /webhooks/{source}``: verify a third-party delivery and store its exact bytes.
+
+The source's configuration and secrets come from :mod:`ingest.domain.webhooks.sources`, the
+signature is checked by the source's scheme (:mod:`ingest.domain.webhooks.schemes`), and the
+delivery is stored at most once by :mod:`ingest.domain.webhooks.delivery`. The webhook code is
+imported on the first delivery, never on the ``/events`` path.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ingest import runtime
+from ingest.api.http import (
+    idempotency_key,
+    json_response,
+    raw_body,
+    request_context,
+    serve,
+    stored_answer,
+)
+from ingest.domain.store import backend_failure
+from ingest.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
+from ingest.limits import MAX_WEBHOOK_BYTES
+from ingest.routes import WEBHOOKS
+from ingest.telemetry import RequestMetrics, logger
+
+
+def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) -> Response[str]:
+    from ingest.domain.webhooks import delivery as deliveries
+    from ingest.domain.webhooks.schemes import WebhookRejected, verify
+    from ingest.domain.webhooks.sources import resolve_secrets
+
+    try:
+        config = runtime.current().sources().sources.get(source)
+    except Exception as exc:  # SSM throttled or unreachable: 503; unreadable or denied: 500
+        raise backend_failure(exc, "webhook configuration") from None
+    if config is None:
+        # Counted like any other rejection (a provider pointed at a wrong or removed source name).
+        # The name is caller-chosen, so it stays out of the metric and the log.
+        figures.reason("WebhookRejected", "unknown_source")
+        logger.warning("webhook rejected", extra={"reason": "unknown_source"})
+        raise NotFound(f"no webhook source named {source!r} is configured")
+    body = raw_body(event)
+    figures.payload_bytes = len(body)
+    if len(body) > MAX_WEBHOOK_BYTES:
+        figures.reason("WebhookRejected", "too_large")
+        logger.warning("webhook rejected", extra={"source": source, "reason": "too_large"})
+        raise PayloadTooLarge(f"a webhook body may be at most {MAX_WEBHOOK_BYTES} bytes")
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    try:
+        secrets = resolve_secrets(config) if config.scheme != "none" else []
+    except Exception as exc:  # the secret store throttled: 503; denied, missing, malformed: 500
+        raise backend_failure(exc, "webhook secrets") from None
+    try:
+        delivery = deliveries.storable(verify(config, headers, body, secrets, time.time()))
+    except WebhookRejected as exc:
+        # Every rejection answers 401, including the few (``exc.status`` 400) where the signature
+        # verified but the scheme's type or id is missing or unusable: the contract promises
+        # providers and operators one answer for "not stored, fix the sender", and retrying
+        # providers treat any 4xx alike. The reason tells the cases apart.
+        figures.reason("WebhookRejected", exc.reason)
+        logger.warning("webhook rejected", extra={"source": source, "reason": exc.reason})
+        raise Unauthorized(
+            f"the delivery was rejected: {exc.reason}. {exc.message}", code="webhook_rejected"
+        ) from None
+    if delivery.reply is not None:
+        logger.info("webhook handshake answered", extra={"source": source})
+        return json_response(200, delivery.reply)
+    # Without a provider delivery id, an Idempotency-Key scopes the delivery as on /events.
+    key = idempotency_key(headers) if delivery.delivery_id is None else None
+    if not deliveries.is_unicode(key):
+        raise BadRequest("Idempotency-Key must be valid text", code="invalid_idempotency_key")
+    outcome = deliveries.store_delivery(
+        runtime.current().store,
+        request_context(event),
+        source=source,
+        config=config,
+        headers=headers,
+        body=body,
+        delivery=delivery,
+        key=key,
+    )
+    figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
+    logger.info(
+        "duplicate delivery" if outcome.duplicate else "webhook stored",
+        extra={
+            "event_id": outcome.event_id,
+            "source": source,
+            "type": deliveries.stored_type(delivery),
+        },
+    )
+    return stored_answer(outcome)
+
+
+def router() -> APIGatewayHttpRouter:
+    return serve(WEBHOOKS, post_webhook)

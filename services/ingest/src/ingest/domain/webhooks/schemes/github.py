@@ -1,0 +1,55 @@
+"""GitHub: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``.
+
+The type is ``X-GitHub-Event``, the delivery id ``X-GitHub-Delivery``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ingest.domain.webhooks.schemes.common import (
+    DEFAULT_EVENT_TYPE,
+    Delivery,
+    Scheme,
+    Signing,
+    VerifiedDelivery,
+    check_hmac,
+    decode_hex,
+    delivery_id,
+    event_type,
+    new_delivery_id,
+    require,
+    utf8_keys,
+)
+
+SIGNATURE: Final = "x-hub-signature-256"
+EVENT: Final = "x-github-event"
+DELIVERY: Final = "x-github-delivery"
+
+
+def verify(delivery: Delivery) -> VerifiedDelivery:
+    keys = utf8_keys(delivery.secrets)
+    algorithm, _, hex_digest = delivery.signature(SIGNATURE).partition("=")
+    signature = decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
+    check_hmac(keys, delivery.body, [require(signature, "malformed_signature")])
+    return VerifiedDelivery(
+        event_type=event_type(delivery.headers.get(EVENT)),
+        delivery_id=delivery_id(delivery.headers.get(DELIVERY)),
+    )
+
+
+def sign(signing: Signing) -> dict[str, str]:
+    return {
+        "X-GitHub-Event": signing.event_type or DEFAULT_EVENT_TYPE,
+        "X-GitHub-Delivery": signing.delivery_id or new_delivery_id(),
+        "X-Hub-Signature-256": "sha256=" + signing.hex_hmac(signing.body),
+    }
+
+
+SCHEME: Final = Scheme(
+    "github",
+    verify,
+    sign,
+    id_header=DELIVERY,
+    superseded_headers=frozenset({"x-hub-signature"}),  # the legacy SHA-1 signature
+)

@@ -1,0 +1,69 @@
+"""Generic HMAC-SHA256 of the raw body, for any sender that signs that way.
+
+The source says where and how: ``header`` (required), ``encoding`` (``hex`` or ``base64``) and
+``prefix``; ``type_header`` and ``id_header`` name the headers carrying the type and delivery id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from ingest.domain.webhooks.schemes.common import (
+    Delivery,
+    Scheme,
+    Signing,
+    VerifiedDelivery,
+    WebhookRejected,
+    check_hmac,
+    decode_base64,
+    decode_hex,
+    mapped,
+    mapped_headers,
+    require,
+    utf8_keys,
+)
+
+if TYPE_CHECKING:
+    from ingest.domain.webhooks.config import SourceConfig
+
+NAME: Final = "hmac-sha256"
+
+
+def verify(delivery: Delivery) -> VerifiedDelivery:
+    keys = utf8_keys(delivery.secrets)
+    config = delivery.config
+    assert config.header is not None  # check() requires it for this scheme
+    value = delivery.signature(config.header)
+    if not value.startswith(config.prefix):
+        raise WebhookRejected("malformed_signature")
+    encoded = value[len(config.prefix) :].strip()
+    signature = decode_hex(encoded.lower()) if config.encoding == "hex" else decode_base64(encoded)
+    check_hmac(keys, delivery.body, [require(signature, "malformed_signature")])
+    return mapped(delivery)
+
+
+def sign(signing: Signing) -> dict[str, str]:
+    config = signing.config
+    assert config.header is not None  # check() requires it for this scheme
+    headers = mapped_headers(signing)
+    encoded = (
+        signing.hex_hmac(signing.body)
+        if config.encoding == "hex"
+        else signing.base64_hmac(signing.body)
+    )
+    headers[config.header] = config.prefix + encoded
+    return headers
+
+
+def check(config: SourceConfig) -> None:
+    if config.header is None:
+        raise ValueError(f"scheme {NAME!r} needs header (the signature header name)")
+
+
+SCHEME: Final = Scheme(
+    NAME,
+    verify,
+    sign,
+    options=frozenset({"header", "encoding", "prefix", "type_header", "id_header"}),
+    check=check,
+)

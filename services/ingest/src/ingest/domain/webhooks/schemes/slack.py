@@ -1,0 +1,83 @@
+"""Slack: ``X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">`` with
+``X-Slack-Request-Timestamp``.
+
+Events API deliveries give the inner ``event.type`` and the ``event_id``; the
+``url_verification`` handshake and ``ssl_check`` are answered instead of stored; interactivity
+payloads and slash commands (form-encoded) give their type and no delivery id.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ingest.domain.webhooks.schemes.common import (
+    Delivery,
+    Scheme,
+    Signing,
+    VerifiedDelivery,
+    check_hmac,
+    decode_hex,
+    delivery_id,
+    event_type,
+    form,
+    json_object,
+    parse_timestamp,
+    require,
+    utf8_keys,
+)
+from ingest.responses import Handshake
+
+SIGNATURE: Final = "x-slack-signature"
+TIMESTAMP: Final = "x-slack-request-timestamp"
+
+
+def verify(delivery: Delivery) -> VerifiedDelivery:
+    keys = utf8_keys(delivery.secrets)
+    value = delivery.signature(SIGNATURE)
+    raw_timestamp = delivery.header(TIMESTAMP)
+    timestamp = parse_timestamp(raw_timestamp)
+    assert raw_timestamp is not None  # parse_timestamp rejected it otherwise
+    version, _, hex_digest = value.partition("=")
+    signature = decode_hex(hex_digest.lower()) if version == "v0" else None
+    signed = b"v0:" + raw_timestamp.encode("ascii") + b":" + delivery.body
+    check_hmac(keys, signed, [require(signature, "malformed_signature")])
+    delivery.check_timestamp(timestamp)
+    return _slack_delivery(delivery.body)
+
+
+def _slack_delivery(body: bytes) -> VerifiedDelivery:
+    payload = json_object(body)
+    if payload is not None:  # Events API
+        if payload.get("type") == "url_verification":
+            challenge = payload.get("challenge")
+            reply = Handshake(challenge=challenge) if isinstance(challenge, str) else None
+            return VerifiedDelivery(event_type="url_verification", delivery_id=None, reply=reply)
+        inner = payload.get("event")
+        inner_type = inner.get("type") if isinstance(inner, dict) else None
+        return VerifiedDelivery(
+            event_type=event_type(
+                inner_type if isinstance(inner_type, str) else payload.get("type")
+            ),
+            delivery_id=delivery_id(payload.get("event_id")),
+        )
+    fields = form(body)
+    if fields.get("ssl_check") == "1":  # Slack checking the endpoint's certificate
+        return VerifiedDelivery(event_type="ssl_check", delivery_id=None, reply=Handshake())
+    if "payload" in fields:  # interactivity: a JSON document in the `payload` field
+        interaction = json_object(fields["payload"].encode("utf-8"))
+        interaction_type = interaction.get("type") if interaction is not None else None
+        return VerifiedDelivery(event_type=event_type(interaction_type), delivery_id=None)
+    # slash command: the command itself (e.g. "/deploy") is the type
+    return VerifiedDelivery(event_type=event_type(fields.get("command")), delivery_id=None)
+
+
+def sign(signing: Signing) -> dict[str, str]:
+    timestamp = signing.timestamp
+    signed = b"v0:" + timestamp.encode("ascii") + b":" + signing.body
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": "v0=" + signing.hex_hmac(signed),
+    }
+
+
+SCHEME: Final = Scheme("slack", verify, sign, timestamped=True)
