@@ -4,7 +4,9 @@ Steps (see docs/decisions/0004-packaging.md):
 
 1. install the runtime dependencies from the hash-pinned ``requirements/lambda.lock`` as
    manylinux aarch64 / CPython 3.11 wheels (the function is arm64, ``python3.11``);
-2. copy the service package ``services/ingest/src/ingest``;
+2. copy the runtime package ``services/ingest/src/ingest``: all the function imports. The tools
+   (``services/ingest-tools``: the CLI, the local gateway, the cost model, the OpenAPI generator)
+   and their dependencies never ship;
 3. drop what the function never reads (caches, installer bookkeeping, type stubs);
 4. precompile every module with CPython 3.11 in ``unchecked-hash`` mode: ``/var/task`` is read-only
    on Lambda, so without shipped bytecode every cold start compiles every imported module again;

@@ -11,8 +11,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.imports import imported_names
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "services" / "ingest" / "src" / "ingest"
+#: What never ships: the tools package, the runtime paths the tools moved out of, and the
+#: distributions only the tools use (moto, pyyaml).
+TOOL_PATHS = (
+    "ingest_tools/",
+    "ingest/cli/",
+    "ingest/local/",
+    "ingest/cost.py",
+    "ingest/openapi.py",
+    "moto/",
+    "moto-",
+    "yaml/",
+    "_yaml/",
+    "PyYAML-",
+    "pyyaml-",
+)
+TOOL_MODULES = ("ingest_tools", "moto", "yaml")
 
 
 def build(out: Path, source: Path) -> bytes:
@@ -80,3 +98,25 @@ def test_archive_layout(builds: tuple[Path, bytes, bytes]) -> None:
         assert int.from_bytes(pyc[4:8], "little") == 0b01
         code = marshal.loads(pyc[16:])  # noqa: S302 - our own build output
         assert code.co_filename == "/var/task/ingest/handler.py"
+
+
+@pytest.mark.slow
+def test_the_archive_ships_the_runtime_and_no_tool_code(builds: tuple[Path, bytes, bytes]) -> None:
+    path, _, _ = builds
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        sources = {
+            name: zf.read(name).decode("utf-8")
+            for name in names
+            if name.startswith("ingest/") and name.endswith(".py")
+        }
+    assert [name for name in names if name.startswith(TOOL_PATHS)] == []
+    tool_imports = sorted(
+        f"{name} imports {imported}"
+        for name, text in sources.items()
+        for imported in imported_names(
+            text, name.removesuffix(".py").replace("/", "."), runtime_only=False
+        )
+        if imported.split(".")[0] in TOOL_MODULES
+    )
+    assert tool_imports == []

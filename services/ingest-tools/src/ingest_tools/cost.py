@@ -118,6 +118,32 @@ DEFAULT_LOG_ARCHIVE_RATIO = 0.2
 # StorageUnavailable, EventsRejected x ~5 reasons, WebhookRejected x ~3 reasons.
 DEFAULT_CUSTOM_METRICS = 12
 
+
+@dataclass(frozen=True)
+class Option:
+    """How ``ingest cost`` sets an input: its flag, the unit it names, and its help, in which
+    ``{default}`` stands for the input's default. A ``--no-...`` flag switches a default off."""
+
+    flag: str
+    metavar: str | None
+    help: str
+
+
+def _input(default: Any, flag: str, metavar: str | None, help: str) -> Any:
+    """A :class:`CostInputs` field with its ``ingest cost`` option: the one place each input is
+    declared, for the model, its validation and the command line."""
+    return dataclasses.field(default=default, metadata={"option": Option(flag, metavar, help)})
+
+
+def options() -> list[tuple[dataclasses.Field[Any], Option]]:
+    """The inputs that ``ingest cost`` sets, each with its option, in declaration order."""
+    return [
+        (item, item.metadata["option"])
+        for item in dataclasses.fields(CostInputs)
+        if "option" in item.metadata
+    ]
+
+
 _RATE_UNITS = {
     "s": 1.0,
     "sec": 1.0,
@@ -179,52 +205,46 @@ def _api_usd(metered_requests: float) -> float:
     ) / MILLION
 
 
+#: Inputs with bounds of their own (checked in CostInputs.__post_init__).
+_BOUNDED = frozenset({"event_size_bytes", "batch_size", "memory_mb"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class CostInputs:
     """What the month looks like. Sizes in bytes, durations in milliseconds, periods in days."""
 
+    # One line per input: the field, its default, and the `ingest cost` option that sets it.
+    # fmt: off
     events_per_month: float
-    event_size_bytes: int = DEFAULT_EVENT_SIZE_BYTES
-    batch_size: int = 1
-    retention_days: float = DEFAULT_RETENTION_DAYS
-    duration_ms: float = DEFAULT_DURATION_MS
-    duration_per_extra_event_ms: float = DEFAULT_DURATION_PER_EXTRA_EVENT_MS
-    memory_mb: int = DEFAULT_MEMORY_MB
-    item_overhead_bytes: int = DEFAULT_ITEM_OVERHEAD_BYTES
-    log_bytes_per_request: int = DEFAULT_LOG_BYTES_PER_REQUEST
-    log_bytes_per_batched_event: int = DEFAULT_LOG_BYTES_PER_BATCHED_EVENT
-    platform_log_bytes_per_request: int = DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST
-    access_log_bytes_per_request: int = DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST
-    log_retention_days: float = DEFAULT_LOG_RETENTION_DAYS
+    event_size_bytes: int = _input(DEFAULT_EVENT_SIZE_BYTES, "--size", "BYTES", "average event size as sent, in bytes (default {default})")
+    batch_size: int = _input(1, "--batch", "N", "events per request (default {default}: single)")
+    retention_days: float = _input(DEFAULT_RETENTION_DAYS, "--retention-days", "D", "days events are kept before TTL removes them (default {default})")
+    duration_ms: float = _input(DEFAULT_DURATION_MS, "--duration-ms", "MS", "warm handler duration of a single-event request, as `make bench` measures it (default {default})")
+    duration_per_extra_event_ms: float = _input(DEFAULT_DURATION_PER_EXTRA_EVENT_MS, "--per-event-ms", "MS", "extra handler time per additional event of a batch (default {default}; 0 if --duration-ms is a measured batch)")
+    memory_mb: int = _input(DEFAULT_MEMORY_MB, "--memory-mb", "MB", "Lambda memory (default {default})")
+    item_overhead_bytes: int = _input(DEFAULT_ITEM_OVERHEAD_BYTES, "--item-overhead", "BYTES", "bytes the service adds to each stored item (default {default})")
+    log_bytes_per_request: int = _input(DEFAULT_LOG_BYTES_PER_REQUEST, "--log-bytes", "BYTES", "Lambda log bytes per request: JSON line + EMF (default {default})")
+    log_bytes_per_batched_event: int = _input(DEFAULT_LOG_BYTES_PER_BATCHED_EVENT, "--batch-log-bytes", "BYTES", "extra Lambda log bytes per event of a batch: its event id (default {default})")
+    platform_log_bytes_per_request: int = _input(DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST, "--platform-log-bytes", "BYTES", "Lambda platform log bytes per request (default {default}; 0 at system log level WARN)")
+    access_log_bytes_per_request: int = _input(DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST, "--access-log-bytes", "BYTES", "API Gateway access log bytes per request (default {default})")
+    log_retention_days: float = _input(DEFAULT_LOG_RETENTION_DAYS, "--log-retention-days", "D", "log group retention (default {default}; 0 = no archived storage)")
     log_archive_ratio: float = DEFAULT_LOG_ARCHIVE_RATIO
-    pitr: bool = True
-    xray_sample_rate: float = 0.0
-    custom_metrics: int = DEFAULT_CUSTOM_METRICS
-    alarms: int = 0  # alarm metrics: a metric-math alarm counts once per metric it reads
-    dashboards: int = 0
-    kms_keys: int = 0
-    secrets: int = 0
+    pitr: bool = _input(True, "--no-pitr", None, "point-in-time recovery disabled on the table")
+    xray_sample_rate: float = _input(0.0, "--xray-sample-rate", "F", "fraction of requests traced by X-Ray (default {default}: tracing off)")
+    custom_metrics: int = _input(DEFAULT_CUSTOM_METRICS, "--metrics", "N", "custom metric series published while traffic flows (default {default})")
+    alarms: int = _input(0, "--alarms", "N", "CloudWatch alarm metrics")  # a metric-math alarm counts once per metric it reads
+    dashboards: int = _input(0, "--dashboards", "N", "dashboards beyond the 3 free")
+    kms_keys: int = _input(0, "--kms-keys", "N", "customer-managed KMS keys")
+    secrets: int = _input(0, "--secrets", "N", "Secrets Manager secrets")
+    # fmt: on
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        numbers: dict[str, float] = {
-            "events_per_month": self.events_per_month,
-            "retention_days": self.retention_days,
-            "duration_ms": self.duration_ms,
-            "duration_per_extra_event_ms": self.duration_per_extra_event_ms,
-            "item_overhead_bytes": self.item_overhead_bytes,
-            "log_bytes_per_request": self.log_bytes_per_request,
-            "log_bytes_per_batched_event": self.log_bytes_per_batched_event,
-            "platform_log_bytes_per_request": self.platform_log_bytes_per_request,
-            "access_log_bytes_per_request": self.access_log_bytes_per_request,
-            "log_retention_days": self.log_retention_days,
-            "log_archive_ratio": self.log_archive_ratio,
-            "xray_sample_rate": self.xray_sample_rate,
-            "custom_metrics": self.custom_metrics,
-            "alarms": self.alarms,
-            "dashboards": self.dashboards,
-            "kms_keys": self.kms_keys,
-            "secrets": self.secrets,
+        # Every amount is a finite number >= 0; the bounded ones are checked below.
+        numbers = {
+            item.name: getattr(self, item.name)
+            for item in dataclasses.fields(self)
+            if item.name not in _BOUNDED and not isinstance(getattr(self, item.name), bool)
         }
         problems += [
             f"{name} must be a finite number >= 0 (got {value!r})"

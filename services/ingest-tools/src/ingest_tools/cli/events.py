@@ -49,7 +49,7 @@ def register(commands: Any) -> None:
     export = sub.add_parser("export", help="write events to a JSON Lines file (resumable)")
     add_filter_options(export)
     export.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
-    export.add_argument("--limit", type=int, default=None, help="stop after this many")
+    export.add_argument("--limit", type=int, help="stop after this many")
     export.add_argument(
         "--resume",
         action="store_true",

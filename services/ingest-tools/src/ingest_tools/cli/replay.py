@@ -148,14 +148,13 @@ class Stored:
 
 def _extensions(value: Any) -> dict[str, Any]:
     """Stored extensions: JSON object text (the table) or the object (an export)."""
-    if isinstance(value, str):
-        try:
-            value = jsonexact.loads(value)
-        except jsonexact.JsonError as exc:
-            raise BadRecord(f"its stored extensions are not JSON: {exc}") from None
-    if not isinstance(value, dict):
+    try:
+        parsed = jsonexact.loads(value) if isinstance(value, str) else value
+    except jsonexact.JsonError as exc:
+        raise BadRecord(f"its stored extensions are not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
         raise BadRecord("its stored extensions are not a JSON object")
-    return value
+    return parsed
 
 
 def _text_headers(value: Any) -> dict[str, str] | None:
@@ -465,11 +464,14 @@ def webhook_request(stored: Stored, signer: Signer, now: float) -> Request:
 
 @dataclass
 class Summary:
+    """What a replay did, counted as it goes; the final report (stderr, one JSON line)."""
+
+    #: The failures, listed in the report up to MAX_REPORTED_ERRORS.
+    errors: list[str] = field(default_factory=list)
     sent: int = 0
     accepted: int = 0
     duplicates: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def fail(self, what: str, reason: str, count: int = 1) -> None:
         self.failed += count

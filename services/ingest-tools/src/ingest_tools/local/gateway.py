@@ -179,7 +179,6 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET = re.compile(rb"[\x21-\x7e]+")
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_DIGITS = re.compile(r"[0-9]+")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
 _MAX_BLANK_LINES = 8  # empty lines tolerated before a request line (RFC 9112 §2.2)
 _MAX_SIZE_DIGITS = 15  # more (after leading zeros) is beyond any limit here
@@ -409,7 +408,7 @@ def body_reader(head: Head, limits: Limits) -> ContentLengthBody | ChunkedBody:
     if not lengths:
         return ContentLengthBody(0)
     values = set(head.tokens("content-length"))
-    if not all(_DIGITS.fullmatch(value) for value in values):
+    if not all(value.isascii() and value.isdigit() for value in values):
         raise _bad("Content-Length must be a decimal number of bytes")
     numbers = {value.lstrip("0") or "0" for value in values}
     if len(numbers) > 1:

@@ -205,10 +205,10 @@ class EventStore:
         self,
         source: str,
         *,
+        page_size: int = 500,
         after: str | None = None,
         lower: str | None = None,
         upper: str | None = None,
-        page_size: int = 500,
     ) -> Iterator[Record]:
         """One source's events in time order, from ``lower`` (inclusive) to ``upper`` (exclusive).
 

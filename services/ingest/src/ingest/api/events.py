@@ -13,14 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ingest import runtime
-from ingest.api.http import (
-    idempotency_key,
-    json_response,
-    raw_body,
-    request_context,
-    serve,
-    stored_answer,
-)
+from ingest.api import http
 from ingest.domain import intake
 from ingest.domain.store import backend_failure, store_events
 from ingest.errors import BadRequest
@@ -43,17 +36,17 @@ def _refuse_reserved_sources(request: intake.Intake) -> None:
 
 def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]:
     headers = event.get("headers") or {}
-    body = raw_body(event)
+    body = http.raw_body(event)
     figures.payload_bytes = len(body)
     request = intake.parse(headers, body)
-    key = idempotency_key(headers)
+    key = http.idempotency_key(headers)
     if key is not None and request.batch:
         raise BadRequest(
             "Idempotency-Key applies to a single event; give each batch event an id instead",
             code="invalid_idempotency_key",
         )
     _refuse_reserved_sources(request)
-    outcomes = store_events(runtime.current().store, request_context(event), request, key)
+    outcomes = store_events(runtime.current().store, http.request_context(event), request, key)
     if not request.batch:
         (outcome,) = outcomes
         sent = request.events[0].event
@@ -62,7 +55,7 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
             "duplicate event" if outcome.duplicate else "event stored",
             extra={"event_id": outcome.event_id, "source": sent.source, "type": sent.type},
         )
-        return stored_answer(outcome)
+        return http.stored_answer(outcome)
     duplicates = sum(1 for o in outcomes if o.duplicate)
     figures.count("EventsAccepted", len(outcomes) - duplicates)
     figures.count("EventsDuplicate", duplicates)
@@ -74,7 +67,7 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
             "event_ids": [o.event_id for o in outcomes],
         },
     )
-    return json_response(
+    return http.json_response(
         202,
         BatchAccepted(
             accepted=len(outcomes) - duplicates,
@@ -85,4 +78,4 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
 
 
 def router() -> APIGatewayHttpRouter:
-    return serve(EVENTS, post_events)
+    return http.serve(EVENTS, post_events)

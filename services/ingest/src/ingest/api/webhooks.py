@@ -15,14 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ingest import runtime
-from ingest.api.http import (
-    idempotency_key,
-    json_response,
-    raw_body,
-    request_context,
-    serve,
-    stored_answer,
-)
+from ingest.api import http
 from ingest.domain.store import backend_failure
 from ingest.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from ingest.limits import MAX_WEBHOOK_BYTES
@@ -45,7 +38,7 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
         figures.reason("WebhookRejected", "unknown_source")
         logger.warning("webhook rejected", extra={"reason": "unknown_source"})
         raise NotFound(f"no webhook source named {source!r} is configured")
-    body = raw_body(event)
+    body = http.raw_body(event)
     figures.payload_bytes = len(body)
     if len(body) > MAX_WEBHOOK_BYTES:
         figures.reason("WebhookRejected", "too_large")
@@ -70,14 +63,14 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
         ) from None
     if delivery.reply is not None:
         logger.info("webhook handshake answered", extra={"source": source})
-        return json_response(200, delivery.reply)
+        return http.json_response(200, delivery.reply)
     # Without a provider delivery id, an Idempotency-Key scopes the delivery as on /events.
-    key = idempotency_key(headers) if delivery.delivery_id is None else None
+    key = http.idempotency_key(headers) if delivery.delivery_id is None else None
     if not deliveries.is_unicode(key):
         raise BadRequest("Idempotency-Key must be valid text", code="invalid_idempotency_key")
     outcome = deliveries.store_delivery(
         runtime.current().store,
-        request_context(event),
+        http.request_context(event),
         source=source,
         config=config,
         headers=headers,
@@ -94,8 +87,8 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
             "type": deliveries.stored_type(delivery),
         },
     )
-    return stored_answer(outcome)
+    return http.stored_answer(outcome)
 
 
 def router() -> APIGatewayHttpRouter:
-    return serve(WEBHOOKS, post_webhook)
+    return http.serve(WEBHOOKS, post_webhook)

@@ -7,20 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ingest.domain.webhooks.schemes.common import (
-    DEFAULT_EVENT_TYPE,
-    Delivery,
-    Scheme,
-    Signing,
-    VerifiedDelivery,
-    check_hmac,
-    decode_hex,
-    delivery_id,
-    event_type,
-    new_delivery_id,
-    require,
-    utf8_keys,
-)
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 SIGNATURE: Final = "x-hub-signature-256"
 EVENT: Final = "x-github-event"
@@ -28,20 +16,20 @@ DELIVERY: Final = "x-github-delivery"
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = utf8_keys(delivery.secrets)
+    keys = common.utf8_keys(delivery.secrets)
     algorithm, _, hex_digest = delivery.signature(SIGNATURE).partition("=")
-    signature = decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
-    check_hmac(keys, delivery.body, [require(signature, "malformed_signature")])
+    signature = common.decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
+    common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
     return VerifiedDelivery(
-        event_type=event_type(delivery.headers.get(EVENT)),
-        delivery_id=delivery_id(delivery.headers.get(DELIVERY)),
+        event_type=common.event_type(delivery.headers.get(EVENT)),
+        delivery_id=common.delivery_id(delivery.headers.get(DELIVERY)),
     )
 
 
 def sign(signing: Signing) -> dict[str, str]:
     return {
-        "X-GitHub-Event": signing.event_type or DEFAULT_EVENT_TYPE,
-        "X-GitHub-Delivery": signing.delivery_id or new_delivery_id(),
+        "X-GitHub-Event": signing.event_type or common.DEFAULT_EVENT_TYPE,
+        "X-GitHub-Delivery": signing.delivery_id or common.new_delivery_id(),
         "X-Hub-Signature-256": "sha256=" + signing.hex_hmac(signing.body),
     }
 

@@ -8,20 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from ingest.domain.webhooks.schemes.common import (
-    Delivery,
-    Scheme,
-    Signing,
-    VerifiedDelivery,
-    WebhookRejected,
-    check_hmac,
-    decode_base64,
-    decode_hex,
-    mapped,
-    mapped_headers,
-    require,
-    utf8_keys,
-)
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 if TYPE_CHECKING:
     from ingest.domain.webhooks.config import SourceConfig
@@ -30,22 +18,26 @@ NAME: Final = "hmac-sha256"
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = utf8_keys(delivery.secrets)
+    keys = common.utf8_keys(delivery.secrets)
     config = delivery.config
     assert config.header is not None  # check() requires it for this scheme
     value = delivery.signature(config.header)
     if not value.startswith(config.prefix):
-        raise WebhookRejected("malformed_signature")
+        raise common.WebhookRejected("malformed_signature")
     encoded = value[len(config.prefix) :].strip()
-    signature = decode_hex(encoded.lower()) if config.encoding == "hex" else decode_base64(encoded)
-    check_hmac(keys, delivery.body, [require(signature, "malformed_signature")])
-    return mapped(delivery)
+    signature = (
+        common.decode_hex(encoded.lower())
+        if config.encoding == "hex"
+        else common.decode_base64(encoded)
+    )
+    common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
+    return common.mapped(delivery)
 
 
 def sign(signing: Signing) -> dict[str, str]:
     config = signing.config
     assert config.header is not None  # check() requires it for this scheme
-    headers = mapped_headers(signing)
+    headers = common.mapped_headers(signing)
     encoded = (
         signing.hex_hmac(signing.body)
         if config.encoding == "hex"

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from ingest.domain.webhooks.schemes.common import Scheme, mapped, mapped_headers
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Scheme
 
 SCHEME: Final = Scheme(
     "none",
-    mapped,
-    mapped_headers,
+    common.mapped,
+    common.mapped_headers,
     signed=False,
     options=frozenset({"type_header", "id_header"}),
 )

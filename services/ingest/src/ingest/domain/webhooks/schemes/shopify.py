@@ -9,20 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
-from ingest.domain.webhooks.schemes.common import (
-    DEFAULT_EVENT_TYPE,
-    Delivery,
-    Scheme,
-    Signing,
-    VerifiedDelivery,
-    check_hmac,
-    decode_base64,
-    delivery_id,
-    event_type,
-    new_delivery_id,
-    require,
-    utf8_keys,
-)
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 HMAC: Final = "x-shopify-hmac-sha256"
 TOPIC: Final = "x-shopify-topic"
@@ -31,13 +19,14 @@ EVENT_ID: Final = "x-shopify-event-id"
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = utf8_keys(delivery.secrets)
-    signature = decode_base64(delivery.signature(HMAC))
-    check_hmac(keys, delivery.body, [require(signature, "malformed_signature")])
+    keys = common.utf8_keys(delivery.secrets)
+    signature = common.decode_base64(delivery.signature(HMAC))
+    common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
     headers = delivery.headers
     return VerifiedDelivery(
-        event_type=event_type(headers.get(TOPIC)),
-        delivery_id=delivery_id(headers.get(WEBHOOK_ID)) or delivery_id(headers.get(EVENT_ID)),
+        event_type=common.event_type(headers.get(TOPIC)),
+        delivery_id=common.delivery_id(headers.get(WEBHOOK_ID))
+        or common.delivery_id(headers.get(EVENT_ID)),
     )
 
 
@@ -45,8 +34,8 @@ def sign(signing: Signing) -> dict[str, str]:
     digest = signing.base64_hmac(signing.body)
     triggered_at = datetime.fromtimestamp(int(signing.now), tz=UTC).isoformat()
     return {
-        "X-Shopify-Topic": signing.event_type or DEFAULT_EVENT_TYPE,
-        "X-Shopify-Webhook-Id": signing.delivery_id or new_delivery_id(),
+        "X-Shopify-Topic": signing.event_type or common.DEFAULT_EVENT_TYPE,
+        "X-Shopify-Webhook-Id": signing.delivery_id or common.new_delivery_id(),
         "X-Shopify-Triggered-At": triggered_at.replace("+00:00", "Z"),
         "X-Shopify-Hmac-Sha256": digest,
     }

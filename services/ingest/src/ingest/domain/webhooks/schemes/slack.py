@@ -10,21 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ingest.domain.webhooks.schemes.common import (
-    Delivery,
-    Scheme,
-    Signing,
-    VerifiedDelivery,
-    check_hmac,
-    decode_hex,
-    delivery_id,
-    event_type,
-    form,
-    json_object,
-    parse_timestamp,
-    require,
-    utf8_keys,
-)
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 from ingest.responses import Handshake
 
 SIGNATURE: Final = "x-slack-signature"
@@ -32,21 +19,21 @@ TIMESTAMP: Final = "x-slack-request-timestamp"
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = utf8_keys(delivery.secrets)
+    keys = common.utf8_keys(delivery.secrets)
     value = delivery.signature(SIGNATURE)
     raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = parse_timestamp(raw_timestamp)
+    timestamp = common.parse_timestamp(raw_timestamp)
     assert raw_timestamp is not None  # parse_timestamp rejected it otherwise
     version, _, hex_digest = value.partition("=")
-    signature = decode_hex(hex_digest.lower()) if version == "v0" else None
+    signature = common.decode_hex(hex_digest.lower()) if version == "v0" else None
     signed = b"v0:" + raw_timestamp.encode("ascii") + b":" + delivery.body
-    check_hmac(keys, signed, [require(signature, "malformed_signature")])
+    common.check_hmac(keys, signed, [common.require(signature, "malformed_signature")])
     delivery.check_timestamp(timestamp)
     return _slack_delivery(delivery.body)
 
 
 def _slack_delivery(body: bytes) -> VerifiedDelivery:
-    payload = json_object(body)
+    payload = common.json_object(body)
     if payload is not None:  # Events API
         if payload.get("type") == "url_verification":
             challenge = payload.get("challenge")
@@ -55,20 +42,20 @@ def _slack_delivery(body: bytes) -> VerifiedDelivery:
         inner = payload.get("event")
         inner_type = inner.get("type") if isinstance(inner, dict) else None
         return VerifiedDelivery(
-            event_type=event_type(
+            event_type=common.event_type(
                 inner_type if isinstance(inner_type, str) else payload.get("type")
             ),
-            delivery_id=delivery_id(payload.get("event_id")),
+            delivery_id=common.delivery_id(payload.get("event_id")),
         )
-    fields = form(body)
+    fields = common.form(body)
     if fields.get("ssl_check") == "1":  # Slack checking the endpoint's certificate
         return VerifiedDelivery(event_type="ssl_check", delivery_id=None, reply=Handshake())
     if "payload" in fields:  # interactivity: a JSON document in the `payload` field
-        interaction = json_object(fields["payload"].encode("utf-8"))
+        interaction = common.json_object(fields["payload"].encode("utf-8"))
         interaction_type = interaction.get("type") if interaction is not None else None
-        return VerifiedDelivery(event_type=event_type(interaction_type), delivery_id=None)
+        return VerifiedDelivery(event_type=common.event_type(interaction_type), delivery_id=None)
     # slash command: the command itself (e.g. "/deploy") is the type
-    return VerifiedDelivery(event_type=event_type(fields.get("command")), delivery_id=None)
+    return VerifiedDelivery(event_type=common.event_type(fields.get("command")), delivery_id=None)
 
 
 def sign(signing: Signing) -> dict[str, str]:

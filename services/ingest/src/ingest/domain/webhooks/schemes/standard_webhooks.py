@@ -12,22 +12,8 @@ import binascii
 import uuid
 from typing import TYPE_CHECKING, Final
 
-from ingest.domain.webhooks.schemes.common import (
-    Delivery,
-    Scheme,
-    Signing,
-    VerifiedDelivery,
-    WebhookRejected,
-    check_hmac,
-    decode_base64,
-    delivery_id,
-    hmac_sha256,
-    json_object,
-    parse_timestamp,
-    require,
-    required_type,
-    usable,
-)
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 if TYPE_CHECKING:
     from ingest.domain.webhooks.config import SourceConfig
@@ -62,37 +48,37 @@ def _keys(secrets: list[str]) -> list[bytes]:
         except ValueError:
             continue
     if not keys:
-        raise WebhookRejected("unusable_secret")
+        raise common.WebhookRejected("unusable_secret")
     return keys
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = _keys(usable(delivery.secrets))
+    keys = _keys(common.usable(delivery.secrets))
     value = delivery.signature(SIGNATURE)
-    message_id = require(delivery.header(ID), "missing_delivery_id")
+    message_id = common.require(delivery.header(ID), "missing_delivery_id")
     raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = parse_timestamp(raw_timestamp)
+    timestamp = common.parse_timestamp(raw_timestamp)
     signatures = []
     for entry in value.split():
         version, separator, encoded = entry.partition(",")
         if separator and version == "v1":
-            decoded = decode_base64(encoded)
+            decoded = common.decode_base64(encoded)
             if decoded is not None:
                 signatures.append(decoded)
     if not signatures:
-        raise WebhookRejected("malformed_signature")
+        raise common.WebhookRejected("malformed_signature")
     signed = f"{message_id}.{raw_timestamp}.".encode("utf-8", "surrogatepass") + delivery.body
-    check_hmac(keys, signed, signatures)
+    common.check_hmac(keys, signed, signatures)
     delivery.check_timestamp(timestamp)
-    found_type = required_type(json_object(delivery.body))
-    return VerifiedDelivery(event_type=found_type, delivery_id=delivery_id(message_id))
+    found_type = common.required_type(common.json_object(delivery.body))
+    return VerifiedDelivery(event_type=found_type, delivery_id=common.delivery_id(message_id))
 
 
 def sign(signing: Signing) -> dict[str, str]:
     key = decode_secret(signing.required_secret)
     message_id = signing.delivery_id or f"msg_{uuid.uuid4().hex}"
     timestamp = signing.timestamp
-    digest = hmac_sha256(key, f"{message_id}.{timestamp}.".encode() + signing.body)
+    digest = common.hmac_sha256(key, f"{message_id}.{timestamp}.".encode() + signing.body)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": timestamp,

@@ -8,20 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ingest.domain.webhooks.schemes.common import (
-    Delivery,
-    Scheme,
-    Signing,
-    VerifiedDelivery,
-    WebhookRejected,
-    check_hmac,
-    decode_hex,
-    delivery_id,
-    json_object,
-    parse_timestamp,
-    required_type,
-    utf8_keys,
-)
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 SIGNATURE: Final = "stripe-signature"
 
@@ -37,28 +25,30 @@ def _parts(value: str) -> tuple[list[str], list[bytes]]:
         if key == "t":
             timestamps.append(item_value.strip())
         elif key == "v1":
-            decoded = decode_hex(item_value.strip().lower())
+            decoded = common.decode_hex(item_value.strip().lower())
             if decoded is not None:
                 signatures.append(decoded)
     return timestamps, signatures
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = utf8_keys(delivery.secrets)
+    keys = common.utf8_keys(delivery.secrets)
     timestamps, signatures = _parts(delivery.signature(SIGNATURE))
     if not timestamps:
-        raise WebhookRejected("missing_timestamp")
+        raise common.WebhookRejected("missing_timestamp")
     if len(timestamps) > 1:
-        raise WebhookRejected("malformed_signature")
-    timestamp = parse_timestamp(timestamps[0])
+        raise common.WebhookRejected("malformed_signature")
+    timestamp = common.parse_timestamp(timestamps[0])
     if not signatures:
-        raise WebhookRejected("malformed_signature")
-    check_hmac(keys, timestamps[0].encode("ascii") + b"." + delivery.body, signatures)
+        raise common.WebhookRejected("malformed_signature")
+    common.check_hmac(keys, timestamps[0].encode("ascii") + b"." + delivery.body, signatures)
     delivery.check_timestamp(timestamp)
-    payload = json_object(delivery.body)
-    found_type = required_type(payload)
+    payload = common.json_object(delivery.body)
+    found_type = common.required_type(payload)
     assert payload is not None  # required_type rejected it otherwise
-    return VerifiedDelivery(event_type=found_type, delivery_id=delivery_id(payload.get("id")))
+    return VerifiedDelivery(
+        event_type=found_type, delivery_id=common.delivery_id(payload.get("id"))
+    )
 
 
 def sign(signing: Signing) -> dict[str, str]:
