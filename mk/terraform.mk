@@ -69,8 +69,9 @@ tf-test/%:
 tf-lock: tf-rc ## Refresh .terraform.lock.hcl everywhere from the mirror (keeps the other platforms' hashes)
 	@for d in $(TF_DIRS); do \
 		test -f $$d/.terraform.lock.hcl || cp modules/event-store/.terraform.lock.hcl $$d/; \
+		$(TERRAFORM) -chdir=$$d get -no-color > /dev/null || exit 1; \
 		$(TERRAFORM) -chdir=$$d providers lock -fs-mirror=$(TF_PROVIDER_MIRROR) \
-			$(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) -no-color; \
+			$(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) -no-color > /dev/null || exit 1; \
 	done
 
 # checkov lives in its own virtual environment: its pinned boto3 would clash with the service's.

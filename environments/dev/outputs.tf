@@ -1,29 +1,29 @@
 output "api_endpoint" {
   description = "Base URL of the API (POST /events, POST /webhooks/{source}, GET /health)."
-  value       = module.http_api.api_endpoint
+  value       = module.stack.api_endpoint
 }
 
 output "custom_domain_target" {
   description = "Where to point the custom domain's DNS alias, when one is configured."
-  value       = module.http_api.custom_domain_target
+  value       = module.stack.custom_domain_target
 }
 
 output "table_name" {
   description = "Events table (for `ingest events list --table`)."
-  value       = module.event_store.table_name
+  value       = module.stack.table_name
 }
 
 output "function_name" {
   description = "Lambda function name."
-  value       = module.ingest_function.function_name
+  value       = module.stack.function_name
 }
 
 output "alarm_topic_arn" {
   description = "SNS topic receiving the alarms."
-  value       = module.alarms.topic_arn
+  value       = module.stack.alarm_topic_arn
 }
 
 output "dashboard_url" {
   description = "CloudWatch dashboard of the environment."
-  value       = "https://console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards:name=${module.alarms.dashboard_name}"
+  value       = module.stack.dashboard_url
 }

@@ -1,18 +1,19 @@
-# dev: cheap and disposable. Values a fork must change are marked FORK.
+# dev: cheap and disposable. Values a fork must change are marked FORK; what every setting of
+# `stack` means is in modules/ingest-stack/README.md.
 aws_region = "eu-west-1" # FORK
 # allowed_account_ids = ["123456789012"] # FORK (recommended)
 # alarm_email         = "oncall@example.com" # FORK (optional)
 
-environment = "dev"
+stack = {
+  environment = "dev"
 
-retention_days      = 7
-deletion_protection = false
-log_retention_days  = 14
-log_level           = "DEBUG"
+  events = { retention_days = 7, deletion_protection = false }
+  logs   = { retention_days = 14, level = "DEBUG" }
 
-throttling_rate_limit  = 50
-throttling_burst_limit = 100
+  # Capped to bound what a mistake can cost.
+  api = { throttling_rate_limit = 50, throttling_burst_limit = 100 }
 
-lambda_errors_threshold      = 5
-api_5xx_rate_threshold       = 5
-api_latency_p99_threshold_ms = 3000
+  alarms = {
+    thresholds = { lambda_errors = 5, api_5xx_rate = 5, api_latency_p99 = 3000 }
+  }
+}

@@ -1,20 +1,21 @@
-# prod: stricter than dev. Values a fork must change are marked FORK.
+# prod: stricter than dev. Values a fork must change are marked FORK; what every setting of `stack`
+# means is in modules/ingest-stack/README.md.
 aws_region = "eu-west-1" # FORK
 # allowed_account_ids = ["123456789012"] # FORK (recommended)
 # alarm_email         = "oncall@example.com" # FORK (recommended)
 
-environment = "prod"
+stack = {
+  environment = "prod"
 
-retention_days      = 90
-deletion_protection = true
-log_retention_days  = 90
-log_level           = "INFO"
-memory_size         = 1024
+  events   = { retention_days = 90, deletion_protection = true }
+  logs     = { retention_days = 90, level = "INFO" }
+  function = { memory_size = 1024 }
 
-throttling_rate_limit  = 500
-throttling_burst_limit = 1000
+  # Sized for production traffic.
+  api = { throttling_rate_limit = 500, throttling_burst_limit = 1000 }
 
-alarm_evaluation_periods     = 1
-lambda_errors_threshold      = 1
-api_5xx_rate_threshold       = 1
-api_latency_p99_threshold_ms = 1000
+  alarms = {
+    evaluation_periods = 1
+    thresholds         = { lambda_errors = 1, api_5xx_rate = 1, api_latency_p99 = 1000 }
+  }
+}

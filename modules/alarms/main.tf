@@ -8,10 +8,13 @@ locals {
   partition     = data.aws_partition.current.partition
   alarm_actions = [aws_sns_topic.alarms.arn]
   # Built from names (not read from the resources) so the policies are known at plan time.
-  topic_arn    = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alarms"
-  alarm_arn    = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
-  service_dims = { service = "ingest" }
-  dynamo_ops   = ["PutItem", "BatchWriteItem", "GetItem"]
+  topic_arn     = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alarms"
+  alarm_arn     = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
+  service_dims  = { service = "ingest" }
+  function_dims = { FunctionName = var.function_name }
+  api_dims      = { ApiId = var.api_id }
+  table_dims    = { TableName = var.table_name }
+  dynamo_ops    = ["PutItem", "BatchWriteItem", "GetItem"]
 }
 
 # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns key (its key
@@ -150,317 +153,252 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = var.alarm_email
 }
 
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  alarm_name          = "${var.name}-lambda-errors"
-  alarm_description   = "The function raised errors (unhandled exceptions, timeouts, out of memory)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
-  period              = var.period_seconds
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.lambda_errors_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
-  alarm_name          = "${var.name}-lambda-throttles"
-  alarm_description   = "Invocations were throttled (reserved or account concurrency reached): clients saw 503/429."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
-  period              = var.period_seconds
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.lambda_throttles_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_5xx_rate" {
-  alarm_name          = "${var.name}-api-5xx-rate"
-  alarm_description   = "More than ${var.api_5xx_rate_threshold}% of API responses were 5xx."
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.api_5xx_rate_threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-
-  metric_query {
-    id          = "rate"
-    expression  = "IF(requests > 0, 100 * errors / requests, 0)"
-    label       = "5xx rate (%)"
-    return_data = true
-  }
-
-  metric_query {
-    id = "errors"
-    metric {
-      namespace   = "AWS/ApiGateway"
-      metric_name = "5xx"
-      dimensions  = { ApiId = var.api_id }
-      stat        = "Sum"
-      period      = var.period_seconds
-    }
-  }
-
-  metric_query {
-    id = "requests"
-    metric {
-      namespace   = "AWS/ApiGateway"
-      metric_name = "Count"
-      dimensions  = { ApiId = var.api_id }
-      stat        = "Sum"
-      period      = var.period_seconds
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
-  alarm_name          = "${var.name}-api-latency-p99"
-  alarm_description   = "p99 API latency is above ${var.api_latency_p99_threshold_ms} ms."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "Latency"
-  dimensions          = { ApiId = var.api_id }
-  extended_statistic  = "p99"
-  period              = var.period_seconds
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.api_latency_p99_threshold_ms
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
-  alarm_name          = "${var.name}-dynamodb-throttled-requests"
-  alarm_description   = "DynamoDB throttled reads or writes on the events table (the service answers 503 + Retry-After)."
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.dynamodb_throttles_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-
-  metric_query {
-    id          = "throttles"
-    expression  = "FILL(writes, 0) + FILL(reads, 0)"
-    label       = "Throttle events"
-    return_data = true
-  }
-
-  metric_query {
-    id = "writes"
-    metric {
-      namespace   = "AWS/DynamoDB"
-      metric_name = "WriteThrottleEvents"
-      dimensions  = { TableName = var.table_name }
-      stat        = "Sum"
-      period      = var.period_seconds
-    }
-  }
-
-  metric_query {
-    id = "reads"
-    metric {
-      namespace   = "AWS/DynamoDB"
-      metric_name = "ReadThrottleEvents"
-      dimensions  = { TableName = var.table_name }
-      stat        = "Sum"
-      period      = var.period_seconds
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {
-  alarm_name          = "${var.name}-dynamodb-system-errors"
-  alarm_description   = "DynamoDB answered 5xx (SystemErrors) to the service's operations."
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.dynamodb_system_errors_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-
-  metric_query {
-    id          = "errors"
-    expression  = join(" + ", [for i, _ in local.dynamo_ops : "FILL(op${i}, 0)"])
-    label       = "System errors"
-    return_data = true
-  }
-
-  dynamic "metric_query" {
-    for_each = local.dynamo_ops
-    content {
-      id = "op${metric_query.key}"
-      metric {
-        namespace   = "AWS/DynamoDB"
-        metric_name = "SystemErrors"
-        dimensions  = { TableName = var.table_name, Operation = metric_query.value }
-        stat        = "Sum"
-        period      = var.period_seconds
-      }
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "storage_unavailable" {
-  alarm_name          = "${var.name}-storage-unavailable"
-  alarm_description   = "The service could not write to DynamoDB and answered 503 (StorageUnavailable)."
-  namespace           = var.metrics_namespace
-  metric_name         = "StorageUnavailable"
-  dimensions          = local.service_dims
-  statistic           = "Sum"
-  period              = var.period_seconds
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.storage_unavailable_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "webhook_rejections" {
-  alarm_name          = "${var.name}-webhook-rejections"
-  alarm_description   = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint."
-  namespace           = var.metrics_namespace
-  metric_name         = "WebhookRejected"
-  dimensions          = local.service_dims
-  statistic           = "Sum"
-  period              = var.period_seconds
-  evaluation_periods  = var.evaluation_periods
-  threshold           = var.webhook_rejections_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
+# Every alarm, by key: what it watches and when it fires. A single-metric alarm sets `metric`; a
+# metric-math alarm sets `queries` (the one with an expression is the alarm's value). `threshold` is the
+# default that var.thresholds overrides, within `limits` ([lowest, highest], null: no upper limit; every
+# threshold is above 0); `{threshold}` in a description is replaced by the value used.
+# The list order is the order of the dashboard's alarm widget.
 locals {
-  ns = var.metrics_namespace
-  widgets = [
+  definitions = [
     {
-      type = "metric", x = 0, y = 0, width = 12, height = 6
-      properties = {
-        title  = "Events"
-        region = local.region
-        stat   = "Sum"
-        period = 60
-        view   = "timeSeries"
-        metrics = [
-          [local.ns, "EventsAccepted", "service", "ingest"],
-          [local.ns, "EventsDuplicate", "service", "ingest"],
-          [{ expression = "SEARCH('{${local.ns},reason,service} MetricName=\"EventsRejected\"', 'Sum', 60)", label = "Rejected by reason", id = "rejected" }],
-          [local.ns, "WebhookRejected", "service", "ingest"],
-          [local.ns, "StorageUnavailable", "service", "ingest"],
-        ]
-      }
+      key         = "lambda_errors"
+      description = "The function raised errors (unhandled exceptions, timeouts, out of memory)."
+      operator    = "GreaterThanOrEqualToThreshold"
+      threshold   = 1
+      limits      = [1, null]
+      metric      = { namespace = "AWS/Lambda", name = "Errors", dimensions = local.function_dims, stat = "Sum" }
+      queries     = []
     },
     {
-      type = "metric", x = 12, y = 0, width = 12, height = 6
-      properties = {
-        title  = "API requests and errors"
-        region = local.region
-        stat   = "Sum"
-        period = 60
-        view   = "timeSeries"
-        metrics = [
-          ["AWS/ApiGateway", "Count", "ApiId", var.api_id],
-          ["AWS/ApiGateway", "4xx", "ApiId", var.api_id],
-          ["AWS/ApiGateway", "5xx", "ApiId", var.api_id],
-        ]
-      }
+      key         = "lambda_throttles"
+      description = "Invocations were throttled (reserved or account concurrency reached): clients saw 503/429."
+      operator    = "GreaterThanOrEqualToThreshold"
+      threshold   = 1
+      limits      = [1, null]
+      metric      = { namespace = "AWS/Lambda", name = "Throttles", dimensions = local.function_dims, stat = "Sum" }
+      queries     = []
     },
     {
-      type = "metric", x = 0, y = 6, width = 12, height = 6
-      properties = {
-        title  = "Latency (ms)"
-        region = local.region
-        period = 60
-        view   = "timeSeries"
-        metrics = [
-          ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, { stat = "p50" }],
-          ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, { stat = "p99" }],
-          ["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "p99" }],
-        ]
-      }
+      key         = "api_5xx_rate"
+      description = "More than {threshold}% of API responses were 5xx."
+      operator    = "GreaterThanThreshold"
+      threshold   = 1
+      limits      = [0, 100]
+      metric      = null
+      queries = [
+        { id = "rate", expression = "IF(requests > 0, 100 * errors / requests, 0)", label = "5xx rate (%)", metric = null },
+        { id = "errors", expression = null, label = null, metric = { namespace = "AWS/ApiGateway", name = "5xx", dimensions = local.api_dims, stat = "Sum" } },
+        { id = "requests", expression = null, label = null, metric = { namespace = "AWS/ApiGateway", name = "Count", dimensions = local.api_dims, stat = "Sum" } },
+      ]
     },
     {
-      type = "metric", x = 12, y = 6, width = 12, height = 6
-      properties = {
-        title  = "Function"
-        region = local.region
-        stat   = "Sum"
-        period = 60
-        view   = "timeSeries"
-        metrics = [
-          ["AWS/Lambda", "Invocations", "FunctionName", var.function_name],
-          ["AWS/Lambda", "Errors", "FunctionName", var.function_name],
-          ["AWS/Lambda", "Throttles", "FunctionName", var.function_name],
-          ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", var.function_name, { stat = "Maximum" }],
-        ]
-      }
+      key         = "api_latency_p99"
+      description = "p99 API latency is above {threshold} ms."
+      operator    = "GreaterThanThreshold"
+      threshold   = 1000
+      limits      = [0, 30000]
+      metric      = { namespace = "AWS/ApiGateway", name = "Latency", dimensions = local.api_dims, stat = "p99" }
+      queries     = []
     },
     {
-      type = "metric", x = 0, y = 12, width = 12, height = 6
-      properties = {
-        title  = "Payload bytes"
-        region = local.region
-        period = 60
-        view   = "timeSeries"
-        metrics = [
-          [local.ns, "PayloadBytes", "service", "ingest", { stat = "Sum", label = "Sum" }],
-          [local.ns, "PayloadBytes", "service", "ingest", { stat = "p99", label = "p99" }],
-        ]
-      }
+      key         = "dynamodb_throttles"
+      suffix      = "dynamodb-throttled-requests"
+      description = "DynamoDB throttled reads or writes on the events table (the service answers 503 + Retry-After)."
+      operator    = "GreaterThanOrEqualToThreshold"
+      threshold   = 1
+      limits      = [1, null]
+      metric      = null
+      queries = concat(
+        [{ id = "throttles", expression = "FILL(writes, 0) + FILL(reads, 0)", label = "Throttle events", metric = null }],
+        [for q in [["writes", "WriteThrottleEvents"], ["reads", "ReadThrottleEvents"]] :
+        { id = q[0], expression = null, label = null, metric = { namespace = "AWS/DynamoDB", name = q[1], dimensions = local.table_dims, stat = "Sum" } }],
+      )
     },
     {
-      type = "metric", x = 12, y = 12, width = 12, height = 6
-      properties = {
-        title  = "DynamoDB"
-        region = local.region
-        stat   = "Sum"
-        period = 60
-        view   = "timeSeries"
-        metrics = [
-          ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", var.table_name],
-          ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", var.table_name],
-          ["AWS/DynamoDB", "ReadThrottleEvents", "TableName", var.table_name],
-          ["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", var.table_name, "Operation", "PutItem", { stat = "p99" }],
-        ]
-      }
+      key         = "dynamodb_system_errors"
+      description = "DynamoDB answered 5xx (SystemErrors) to the service's operations."
+      operator    = "GreaterThanOrEqualToThreshold"
+      threshold   = 1
+      limits      = [1, null]
+      metric      = null
+      queries = concat(
+        [{ id = "errors", expression = join(" + ", [for i, _ in local.dynamo_ops : "FILL(op${i}, 0)"]), label = "System errors", metric = null }],
+        [for i, op in local.dynamo_ops :
+        { id = "op${i}", expression = null, label = null, metric = { namespace = "AWS/DynamoDB", name = "SystemErrors", dimensions = merge(local.table_dims, { Operation = op }), stat = "Sum" } }],
+      )
     },
     {
-      type = "alarm", x = 0, y = 18, width = 24, height = 3
-      properties = {
-        title = "Alarms"
-        alarms = [
-          aws_cloudwatch_metric_alarm.lambda_errors.arn,
-          aws_cloudwatch_metric_alarm.lambda_throttles.arn,
-          aws_cloudwatch_metric_alarm.api_5xx_rate.arn,
-          aws_cloudwatch_metric_alarm.api_latency_p99.arn,
-          aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
-          aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
-          aws_cloudwatch_metric_alarm.storage_unavailable.arn,
-          aws_cloudwatch_metric_alarm.webhook_rejections.arn,
-        ]
-      }
+      key         = "storage_unavailable"
+      description = "The service could not write to DynamoDB and answered 503 (StorageUnavailable)."
+      operator    = "GreaterThanOrEqualToThreshold"
+      threshold   = 1
+      limits      = [1, null]
+      metric      = { namespace = var.metrics_namespace, name = "StorageUnavailable", dimensions = local.service_dims, stat = "Sum" }
+      queries     = []
+    },
+    {
+      key         = "webhook_rejections"
+      description = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint."
+      operator    = "GreaterThanOrEqualToThreshold"
+      threshold   = 25
+      limits      = [1, null]
+      metric      = { namespace = var.metrics_namespace, name = "WebhookRejected", dimensions = local.service_dims, stat = "Sum" }
+      queries     = []
     },
   ]
+
+  threshold_limits = { for d in local.definitions : d.key => d.limits }
+
+  # The definitions with the overrides applied, by key (alarm NAME-KEY, with '-' for '_').
+  alarms = { for d in local.definitions : d.key => merge(d, {
+    name        = "${var.name}-${try(d.suffix, replace(d.key, "_", "-"))}"
+    threshold   = lookup(var.thresholds, d.key, d.threshold)
+    description = replace(d.description, "{threshold}", tostring(lookup(var.thresholds, d.key, d.threshold)))
+  }) }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = each.value.name
+  alarm_description   = each.value.description
+  namespace           = try(each.value.metric.namespace, null)
+  metric_name         = try(each.value.metric.name, null)
+  dimensions          = try(each.value.metric.dimensions, null)
+  statistic           = try(startswith(each.value.metric.stat, "p") ? null : each.value.metric.stat, null)
+  extended_statistic  = try(startswith(each.value.metric.stat, "p") ? each.value.metric.stat : null, null)
+  period              = each.value.metric == null ? null : var.period_seconds
+  evaluation_periods  = var.evaluation_periods
+  threshold           = each.value.threshold
+  comparison_operator = each.value.operator
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+
+  dynamic "metric_query" {
+    for_each = each.value.queries
+    content {
+      id          = metric_query.value.id
+      expression  = metric_query.value.expression
+      label       = metric_query.value.label
+      return_data = metric_query.value.expression == null ? null : true
+
+      dynamic "metric" {
+        for_each = metric_query.value.metric == null ? [] : [metric_query.value.metric]
+        content {
+          namespace   = metric.value.namespace
+          metric_name = metric.value.name
+          dimensions  = metric.value.dimensions
+          stat        = metric.value.stat
+          period      = var.period_seconds
+        }
+      }
+    }
+  }
+}
+
+# The alarms were one resource each before they were generated from local.definitions.
+moved {
+  from = aws_cloudwatch_metric_alarm.lambda_errors
+  to   = aws_cloudwatch_metric_alarm.this["lambda_errors"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.lambda_throttles
+  to   = aws_cloudwatch_metric_alarm.this["lambda_throttles"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_5xx_rate
+  to   = aws_cloudwatch_metric_alarm.this["api_5xx_rate"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_latency_p99
+  to   = aws_cloudwatch_metric_alarm.this["api_latency_p99"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dynamodb_throttles
+  to   = aws_cloudwatch_metric_alarm.this["dynamodb_throttles"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dynamodb_system_errors
+  to   = aws_cloudwatch_metric_alarm.this["dynamodb_system_errors"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.storage_unavailable
+  to   = aws_cloudwatch_metric_alarm.this["storage_unavailable"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.webhook_rejections
+  to   = aws_cloudwatch_metric_alarm.this["webhook_rejections"]
+}
+
+# The dashboard: six time series panels two by two (every one the same header: 12x6, one-minute
+# period, the panel's default statistic if it has one), then the state of every alarm.
+locals {
+  ns = var.metrics_namespace
+  panels = [
+    {
+      title = "Events"
+      stat  = "Sum"
+      metrics = concat(
+        [for m in ["EventsAccepted", "EventsDuplicate"] : [local.ns, m, "service", "ingest"]],
+        [[{ expression = "SEARCH('{${local.ns},reason,service} MetricName=\"EventsRejected\"', 'Sum', 60)", label = "Rejected by reason", id = "rejected" }]],
+        [for m in ["WebhookRejected", "StorageUnavailable"] : [local.ns, m, "service", "ingest"]],
+      )
+    },
+    {
+      title   = "API requests and errors"
+      stat    = "Sum"
+      metrics = [for m in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", m, "ApiId", var.api_id]]
+    },
+    {
+      title = "Latency (ms)"
+      stat  = null
+      metrics = concat(
+        [for p in ["p50", "p99"] : ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, { stat = p }]],
+        [["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "p99" }]],
+      )
+    },
+    {
+      title = "Function"
+      stat  = "Sum"
+      metrics = concat(
+        [for m in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", m, "FunctionName", var.function_name]],
+        [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", var.function_name, { stat = "Maximum" }]],
+      )
+    },
+    {
+      title   = "Payload bytes"
+      stat    = null
+      metrics = [for s in ["Sum", "p99"] : [local.ns, "PayloadBytes", "service", "ingest", { stat = s, label = s }]]
+    },
+    {
+      title = "DynamoDB"
+      stat  = "Sum"
+      metrics = concat(
+        [for m in ["ConsumedWriteCapacityUnits", "WriteThrottleEvents", "ReadThrottleEvents"] : ["AWS/DynamoDB", m, "TableName", var.table_name]],
+        [["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", var.table_name, "Operation", "PutItem", { stat = "p99" }]],
+      )
+    },
+  ]
+
+  widgets = concat(
+    [for i, p in local.panels : {
+      type       = "metric", x = 12 * (i % 2), y = 6 * floor(i / 2), width = 12, height = 6
+      properties = merge({ title = p.title, region = local.region, period = 60, view = "timeSeries", metrics = p.metrics }, p.stat == null ? {} : { stat = p.stat })
+    }],
+    [{
+      type       = "alarm", x = 0, y = 6 * ceil(length(local.panels) / 2), width = 24, height = 3
+      properties = { title = "Alarms", alarms = [for d in local.definitions : aws_cloudwatch_metric_alarm.this[d.key].arn] }
+    }],
+  )
 }
 
 resource "aws_cloudwatch_dashboard" "this" {

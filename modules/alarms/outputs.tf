@@ -4,17 +4,8 @@ output "topic_arn" {
 }
 
 output "alarm_names" {
-  description = "Names of the alarms, by purpose."
-  value = {
-    lambda_errors          = aws_cloudwatch_metric_alarm.lambda_errors.alarm_name
-    lambda_throttles       = aws_cloudwatch_metric_alarm.lambda_throttles.alarm_name
-    api_5xx_rate           = aws_cloudwatch_metric_alarm.api_5xx_rate.alarm_name
-    api_latency_p99        = aws_cloudwatch_metric_alarm.api_latency_p99.alarm_name
-    dynamodb_throttles     = aws_cloudwatch_metric_alarm.dynamodb_throttles.alarm_name
-    dynamodb_system_errors = aws_cloudwatch_metric_alarm.dynamodb_system_errors.alarm_name
-    storage_unavailable    = aws_cloudwatch_metric_alarm.storage_unavailable.alarm_name
-    webhook_rejections     = aws_cloudwatch_metric_alarm.webhook_rejections.alarm_name
-  }
+  description = "Names of the alarms, by key (lambda_errors, lambda_throttles, api_5xx_rate, api_latency_p99, dynamodb_throttles, dynamodb_system_errors, storage_unavailable, webhook_rejections)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
 }
 
 output "dashboard_name" {

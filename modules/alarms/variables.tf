@@ -84,91 +84,14 @@ variable "evaluation_periods" {
   }
 }
 
-variable "lambda_errors_threshold" {
-  description = "Lambda Errors (sum per period) at or above which the alarm fires."
-  type        = number
-  default     = 1
+variable "thresholds" {
+  description = "Threshold by alarm, overriding the defaults: lambda_errors 1, lambda_throttles 1, dynamodb_throttles 1, dynamodb_system_errors 1, storage_unavailable 1, webhook_rejections 25 (sums per period, at or above which the alarm fires); api_5xx_rate 1 (percent of responses, above which it fires); api_latency_p99 1000 (milliseconds, above which it fires)."
+  type        = map(number)
+  default     = {}
 
   validation {
-    condition     = var.lambda_errors_threshold >= 1
-    error_message = "lambda_errors_threshold must be at least 1."
-  }
-}
-
-variable "lambda_throttles_threshold" {
-  description = "Lambda Throttles (sum per period) at or above which the alarm fires."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.lambda_throttles_threshold >= 1
-    error_message = "lambda_throttles_threshold must be at least 1."
-  }
-}
-
-variable "api_5xx_rate_threshold" {
-  description = "Share of API responses that are 5xx, in percent, above which the alarm fires."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.api_5xx_rate_threshold > 0 && var.api_5xx_rate_threshold <= 100
-    error_message = "api_5xx_rate_threshold is a percentage in (0, 100]."
-  }
-}
-
-variable "api_latency_p99_threshold_ms" {
-  description = "p99 API latency in milliseconds above which the alarm fires."
-  type        = number
-  default     = 1000
-
-  validation {
-    condition     = var.api_latency_p99_threshold_ms > 0 && var.api_latency_p99_threshold_ms <= 30000
-    error_message = "api_latency_p99_threshold_ms must be in (0, 30000]."
-  }
-}
-
-variable "dynamodb_throttles_threshold" {
-  description = "DynamoDB throttled requests (read + write throttle events, sum per period) at or above which the alarm fires."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.dynamodb_throttles_threshold >= 1
-    error_message = "dynamodb_throttles_threshold must be at least 1."
-  }
-}
-
-variable "dynamodb_system_errors_threshold" {
-  description = "DynamoDB system errors (sum per period over the operations the service uses) at or above which the alarm fires."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.dynamodb_system_errors_threshold >= 1
-    error_message = "dynamodb_system_errors_threshold must be at least 1."
-  }
-}
-
-variable "storage_unavailable_threshold" {
-  description = "StorageUnavailable (the service answered 503; sum per period) at or above which the alarm fires."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.storage_unavailable_threshold >= 1
-    error_message = "storage_unavailable_threshold must be at least 1."
-  }
-}
-
-variable "webhook_rejections_threshold" {
-  description = "WebhookRejected (deliveries answered 401/404/413; sum per period) at or above which the alarm fires."
-  type        = number
-  default     = 25
-
-  validation {
-    condition     = var.webhook_rejections_threshold >= 1
-    error_message = "webhook_rejections_threshold must be at least 1."
+    condition     = alltrue([for k, v in var.thresholds : try(v > 0 && v >= local.threshold_limits[k][0] && v <= coalesce(local.threshold_limits[k][1], v), false)])
+    error_message = "thresholds: the keys are alarm keys (lambda_errors, lambda_throttles, api_5xx_rate, api_latency_p99, dynamodb_throttles, dynamodb_system_errors, storage_unavailable, webhook_rejections); sums are at least 1, api_5xx_rate is a percentage in (0, 100] and api_latency_p99 in (0, 30000] ms."
   }
 }
 

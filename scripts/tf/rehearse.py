@@ -4,9 +4,17 @@ Stages: start moto -> apply environments/bootstrap (local state) -> init dev on 
 DynamoDB locking that bootstrap created -> apply dev -> plan dev again (must be empty) -> plan prod ->
 serve the real handler against dev's table and store an event -> destroy dev.
 
+Upgrade path: bootstrap and dev are first applied as they were at MIGRATION_BASE (the layout before
+modules/ingest-stack, exported with git archive), then the current configuration is planned on the
+same state: every resource change must be a no-op, an update or a read (moved addresses are fine;
+no create, no delete, no replacement), and only then is it applied; after the destroy, dev is
+applied once more from scratch (and destroyed). Without that commit (a shallow clone), the step is
+skipped with a notice and the current layout is applied from scratch only.
+
 The committed environments are never edited. Everything emulator-specific goes in through Terraform's
-own mechanisms, inside a scratch copy under .rehearsal/: generated *_override.tf files and an extra
--backend-config file. Gaps of the emulator are worked around in MOTO_GAPS only, each with its reason.
+own mechanisms, inside a scratch copy under .rehearsal/ (REHEARSAL_DIR): generated *_override.tf
+files and an extra -backend-config file. Gaps of the emulator are worked around in MOTO_GAPS only,
+each with its reason.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import io
 import ipaddress
 import json
 import os
@@ -24,6 +33,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRATCH = ROOT / ".rehearsal"
+SCRATCH = Path(os.environ.get("REHEARSAL_DIR") or ROOT / ".rehearsal").resolve()
 BIN = ROOT / ".venv" / "bin"
 ARTIFACT = ROOT / "dist" / "ingest.zip"
 
@@ -50,6 +60,12 @@ def committed_region() -> str:
 
 
 REGION = committed_region()
+# The last commit before the environments were composed from modules/ingest-stack (and before the
+# alarms and the deploy roles became for_each resources): what every deployment made until then has
+# in its state. The upgrade to the current layout must move addresses only.
+MIGRATION_BASE = "2b531c7189e2530b9a21c18856f4fcb580620d59"
+# What a plan of the current layout may do to a deployment of MIGRATION_BASE.
+MIGRATION_ACTIONS = frozenset({"no-op", "update", "read"})
 TERRAFORM = os.environ.get("TERRAFORM", "terraform")
 STEP_TIMEOUT = 600  # seconds, any single Terraform command
 SERVICES = (
@@ -254,6 +270,55 @@ def prepare_scratch(endpoint: str) -> Path:
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", "*.tfplan")
     shutil.copytree(ROOT / "modules", work / "modules", ignore=ignore)
     shutil.copytree(ROOT / "environments", work / "environments", ignore=ignore)
+    add_overrides(work, endpoint)
+    return work
+
+
+def base_layout(endpoint: str) -> Path | None:
+    """modules/ and environments/ as they were at MIGRATION_BASE, with the same overrides.
+
+    None when the commit is not in this clone (CI checkouts with a shallow history): the upgrade
+    path is then not rehearsed, and the rehearsal says so.
+    """
+    base = SCRATCH / "base"
+    if base.exists():
+        shutil.rmtree(base)
+    git = ["git", "-C", str(ROOT)]
+    found = subprocess.run(
+        [*git, "cat-file", "-e", f"{MIGRATION_BASE}^{{commit}}"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if found.returncode != 0:
+        shallow = subprocess.run(
+            [*git, "rev-parse", "--is-shallow-repository"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout.strip()
+        why = "a shallow clone" if shallow == "true" else "not in this clone's history"
+        log(
+            f"NOTICE: upgrade path not rehearsed: {MIGRATION_BASE[:12]} is {why} "
+            "(fetch the full history to rehearse it); the current layout is applied from scratch"
+        )
+        return None
+    archive = subprocess.run(
+        [*git, "archive", "--format=tar", MIGRATION_BASE, "modules", "environments"],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    base.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(base, filter="data")
+    add_overrides(base, endpoint)
+    return base
+
+
+def add_overrides(work: Path, endpoint: str) -> None:
+    """The artifact, and the override files: provider endpoints and MOTO_GAPS."""
     (work / "dist").mkdir()
     shutil.copy2(ARTIFACT, work / "dist" / "ingest.zip")
 
@@ -278,7 +343,6 @@ provider "aws" {{
     for module, override, reason in MOTO_GAPS:
         body = f"# Generated by scripts/tf/rehearse.py (moto gap): {reason}\n{override}"
         (work / module / "rehearsal_moto_gaps_override.tf").write_text(body)
-    return work
 
 
 def backend_overrides(endpoint: str, bucket: str, lock_table: str) -> Path:
@@ -396,28 +460,88 @@ def expect_converged(workdir: Path) -> None:
         raise RuntimeError(f"{workdir.name} is not converged: the second plan has changes")
 
 
+def plan_is_a_migration(workdir: Path) -> None:
+    """Plan the current layout over a deployment of MIGRATION_BASE and apply exactly that plan.
+
+    Every resource change must be a no-op, an update or a read (addresses may move): no create,
+    no delete, no replacement. Prints each move and a summary of the actions.
+    """
+    plan_file = "migration.tfplan"
+    tf(workdir, "plan", f"-out={plan_file}")
+    shown = json.loads(tf(workdir, "show", "-json", plan_file).stdout)
+    changes = shown.get("resource_changes", [])
+    wrong = [
+        f"{c['address']}: {'/'.join(c['change']['actions'])}"
+        for c in changes
+        if not set(c["change"]["actions"]) <= MIGRATION_ACTIONS
+    ]
+    moved = [(c["previous_address"], c["address"]) for c in changes if c.get("previous_address")]
+    for before, after in moved:
+        log(f"  moved {before} -> {after}")
+    counts: dict[str, int] = {}
+    for change in changes:
+        action = "/".join(change["change"]["actions"])
+        counts[action] = counts.get(action, 0) + 1
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    log(f"{workdir.name}: {len(changes)} resource changes ({summary}), {len(moved)} moved")
+    if wrong:
+        raise RuntimeError(
+            f"{workdir.name}: the upgrade from {MIGRATION_BASE[:12]} would not only move: "
+            + "; ".join(wrong)
+        )
+    tf(workdir, "apply", plan_file)
+
+
+def apply_bootstrap(bootstrap: Path, base: Path | None) -> dict[str, Any]:
+    """Apply the bootstrap (local state): from scratch, or as of MIGRATION_BASE then upgraded."""
+    if base is None:
+        with stage("bootstrap: init + apply"):
+            tf(bootstrap, "init", "-lockfile=readonly")
+            tf(bootstrap, "apply", "-auto-approve")
+    else:
+        old = base / "environments" / "bootstrap"
+        with stage(f"bootstrap: init + apply as of {MIGRATION_BASE[:12]}"):
+            tf(old, "init", "-lockfile=readonly")
+            tf(old, "apply", "-auto-approve")
+        shutil.copy2(old / "terraform.tfstate", bootstrap / "terraform.tfstate")
+        with stage("bootstrap: upgrade (plan: moves only, then apply)"):
+            tf(bootstrap, "init", "-lockfile=readonly")
+            plan_is_a_migration(bootstrap)
+    with stage("bootstrap: plan again (expects no changes)"):
+        expect_converged(bootstrap)
+    return outputs(bootstrap)
+
+
+def apply_dev(dev: Path, base: Path | None, extra: Path) -> None:
+    """Apply dev on the S3 backend: from scratch, or as of MIGRATION_BASE then upgraded."""
+    if base is not None:
+        old = base / "environments" / "dev"
+        with stage(f"dev: init + apply as of {MIGRATION_BASE[:12]} (S3 backend + DynamoDB lock)"):
+            init_with_backend(old, "dev.s3.tfbackend", extra)
+            tf(old, "apply", "-auto-approve")
+    with stage("dev: init (S3 backend + DynamoDB lock)"):
+        init_with_backend(dev, "dev.s3.tfbackend", extra)
+    if base is None:
+        with stage("dev: apply"):
+            tf(dev, "apply", "-auto-approve")
+    else:
+        with stage("dev: upgrade (plan: moves only, then apply)"):
+            plan_is_a_migration(dev)
+    with stage("dev: plan again (expects no changes)"):
+        expect_converged(dev)
+
+
 def rehearse_terraform(endpoint: str) -> None:
     with stage("scratch copy + overrides"):
         work = prepare_scratch(endpoint)
-    bootstrap = work / "environments" / "bootstrap"
+        base = base_layout(endpoint)
     dev = work / "environments" / "dev"
     prod = work / "environments" / "prod"
 
-    with stage("bootstrap: init + apply"):
-        tf(bootstrap, "init", "-lockfile=readonly")
-        tf(bootstrap, "apply", "-auto-approve")
-        boot = outputs(bootstrap)
-    with stage("bootstrap: plan again (expects no changes)"):
-        expect_converged(bootstrap)
+    boot = apply_bootstrap(work / "environments" / "bootstrap", base)
     log(f"state bucket {boot['state_bucket']}, lock table {boot['lock_table']}")
     extra = backend_overrides(endpoint, boot["state_bucket"], boot["lock_table"])
-
-    with stage("dev: init (S3 backend + DynamoDB lock)"):
-        init_with_backend(dev, "dev.s3.tfbackend", extra)
-    with stage("dev: apply"):
-        tf(dev, "apply", "-auto-approve")
-    with stage("dev: plan again (expects no changes)"):
-        expect_converged(dev)
+    apply_dev(dev, base, extra)
     with stage("prod: init + plan"):
         init_with_backend(prod, "prod.s3.tfbackend", extra)
         plan = tf(prod, "plan", "-detailed-exitcode", ok=(2,))
@@ -431,12 +555,18 @@ def rehearse_terraform(endpoint: str) -> None:
         check_state(endpoint, boot["state_bucket"], boot["lock_table"])
     with stage("dev: destroy"):
         tf(dev, "destroy", "-auto-approve")
+    if base is not None:
+        # The upgraded deployment is gone: what a new fork does, from scratch, is left to rehearse.
+        with stage("dev: apply from scratch, plan again, destroy"):
+            tf(dev, "apply", "-auto-approve")
+            expect_converged(dev)
+            tf(dev, "destroy", "-auto-approve")
 
 
 def run(keep: bool) -> None:
     if not ARTIFACT.is_file():
         sys.exit(f"rehearse: {ARTIFACT.relative_to(ROOT)} is missing (make package)")
-    SCRATCH.mkdir(exist_ok=True)
+    SCRATCH.mkdir(parents=True, exist_ok=True)
     make_certificate()
     port = free_port()
     endpoint = f"https://127.0.0.1:{port}"
@@ -452,8 +582,9 @@ def run(keep: bool) -> None:
                 wait_http(f"{endpoint}/moto-api/", timeout=60)
             rehearse_terraform(endpoint)
     finally:
-        if not keep and (SCRATCH / "work").exists():
-            shutil.rmtree(SCRATCH / "work")
+        for scratch in (SCRATCH / "work", SCRATCH / "base"):
+            if not keep and scratch.exists():
+                shutil.rmtree(scratch)
         total = sum(seconds for _, seconds in timings)
         log("timings:")
         for name, seconds in timings:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.tf import hcl
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(p for p in (ROOT / "modules").iterdir() if (p / "versions.tf").exists())
 ENVIRONMENTS = [ROOT / "environments" / name for name in ("bootstrap", "dev", "prod")]
@@ -38,6 +40,7 @@ def test_modules_exist() -> None:
         "alarms",
         "state-backend",
         "github-oidc",
+        "ingest-stack",
     }
 
 
@@ -70,49 +73,103 @@ def test_variables_and_outputs_are_typed_and_described(directory: Path) -> None:
 
 
 def test_only_the_aws_provider() -> None:
+    modules = {m.name for m in MODULES}
     for path in tf_files(ROOT / "modules") + tf_files(ROOT / "environments"):
         text = path.read_text()
         for source in re.findall(r'source\s*=\s*"([^"]+)"', text):
-            assert source == "hashicorp/aws" or source.startswith("../../modules/"), (
+            local = re.fullmatch(r"(?:\.\./\.\./modules|\.\.)/([a-z-]+)", source)
+            assert source == "hashicorp/aws" or (local and local.group(1) in modules), (
                 f"{path}: {source}"
             )
         for kind in re.findall(r'^(?:resource|data) "([a-z0-9_]+)"', text, re.MULTILINE):
             assert kind.startswith("aws_"), f"{path}: {kind} is not from hashicorp/aws"
 
 
+def provider_constraint(directory: Path) -> str:
+    text = (directory / "versions.tf").read_text()
+    match = re.search(
+        r'source\s*=\s*"hashicorp/aws",?\s*(?:#.*\n\s*)*version\s*=\s*"([^"]+)"', text
+    )
+    assert match, f"{directory}: no hashicorp/aws version constraint"
+    return match.group(1)
+
+
 def test_lock_files_cover_ci_and_workstations() -> None:
-    locks = [d / ".terraform.lock.hcl" for d in MODULES + ENVIRONMENTS]
-    contents = {lock.read_text() for lock in locks}
-    assert len(contents) == 1, "every lock file pins the same provider build"
-    text = contents.pop()
+    """Every lock file holds the same provider build and hashes; only the constraints differ."""
+    locks = {d: (d / ".terraform.lock.hcl").read_text() for d in MODULES + ENVIRONMENTS}
+    builds = {re.sub(r"\n  constraints = .*\n", "\n", text) for text in locks.values()}
+    assert len(builds) == 1, "every lock file pins the same provider build"
+    text = builds.pop()
     assert text.count('provider "registry.terraform.io/') == 1
     assert 'provider "registry.terraform.io/hashicorp/aws"' in text
     assert 'version     = "5.100.0"' in text
     assert LINUX_AMD64_H1 in text  # GitHub-hosted runners are linux_amd64
     assert len(re.findall(r'"zh:[0-9a-f]{64}"', text)) >= 14  # every platform's release zip
+    for directory, lock in locks.items():
+        recorded = re.search(r'^  constraints = "([^"]+)"$', lock, re.MULTILINE)
+        assert recorded, directory
+        assert provider_constraint(directory) in recorded.group(1).split(", "), directory
+
+
+def test_modules_set_a_floor_and_environments_pin() -> None:
+    """A reusable module takes any provider from its floor on; a deployment pins one, exactly."""
+    for module in MODULES:
+        assert re.fullmatch(r">= \d+\.\d+(\.\d+)?", provider_constraint(module)), module.name
+    for env in ENVIRONMENTS:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", provider_constraint(env)), env.name
+        assert 'backend "s3" {}' in (env / "versions.tf").read_text() or env.name == "bootstrap"
 
 
 def test_dev_and_prod_differ_only_by_values() -> None:
+    """prod's configuration is dev's (links); each holds its own values, backend file and pin."""
     dev, prod = ROOT / "environments" / "dev", ROOT / "environments" / "prod"
-    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", ".terraform.lock.hcl"):
-        assert (dev / name).read_text() == (prod / name).read_text(), name
+    for name in ("main.tf", "variables.tf", "outputs.tf"):
+        assert (prod / name).is_symlink(), f"environments/prod/{name} is not a link to dev's"
+        assert (prod / name).readlink() == Path("../dev") / name
+        assert not (dev / name).is_symlink()
+    for env in (dev, prod):
+        own = {
+            p.name
+            for p in env.iterdir()
+            if p.name not in (".terraform", "tests") and not p.is_symlink()
+        }
+        shared = {"main.tf", "variables.tf", "outputs.tf"} if env == dev else set()
+        assert own == {
+            "versions.tf",
+            ".terraform.lock.hcl",
+            "terraform.tfvars",
+            f"{env.name}.s3.tfbackend",
+            *shared,
+        }, env.name
+    assert provider_constraint(dev) == provider_constraint(prod)
+    thin = sum(len(p.read_text().splitlines()) for p in dev.glob("*.tf"))
+    assert thin < 150, f"environments/dev is {thin} lines of .tf: it composes modules/ingest-stack"
+    assert 'source = "../../modules/ingest-stack"' in (dev / "main.tf").read_text()
+
+
+def test_every_module_the_environments_called_has_moved() -> None:
+    """Deployments made before modules/ingest-stack keep every address (scripts/tf/rehearse.py
+    plans the upgrade from that layout against moto and fails on anything but a move)."""
+    stack = (ROOT / "modules" / "ingest-stack" / "main.tf").read_text()
+    main = (ROOT / "environments" / "dev" / "main.tf").read_text()
+    called = re.findall(r'^module "([a-z_]+)"', stack, re.MULTILINE)
+    assert called == ["event_store", "ingest_function", "http_api", "alarms"]
+    moves = re.findall(r"from = (\S+)\n\s+to\s+= (\S+)", main)
+    assert moves == [(f"module.{m}", f"module.stack.module.{m}") for m in called]
 
 
 def test_prod_is_stricter_than_dev() -> None:
-    dev = tfvars(ROOT / "environments" / "dev" / "terraform.tfvars")
-    prod = tfvars(ROOT / "environments" / "prod" / "terraform.tfvars")
+    dev = hcl.tfvars((ROOT / "environments" / "dev" / "terraform.tfvars").read_text())["stack"]
+    prod = hcl.tfvars((ROOT / "environments" / "prod" / "terraform.tfvars").read_text())["stack"]
     assert dev["environment"] == "dev"
     assert prod["environment"] == "prod"
-    assert prod["deletion_protection"] == "true"
-    assert dev["deletion_protection"] == "false"
-    assert int(prod["retention_days"]) > int(dev["retention_days"])
-    assert int(prod["log_retention_days"]) > int(dev["log_retention_days"])
-    for threshold in (
-        "lambda_errors_threshold",
-        "api_5xx_rate_threshold",
-        "api_latency_p99_threshold_ms",
-    ):
-        assert float(prod[threshold]) < float(dev[threshold]), threshold
+    assert prod["events"]["deletion_protection"] is True
+    assert dev["events"]["deletion_protection"] is False
+    assert prod["events"]["retention_days"] > dev["events"]["retention_days"]
+    assert prod["logs"]["retention_days"] > dev["logs"]["retention_days"]
+    for alarm in ("lambda_errors", "api_5xx_rate", "api_latency_p99"):
+        assert prod["alarms"]["thresholds"][alarm] < dev["alarms"]["thresholds"][alarm], alarm
+    assert prod["api"]["throttling_rate_limit"] > dev["api"]["throttling_rate_limit"]
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -154,6 +211,32 @@ def test_lambda_lock_agrees_with_dev_lock() -> None:
     assert "make lock-lambda" in (ROOT / "requirements" / "lambda.lock").read_text()
 
 
+def test_module_readmes_use_terraform_docs_markers_and_settings() -> None:
+    """scripts/tf/module_docs.py writes what terraform-docs writes with .terraform-docs.yml."""
+    config = (ROOT / ".terraform-docs.yml").read_text()
+    for setting in (
+        'formatter: "markdown table"',
+        "enabled: false",
+        "anchor: false",
+        "escape: false",
+        "html: false",
+        "read-comments: false",
+        "required: true",
+        "indent: 2",
+        "<!-- BEGIN_TF_DOCS -->",
+        "<!-- END_TF_DOCS -->",
+    ):
+        assert setting in config, setting
+    shown = re.search(r"show:\n((?:\s+- \S+\n)+)", config)
+    assert shown
+    assert shown.group(1).split() == ["-", "requirements", "-", "inputs", "-", "outputs"]
+    for module in MODULES:
+        text = (module / "README.md").read_text()
+        assert text.count("<!-- BEGIN_TF_DOCS -->") == 1, module.name
+        assert text.count("<!-- END_TF_DOCS -->") == 1, module.name
+        assert "MODULE_DOCS" not in text, module.name
+
+
 def test_module_readmes_are_current() -> None:
     script = ROOT / "scripts" / "tf" / "module_docs.py"
     result = subprocess.run(
@@ -176,17 +259,16 @@ def test_checkov_skips_are_inline_with_a_reason() -> None:
 
 
 def test_environments_name_the_bootstrap_roles_and_paths() -> None:
-    """The environments derive the boundary, apply role and role path the bootstrap creates."""
+    """The stack derives the boundary, apply role and role path the bootstrap creates."""
     oidc = (ROOT / "modules" / "github-oidc" / "main.tf").read_text()
     assert '"${p}-github-apply"' in oidc
     assert 'policy/${p}-boundary"' in oidc
     assert '"/${p}/"' in oidc
-    for env in ("dev", "prod"):
-        text = (ROOT / "environments" / env / "main.tf").read_text()
-        assert 'role/${local.prefix}-github-apply"' in text
-        assert 'policy/${local.prefix}-boundary"' in text
-        assert re.search(r'role_path\s+= "/\$\{local\.prefix\}/"', text)
-        assert re.search(r"key_administrator_arns\s+= .*local\.apply_role_arn", text)
+    text = (ROOT / "modules" / "ingest-stack" / "main.tf").read_text()
+    assert 'role/${local.prefix}-github-apply"' in text
+    assert 'policy/${local.prefix}-boundary"' in text
+    assert re.search(r'role_path\s+= "/\$\{local\.prefix\}/"', text)
+    assert re.search(r"key_administrator_arns\s+= .*local\.apply_role_arn", text)
 
 
 def test_the_http_api_declares_its_routes_and_no_default_route() -> None:

@@ -101,32 +101,51 @@ run "key_administered_through_its_policy" {
   }
 
   assert {
-    condition = alltrue([for a in [
-      aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
-      aws_cloudwatch_metric_alarm.api_5xx_rate, aws_cloudwatch_metric_alarm.api_latency_p99,
-      aws_cloudwatch_metric_alarm.dynamodb_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
-      aws_cloudwatch_metric_alarm.storage_unavailable, aws_cloudwatch_metric_alarm.webhook_rejections,
-    ] : a.alarm_actions == toset([aws_sns_topic.alarms.arn])])
-    error_message = "Every alarm notifies the topic."
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 8 && alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset([aws_sns_topic.alarms.arn]) && a.ok_actions == toset([aws_sns_topic.alarms.arn])])
+    error_message = "Every one of the eight alarms notifies the topic, when it fires and when it clears."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.storage_unavailable.namespace == "Ingest" && aws_cloudwatch_metric_alarm.storage_unavailable.metric_name == "StorageUnavailable" && aws_cloudwatch_metric_alarm.storage_unavailable.dimensions == tomap({ service = "ingest" })
+    condition = output.alarm_names == {
+      lambda_errors          = "ingest-test-lambda-errors"
+      lambda_throttles       = "ingest-test-lambda-throttles"
+      api_5xx_rate           = "ingest-test-api-5xx-rate"
+      api_latency_p99        = "ingest-test-api-latency-p99"
+      dynamodb_throttles     = "ingest-test-dynamodb-throttled-requests"
+      dynamodb_system_errors = "ingest-test-dynamodb-system-errors"
+      storage_unavailable    = "ingest-test-storage-unavailable"
+      webhook_rejections     = "ingest-test-webhook-rejections"
+    }
+    error_message = "The alarms keep their names (NAME-*: the deploy role's scope, the topic policy's SourceArn)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["lambda_errors"].threshold == 1 && aws_cloudwatch_metric_alarm.this["webhook_rejections"].threshold == 25 && aws_cloudwatch_metric_alarm.this["lambda_errors"].statistic == "Sum" && aws_cloudwatch_metric_alarm.this["lambda_errors"].period == 300 && aws_cloudwatch_metric_alarm.this["lambda_errors"].dimensions == tomap({ FunctionName = "ingest-test-ingest" })
+    error_message = "Without overrides every alarm has its default threshold, over the default period."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this["dynamodb_system_errors"].metric_query) == 4 && length([for q in aws_cloudwatch_metric_alarm.this["dynamodb_system_errors"].metric_query : q if q.return_data == true]) == 1 && length(aws_cloudwatch_metric_alarm.this["dynamodb_throttles"].metric_query) == 3
+    error_message = "The DynamoDB alarms sum their metrics with metric math (one query returns the value)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["storage_unavailable"].namespace == "Ingest" && aws_cloudwatch_metric_alarm.this["storage_unavailable"].metric_name == "StorageUnavailable" && aws_cloudwatch_metric_alarm.this["storage_unavailable"].dimensions == tomap({ service = "ingest" })
     error_message = "StorageUnavailable is watched in the service's namespace with dimension service=ingest."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.webhook_rejections.metric_name == "WebhookRejected" && aws_cloudwatch_metric_alarm.webhook_rejections.dimensions == tomap({ service = "ingest" })
+    condition     = aws_cloudwatch_metric_alarm.this["webhook_rejections"].metric_name == "WebhookRejected" && aws_cloudwatch_metric_alarm.this["webhook_rejections"].dimensions == tomap({ service = "ingest" })
     error_message = "Webhook rejections are watched on the reason-free total the service emits."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.api_latency_p99.extended_statistic == "p99" && aws_cloudwatch_metric_alarm.api_latency_p99.threshold == 1000
+    condition     = aws_cloudwatch_metric_alarm.this["api_latency_p99"].extended_statistic == "p99" && aws_cloudwatch_metric_alarm.this["api_latency_p99"].threshold == 1000
     error_message = "API latency alarm is on p99 with the threshold input."
   }
 
   assert {
-    condition     = length([for q in aws_cloudwatch_metric_alarm.api_5xx_rate.metric_query : q if q.return_data == true]) == 1 && aws_cloudwatch_metric_alarm.api_5xx_rate.threshold == 1
+    condition     = length([for q in aws_cloudwatch_metric_alarm.this["api_5xx_rate"].metric_query : q if q.return_data == true]) == 1 && aws_cloudwatch_metric_alarm.this["api_5xx_rate"].threshold == 1
     error_message = "The 5xx alarm is a rate (metric math) with the threshold input."
   }
 
@@ -136,8 +155,15 @@ run "key_administered_through_its_policy" {
   }
 
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) >= 6
-    error_message = "One dashboard with the service's widgets."
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 7 && jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[6].properties.alarms == [for k in ["lambda_errors", "lambda_throttles", "api_5xx_rate", "api_latency_p99", "dynamodb_throttles", "dynamodb_system_errors", "storage_unavailable", "webhook_rejections"] : aws_cloudwatch_metric_alarm.this[k].arn]
+    error_message = "One dashboard: six metric panels and the state of every alarm."
+  }
+
+  assert {
+    condition = [for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [w.x, w.y, w.width, w.height]] == [
+      [0, 0, 12, 6], [12, 0, 12, 6], [0, 6, 12, 6], [12, 6, 12, 6], [0, 12, 12, 6], [12, 12, 12, 6], [0, 18, 24, 3],
+    ]
+    error_message = "The panels are laid out two by two, the alarms below them."
   }
 }
 
@@ -145,9 +171,9 @@ run "given_key_and_email" {
   command = apply
 
   variables {
-    sns_kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
-    alarm_email                   = "oncall@example.com"
-    storage_unavailable_threshold = 5
+    sns_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
+    alarm_email     = "oncall@example.com"
+    thresholds      = { storage_unavailable = 5, api_5xx_rate = 2.5 }
   }
 
   assert {
@@ -156,8 +182,8 @@ run "given_key_and_email" {
   }
 
   assert {
-    condition     = aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com" && aws_cloudwatch_metric_alarm.storage_unavailable.threshold == 5
-    error_message = "E-mail subscription and thresholds come from the inputs."
+    condition     = aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com" && aws_cloudwatch_metric_alarm.this["storage_unavailable"].threshold == 5 && aws_cloudwatch_metric_alarm.this["api_5xx_rate"].threshold == 2.5 && aws_cloudwatch_metric_alarm.this["api_5xx_rate"].alarm_description == "More than 2.5% of API responses were 5xx." && aws_cloudwatch_metric_alarm.this["lambda_errors"].threshold == 1
+    error_message = "E-mail subscription and thresholds come from the inputs; an alarm not overridden keeps its default."
   }
 }
 
@@ -165,13 +191,53 @@ run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    sns_kms_key_arn        = "alias/aws/sns"
-    alarm_email            = "not-an-address"
-    api_5xx_rate_threshold = 0
-    period_seconds         = 30
+    sns_kms_key_arn = "alias/aws/sns"
+    alarm_email     = "not-an-address"
+    thresholds      = { api_5xx_rate = 0 }
+    period_seconds  = 30
   }
 
-  expect_failures = [var.sns_kms_key_arn, var.alarm_email, var.api_5xx_rate_threshold, var.period_seconds]
+  expect_failures = [var.sns_kms_key_arn, var.alarm_email, var.thresholds, var.period_seconds]
+}
+
+run "rejects_thresholds_out_of_range" {
+  command = plan
+
+  variables {
+    thresholds = { api_5xx_rate = 101 }
+  }
+
+  expect_failures = [var.thresholds]
+}
+
+run "rejects_a_latency_threshold_above_the_integration_limit" {
+  command = plan
+
+  variables {
+    thresholds = { api_latency_p99 = 30001 }
+  }
+
+  expect_failures = [var.thresholds]
+}
+
+run "rejects_a_counter_threshold_below_one" {
+  command = plan
+
+  variables {
+    thresholds = { webhook_rejections = 0.5 }
+  }
+
+  expect_failures = [var.thresholds]
+}
+
+run "rejects_an_unknown_alarm" {
+  command = plan
+
+  variables {
+    thresholds = { lambda_error = 5 }
+  }
+
+  expect_failures = [var.thresholds]
 }
 
 run "rejects_wildcard_key_administrators" {

@@ -1,0 +1,83 @@
+# One environment of the service: the events table, the function, the HTTP API in front of it and
+# the alarms watching all three, named PROJECT-ENVIRONMENT-* (the prefix the environment's deploy
+# role may manage: modules/github-oidc, docs/decisions/0021).
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  prefix    = "${var.project}-${var.environment}"
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  # The bootstrap's names for this environment's boundary and apply role.
+  boundary_arn   = "arn:${local.partition}:iam::${local.account}:policy/${local.prefix}-boundary"
+  apply_role_arn = "arn:${local.partition}:iam::${local.account}:role/${local.prefix}-github-apply"
+
+  tags = merge(var.tags, {
+    Project     = var.project
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+
+  parameter             = var.webhooks.sources_parameter_name
+  sources_parameter_arn = local.parameter == null ? null : "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(local.parameter, "/")}"
+}
+
+module "event_store" {
+  source = "../event-store"
+
+  name                = "${local.prefix}-events"
+  deletion_protection = var.events.deletion_protection
+  tags                = local.tags
+}
+
+module "ingest_function" {
+  source = "../ingest-function"
+
+  name                     = "${local.prefix}-ingest"
+  artifact_path            = var.artifact_path
+  table_name               = module.event_store.table_name
+  table_arn                = module.event_store.table_arn
+  sources                  = local.parameter == null ? var.webhooks.sources : "ssm:${local.parameter}"
+  sources_parameter_arn    = local.sources_parameter_arn
+  secret_arns              = var.webhooks.secret_arns
+  retention_days           = var.events.retention_days
+  memory_size              = var.function.memory_size
+  reserved_concurrency     = var.function.reserved_concurrency
+  tracing_enabled          = var.function.tracing_enabled
+  log_level                = var.logs.level
+  log_retention_days       = var.logs.retention_days
+  role_path                = "/${local.prefix}/"
+  permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null
+  tags                     = local.tags
+}
+
+module "http_api" {
+  source = "../http-api"
+
+  name                      = "${local.prefix}-http"
+  function_name             = module.ingest_function.function_name
+  function_invoke_arn       = module.ingest_function.invoke_arn
+  throttling_rate_limit     = var.api.throttling_rate_limit
+  throttling_burst_limit    = var.api.throttling_burst_limit
+  access_log_retention_days = var.logs.retention_days
+  jwt_authorizer            = var.api.jwt_authorizer
+  custom_domain             = var.api.custom_domain
+  tags                      = local.tags
+}
+
+module "alarms" {
+  source = "../alarms"
+
+  name                   = local.prefix
+  function_name          = module.ingest_function.function_name
+  api_id                 = module.http_api.api_id
+  table_name             = module.event_store.table_name
+  alarm_email            = var.alarm_email
+  evaluation_periods     = var.alarms.evaluation_periods
+  thresholds             = var.alarms.thresholds
+  key_administrator_arns = var.use_permissions_boundary ? [local.apply_role_arn] : []
+  tags                   = local.tags
+}
