@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.domain.webhooks.schemes import REGISTRY
+
 from ingest_tools.cli.http import post
 
 if TYPE_CHECKING:
@@ -52,7 +54,8 @@ def register(commands: Any) -> None:
         "--sources",
         type=Path,
         default=None,
-        help="sources document (JSON or YAML); default: the SOURCES environment variable",
+        help=f"sources document (JSON or YAML; schemes: {', '.join(REGISTRY)}); "
+        "default: the SOURCES environment variable",
     )
     parser.set_defaults(func=run)
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import parse_qsl
 
-from ingest.responses import Handshake
-
 if TYPE_CHECKING:
     from ingest.domain.webhooks.config import SourceConfig
+    from ingest.responses import Handshake
 
 T = TypeVar("T")
 

@@ -8,11 +8,13 @@ payloads and slash commands (form-encoded) give their type and no delivery id.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-from ingest.responses import Handshake
+
+if TYPE_CHECKING:
+    from ingest.responses import Handshake
 
 SIGNATURE: Final = "x-slack-signature"
 TIMESTAMP: Final = "x-slack-request-timestamp"
@@ -37,7 +39,9 @@ def _slack_delivery(body: bytes) -> VerifiedDelivery:
     if payload is not None:  # Events API
         if payload.get("type") == "url_verification":
             challenge = payload.get("challenge")
-            reply = Handshake(challenge=challenge) if isinstance(challenge, str) else None
+            reply: Handshake | None = (
+                {"challenge": challenge} if isinstance(challenge, str) else None
+            )
             return VerifiedDelivery(event_type="url_verification", delivery_id=None, reply=reply)
         inner = payload.get("event")
         inner_type = inner.get("type") if isinstance(inner, dict) else None
@@ -49,7 +53,7 @@ def _slack_delivery(body: bytes) -> VerifiedDelivery:
         )
     fields = common.form(body)
     if fields.get("ssl_check") == "1":  # Slack checking the endpoint's certificate
-        return VerifiedDelivery(event_type="ssl_check", delivery_id=None, reply=Handshake())
+        return VerifiedDelivery(event_type="ssl_check", delivery_id=None, reply={})
     if "payload" in fields:  # interactivity: a JSON document in the `payload` field
         interaction = common.json_object(fields["payload"].encode("utf-8"))
         interaction_type = interaction.get("type") if interaction is not None else None
