@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ingest.responses import ErrorDetail, ErrorResponse, error_body
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.responses import ErrorDetail, ErrorResponse
+
+
+def error_body(code: str, message: str, details: list[ErrorDetail] | None = None) -> ErrorResponse:
+    """The contract's error body (:class:`ingest.responses.ErrorResponse`)."""
+    return {"error": {"code": code, "message": message, "details": details or []}}
 
 
 class ApiError(Exception):

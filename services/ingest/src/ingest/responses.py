@@ -1,10 +1,10 @@
-"""What the API answers, written once: the routes build these bodies, and the OpenAPI document
-(``ingest_tools.openapi``) derives its response schemas from the same definitions.
+"""What the API answers, written once: the routes and errors write their bodies to these shapes,
+and the OpenAPI document (``ingest_tools.openapi``) derives its response schemas from them.
 
-They are ``TypedDict``s: at run time a plain ``dict`` (nothing to validate on the request path,
-next to nothing to import); the constraints in ``Annotated[..., Field(...)]`` only matter when
-pydantic builds a JSON schema from them. Each is closed (``extra="forbid"``): a member the
-document does not name is a defect.
+They are ``TypedDict``s, and the request path imports this module for the type checker only
+(``if TYPE_CHECKING:``): at run time a body is a plain ``dict`` and costs nothing to import. The
+constraints in ``Annotated[..., Field(...)]`` matter when pydantic builds a JSON schema from them.
+Each is closed (``extra="forbid"``): a member the document does not name is a defect.
 """
 
 from __future__ import annotations
@@ -118,8 +118,3 @@ RESPONSES: tuple[type, ...] = (
     ErrorBody,
     ErrorResponse,
 )
-
-
-def error_body(code: str, message: str, details: list[ErrorDetail] | None = None) -> ErrorResponse:
-    """The contract's error body: ``{"error": {"code", "message", "details"}}``."""
-    return ErrorResponse(error=ErrorBody(code=code, message=message, details=details or []))

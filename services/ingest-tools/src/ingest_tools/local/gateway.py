@@ -36,8 +36,8 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
+from ingest.errors import error_body as error_document
 from ingest.limits import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
-from ingest.responses import error_body as error_document
 from ingest.routes import route_key_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

@@ -7,7 +7,7 @@ stored at most once (:func:`ingest.domain.store.store_events`, which writes thro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -17,9 +17,11 @@ from ingest.api import http
 from ingest.domain import intake
 from ingest.domain.store import backend_failure, store_events
 from ingest.errors import BadRequest
-from ingest.responses import BatchAccepted, BatchItem
 from ingest.routes import EVENTS
 from ingest.telemetry import RequestMetrics, logger
+
+if TYPE_CHECKING:
+    from ingest.responses import BatchAccepted
 
 
 def _refuse_reserved_sources(request: intake.Intake) -> None:
@@ -67,14 +69,12 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
             "event_ids": [o.event_id for o in outcomes],
         },
     )
-    return http.json_response(
-        202,
-        BatchAccepted(
-            accepted=len(outcomes) - duplicates,
-            duplicates=duplicates,
-            events=[BatchItem(event_id=o.event_id, duplicate=o.duplicate) for o in outcomes],
-        ),
-    )
+    stored: BatchAccepted = {
+        "accepted": len(outcomes) - duplicates,
+        "duplicates": duplicates,
+        "events": [{"event_id": o.event_id, "duplicate": o.duplicate} for o in outcomes],
+    }
+    return http.json_response(202, stored)
 
 
 def router() -> APIGatewayHttpRouter:

@@ -8,7 +8,7 @@ import json
 import time
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -16,8 +16,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from ingest import runtime
 from ingest.domain.store import Outcome, RequestContext
 from ingest.errors import ApiError, BadRequest
-from ingest.responses import Accepted, Duplicate
 from ingest.routes import Route
+
+if TYPE_CHECKING:
+    from ingest.responses import Accepted, Duplicate
 
 JSON_TYPE = "application/json"
 MAX_IDEMPOTENCY_KEY = 256
@@ -58,11 +60,14 @@ def error_response(exc: ApiError) -> Response[str]:
 def stored_answer(outcome: Outcome) -> Response[str]:
     """202 for a newly stored event, 200 with the original's ids for a repeat."""
     if outcome.duplicate:
-        repeat = Duplicate(
-            event_id=outcome.event_id, received_at=outcome.received_at, duplicate=True
-        )
+        repeat: Duplicate = {
+            "event_id": outcome.event_id,
+            "received_at": outcome.received_at,
+            "duplicate": True,
+        }
         return json_response(200, repeat)
-    return json_response(202, Accepted(event_id=outcome.event_id, received_at=outcome.received_at))
+    stored: Accepted = {"event_id": outcome.event_id, "received_at": outcome.received_at}
+    return json_response(202, stored)
 
 
 def raw_body(event: dict[str, Any]) -> bytes:

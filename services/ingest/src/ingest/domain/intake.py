@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -16,7 +16,9 @@ from ingest import jsonexact
 from ingest.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES
 from ingest.models import DEFAULT_SOURCE, Event
-from ingest.responses import ErrorDetail
+
+if TYPE_CHECKING:
+    from ingest.responses import ErrorDetail
 
 JSON = "application/json"
 CE_SINGLE = "application/cloudevents+json"
