@@ -26,6 +26,13 @@ $(TF_TARGETS): export TF_PROVIDER_MIRROR := $(TF_PROVIDER_MIRROR)
 $(TF_TARGETS): export CHECKPOINT_DISABLE := 1
 $(TF_TARGETS): export TF_IN_AUTOMATION := 1
 $(TF_TARGETS): export TF_INPUT := 0
+# The tests/policies.tftest.hcl runs plan with the real provider, offline: fake credentials, never
+# the caller's own (scripts/tf/iam_lint.py sets the same for itself).
+tf-test tf-parliament: export AWS_ACCESS_KEY_ID := offline
+tf-test tf-parliament: export AWS_SECRET_ACCESS_KEY := offline
+tf-test tf-parliament: export AWS_SESSION_TOKEN :=
+tf-test tf-parliament: export AWS_PROFILE :=
+tf-test tf-parliament: export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: tf-rc
 tf-rc: ## Write build/terraformrc (offline provider mirror, shared plugin cache)

@@ -208,10 +208,16 @@ def terraform_env() -> dict[str, str]:
     env["CHECKPOINT_DISABLE"] = "1"
     env["TF_IN_AUTOMATION"] = "1"
     env["TF_INPUT"] = "0"
-    # The provider never reaches AWS in these runs; no credential of the caller is handed to it.
+    # The provider never reaches AWS in these runs; no credential of the caller is handed to it,
+    # only fake ones (the test files name no credentials).
     for name in list(env):
         if name.startswith("AWS_"):
             del env[name]
+    env.update(
+        AWS_ACCESS_KEY_ID="offline",
+        AWS_SECRET_ACCESS_KEY="offline",  # noqa: S106 - not a secret
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     return env
 
 

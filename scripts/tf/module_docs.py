@@ -167,10 +167,10 @@ def requirements(module: Path) -> list[str]:
     if not block:
         raise SystemExit(f"{module}/versions.tf: no terraform block")
     core = re.search(r'^  required_version\s*=\s*"([^"]+)"', block.group(1), re.MULTILINE)
+    # `name = { source = "...", version = "..." }`, on one line or over several.
     providers = re.findall(
-        r'^    ([a-z0-9_-]+) = \{\n(?:.*\n)*?      version\s*=\s*"([^"]+)"',
+        r'\b([a-z0-9_-]+) = \{\s*(?:#.*\n\s*)*source\s*=\s*"[^"]+",?\s*(?:#.*\n\s*)*version\s*=\s*"([^"]+)"',
         block.group(1),
-        re.MULTILINE,
     )
     rows = ["## Requirements", "", "| Name | Version |", "|------|---------|"]
     if core:

@@ -1,7 +1,7 @@
 # The dev environment as committed: modules/ingest-stack with terraform.tfvars, planned with the mock
-# provider of the stack's own tests. How the modules are wired is tested there.
+# provider (tests/terraform/mocks). How the modules are wired is tested in modules/ingest-stack.
 mock_provider "aws" {
-  source = "../../modules/ingest-stack/tests/mocks"
+  source = "../../tests/terraform/mocks"
 }
 
 variables {

@@ -1,33 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  mock_resource "aws_kms_key" {
-    defaults = {
-      arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    }
-  }
+  source = "../../tests/terraform/mocks"
 
   mock_resource "aws_sns_topic" {
     defaults = {

@@ -1,27 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
+  source = "../../tests/terraform/mocks"
 
   mock_resource "aws_iam_openid_connect_provider" {
     defaults = {

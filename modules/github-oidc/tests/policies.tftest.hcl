@@ -1,22 +1,12 @@
-# The policies as the real provider renders them, at plan time and offline: the provider is never
-# asked to reach AWS (fake credentials, no account lookup; the caller identity is overridden).
-# scripts/tf/parliament.py reads the documents these runs render; the assertions check what only
-# the rendered JSON shows (merged documents, sizes, exact conditions).
+# The deploy roles' policies, trust and boundaries as the real provider renders them, at plan time
+# and offline: the credentials are fake ones from the environment (make tf-test and
+# scripts/tf/iam_lint.py set them) and there is no account lookup. scripts/tf/iam_lint.py lints
+# the documents these runs render. The assertions check what only the rendered JSON shows (merged
+# documents, sizes, exact conditions).
 provider "aws" {
   region                      = "eu-west-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
   skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
   skip_requesting_account_id  = true
-}
-
-override_data {
-  target = data.aws_caller_identity.current
-  values = {
-    account_id = "123456789012"
-  }
 }
 
 variables {
@@ -25,6 +15,11 @@ variables {
   project           = "ingest"
   state_bucket_arn  = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1"
   lock_table_arn    = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks"
+}
+
+override_data {
+  target = data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
 }
 
 run "rendered_deploy_policies" {

@@ -1,4 +1,6 @@
 mock_provider "aws" {
+  source = "../../tests/terraform/mocks"
+
   mock_resource "aws_apigatewayv2_api" {
     defaults = {
       execution_arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123"

@@ -1,21 +1,11 @@
-# The execution role's policies as the real provider renders them, at plan time and offline (fake
-# credentials, no account lookup; the caller identity is overridden). scripts/tf/parliament.py reads
-# the documents these runs render.
+# The execution role's policies as the real provider renders them, at plan time and offline: the
+# credentials are fake ones from the environment (make tf-test and scripts/tf/iam_lint.py set
+# them) and there is no account lookup. scripts/tf/iam_lint.py lints the documents these runs
+# render.
 provider "aws" {
   region                      = "eu-west-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
   skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
   skip_requesting_account_id  = true
-}
-
-override_data {
-  target = data.aws_caller_identity.current
-  values = {
-    account_id = "123456789012"
-  }
 }
 
 variables {
@@ -29,6 +19,11 @@ variables {
   tracing_enabled          = true
   role_path                = "/ingest-test/"
   permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary"
+}
+
+override_data {
+  target = data.aws_caller_identity.current
+  values = { account_id = "123456789012" }
 }
 
 run "rendered_execution_role" {

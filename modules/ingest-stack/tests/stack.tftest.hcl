@@ -1,6 +1,6 @@
-# The composition of one environment, planned with the mock provider (tests/mocks).
+# The composition of one environment, planned with the mock provider (tests/terraform/mocks).
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../../tests/terraform/mocks"
 }
 
 variables {

@@ -1,12 +1,9 @@
-# The bucket policy as the real provider renders it, at plan time and offline (fake credentials, no
-# account lookup). scripts/tf/parliament.py reads the documents these runs render.
+# The bucket policy as the real provider renders them, at plan time and offline: the credentials
+# are fake ones from the environment (make tf-test and scripts/tf/iam_lint.py set them) and there
+# is no account lookup. scripts/tf/iam_lint.py lints the documents these runs render.
 provider "aws" {
   region                      = "eu-west-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
   skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
   skip_requesting_account_id  = true
 }
 

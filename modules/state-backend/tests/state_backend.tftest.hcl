@@ -1,15 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
+  source = "../../tests/terraform/mocks"
 
   mock_resource "aws_s3_bucket" {
     defaults = {
