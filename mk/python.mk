@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-# The two packages of services/ (docs/decisions/0023-runtime-and-tools.md): the runtime `ingest`,
+# The two packages of services/ (docs/decisions/0025-runtime-and-tools.md): the runtime `ingest`,
 # which is all the Lambda artifact ships, and `ingest-tools` (the `ingest` command), both editable.
 PACKAGES := services/ingest services/ingest-tools
 
