@@ -72,14 +72,17 @@ tf-test/%:
 	@echo "--- test $*"
 	@$(TERRAFORM) -chdir=$* test -no-color
 
+# One lock file for every module and environment: .terraform.lock.hcl at the root, which each of them
+# links to (the same provider build is tested and deployed everywhere). It is refreshed through
+# environments/dev, whose constraints cover every other directory's; the other platforms' hashes stay.
 .PHONY: tf-lock
-tf-lock: tf-rc ## Refresh .terraform.lock.hcl everywhere from the mirror (keeps the other platforms' hashes)
-	@for d in $(TF_DIRS); do \
-		test -f $$d/.terraform.lock.hcl || cp modules/event-store/.terraform.lock.hcl $$d/; \
-		$(TERRAFORM) -chdir=$$d get -no-color > /dev/null || exit 1; \
-		$(TERRAFORM) -chdir=$$d providers lock -fs-mirror=$(TF_PROVIDER_MIRROR) \
-			$(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) -no-color > /dev/null || exit 1; \
-	done
+tf-lock: tf-rc ## Refresh the root .terraform.lock.hcl from the mirror (every module and environment links to it)
+	@$(TERRAFORM) -chdir=environments/dev get -no-color > /dev/null
+	@rm -f environments/dev/.terraform.lock.hcl && cp .terraform.lock.hcl environments/dev/.terraform.lock.hcl
+	@$(TERRAFORM) -chdir=environments/dev providers lock -fs-mirror=$(TF_PROVIDER_MIRROR) \
+		$(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) -no-color > /dev/null \
+		&& mv environments/dev/.terraform.lock.hcl .terraform.lock.hcl; \
+		status=$$?; ln -sfn ../../.terraform.lock.hcl environments/dev/.terraform.lock.hcl; exit $$status
 
 # checkov lives in its own virtual environment: its pinned boto3 would clash with the service's.
 $(CHECKOV_STAMP): requirements/checkov.lock

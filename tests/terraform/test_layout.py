@@ -94,21 +94,27 @@ def provider_constraint(directory: Path) -> str:
     return match.group(1)
 
 
-def test_lock_files_cover_ci_and_workstations() -> None:
-    """Every lock file holds the same provider build and hashes; only the constraints differ."""
-    locks = {d: (d / ".terraform.lock.hcl").read_text() for d in MODULES + ENVIRONMENTS}
-    builds = {re.sub(r"\n  constraints = .*\n", "\n", text) for text in locks.values()}
-    assert len(builds) == 1, "every lock file pins the same provider build"
-    text = builds.pop()
+def test_one_lock_file_covers_ci_and_workstations() -> None:
+    """One provider build, recorded once: every module and environment links to the root lock."""
+    lock = ROOT / ".terraform.lock.hcl"
+    for directory in MODULES + ENVIRONMENTS:
+        link = directory / ".terraform.lock.hcl"
+        assert link.is_symlink(), f"{link.relative_to(ROOT)} is not a link to the root lock file"
+        assert link.resolve() == lock, link
+    text = lock.read_text()
     assert text.count('provider "registry.terraform.io/') == 1
     assert 'provider "registry.terraform.io/hashicorp/aws"' in text
-    assert 'version     = "5.100.0"' in text
+    version = re.search(r'^  version     = "([^"]+)"$', text, re.MULTILINE)
+    assert version
+    assert version.group(1) == "5.100.0"
     assert LINUX_AMD64_H1 in text  # GitHub-hosted runners are linux_amd64
     assert len(re.findall(r'"zh:[0-9a-f]{64}"', text)) >= 14  # every platform's release zip
-    for directory, lock in locks.items():
-        recorded = re.search(r'^  constraints = "([^"]+)"$', lock, re.MULTILINE)
-        assert recorded, directory
+    recorded = re.search(r'^  constraints = "([^"]+)"$', text, re.MULTILINE)
+    assert recorded
+    for directory in MODULES + ENVIRONMENTS:
         assert provider_constraint(directory) in recorded.group(1).split(", "), directory
+    for env in ENVIRONMENTS:
+        assert provider_constraint(env) == version.group(1), env.name
 
 
 def test_modules_set_a_floor_and_environments_pin() -> None:
@@ -136,7 +142,6 @@ def test_dev_and_prod_differ_only_by_values() -> None:
         shared = {"main.tf", "variables.tf", "outputs.tf"} if env == dev else set()
         assert own == {
             "versions.tf",
-            ".terraform.lock.hcl",
             "terraform.tfvars",
             f"{env.name}.s3.tfbackend",
             *shared,
