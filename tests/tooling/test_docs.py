@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-DECISIONS = Path(__file__).resolve().parents[1] / "docs" / "decisions"
+DECISIONS = Path(__file__).resolve().parents[2] / "docs" / "decisions"
 RECORDS = sorted(DECISIONS.glob("[0-9][0-9][0-9][0-9]-*.md"))
 INDEX = DECISIONS / "README.md"
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.imports import imported_names
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "services" / "ingest" / "src" / "ingest"
 #: What never ships: the tools package, the runtime paths the tools moved out of, and the
 #: distributions only the tools use (moto, pyyaml).

@@ -22,7 +22,7 @@ import pytest
 
 from scripts.artifact import archive, sysroot, verify
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EM_X86_64 = 62
 EM_ARM = 40
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:
     # The workflows run `python -m scripts.ci.<name>` from the repository root.
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.ci.fakes import FAKE_TERRAFORM, FakeTerraform  # noqa: E402
+from tests.tooling.ci.fakes import FAKE_TERRAFORM, FakeTerraform  # noqa: E402
 
 
 @pytest.fixture

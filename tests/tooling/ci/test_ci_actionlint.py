@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 NODE_TOOLS = REPO_ROOT / ".tools" / "node"
 NODE = shutil.which("node")
 

@@ -19,7 +19,7 @@ from scripts.ci.plan_comment import (
     summary_line,
     upsert_comment,
 )
-from tests.ci.fakes import FakeGitHub
+from tests.tooling.ci.fakes import FakeGitHub
 
 REPO = "acme/ingest"
 RUN_URL = "https://github.com/acme/ingest/actions/runs/42"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from scripts.ci import smoke
-from tests.ci.fakes import StandInAPI
+from tests.tooling.ci.fakes import StandInAPI
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FAST = ["--attempts", "3", "--delay", "0.01", "--timeout", "5"]
 
 

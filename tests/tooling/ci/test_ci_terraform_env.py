@@ -10,7 +10,7 @@ import pytest
 
 from scripts.ci import terraform_env
 from scripts.ci.terraform_env import UnknownEnvironmentError, main, resolve
-from tests.ci.fakes import FakeTerraform
+from tests.tooling.ci.fakes import FakeTerraform
 
 
 def outputs(path: Path) -> dict[str, str]:

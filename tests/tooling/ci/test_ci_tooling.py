@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scripts.ci import provider_mirror, tf_docs_check
-from tests.ci.fakes import FakeTerraform
+from tests.tooling.ci.fakes import FakeTerraform
 
 FAKE_DOCS = """#!{python}
 import json, os, sys

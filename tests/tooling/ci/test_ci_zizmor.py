@@ -18,7 +18,7 @@ import yaml
 
 from scripts.ci import zizmor_check
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 GITHUB_DIR = REPO_ROOT / ".github"
 
 INJECTION = """\

@@ -12,12 +12,12 @@ from typing import Protocol
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from scripts import fork  # noqa: E402
-from tests.fork.fake_github import FakeGitHub  # noqa: E402
+from tests.tooling.fork.fake_github import FakeGitHub  # noqa: E402
 
 TOKEN = "ghp_fake_token_for_tests"
 ACCOUNT = "210987654321"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fork.conftest import REPO_ROOT, snapshot
+from tests.tooling.fork.conftest import REPO_ROOT, snapshot
 
 SCRIPT = REPO_ROOT / "scripts" / "fork.py"
 GOOD = {"--account-id": "210987654321", "--region": "us-east-2", "--repo": "me/ingest"}

@@ -14,8 +14,15 @@ from pathlib import Path
 import pytest
 
 from scripts import fork
-from tests.fork.conftest import ACCOUNT, REGION, REPO_ROOT, ForkRunner, bootstrap_outputs, snapshot
-from tests.fork.fake_github import FakeGitHub
+from tests.tooling.fork.conftest import (
+    ACCOUNT,
+    REGION,
+    REPO_ROOT,
+    ForkRunner,
+    bootstrap_outputs,
+    snapshot,
+)
+from tests.tooling.fork.fake_github import FakeGitHub
 
 MARKED = re.compile(r"#[ \t]*FORK\b")
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scripts import fork
-from tests.fork.conftest import (
+from tests.tooling.fork.conftest import (
     ACCOUNT,
     REGION,
     TOKEN,
@@ -20,7 +20,7 @@ from tests.fork.conftest import (
     bootstrap_outputs,
     snapshot,
 )
-from tests.fork.fake_github import FakeGitHub, Recorded
+from tests.tooling.fork.fake_github import FakeGitHub, Recorded
 
 BASE = "/repos/me/ingest"
 CHECKS = [
@@ -393,7 +393,7 @@ def test_lists_are_read_across_pages(github: FakeGitHub) -> None:
 
 
 def fork_env(github: FakeGitHub) -> Any:
-    from tests.fork.fake_github import Environment
+    from tests.tooling.fork.fake_github import Environment
 
     return Environment(
         github.new_id(),

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from scripts import fork
-from tests.fork.conftest import REPO_ROOT
+from tests.tooling.fork.conftest import REPO_ROOT
 
 WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
 

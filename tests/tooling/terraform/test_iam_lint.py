@@ -12,7 +12,7 @@ import pytest
 from scripts.tf import iam_lint
 from scripts.tf.iam_lint import Document, Finding, LintError, Suppression, judge
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",

@@ -11,7 +11,7 @@ import pytest
 
 from scripts.tf import hcl
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MODULES = sorted(p for p in (ROOT / "modules").iterdir() if (p / "versions.tf").exists())
 ENVIRONMENTS = [ROOT / "environments" / name for name in ("bootstrap", "dev", "prod")]
 LINUX_AMD64_H1 = "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0="
