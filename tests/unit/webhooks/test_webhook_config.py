@@ -77,7 +77,7 @@ def test_valid_source_configs(data: dict[str, Any]) -> None:
         ({"scheme": "hmac-sha256", "secrets": [SECRET], "header": "X Sig"}, "pattern"),
         ({"scheme": "hmac-sha256", "secrets": [SECRET], "header": "X", "encoding": "b32"}, "hex"),
         ({"scheme": "github", "secrets": [SECRET], "colour": "blue"}, "Extra inputs"),
-        ({"scheme": "gitlab", "secrets": [SECRET]}, "Input should be"),
+        ({"scheme": "gitlab-ce", "secrets": [SECRET]}, "Input should be"),
     ],
 )
 def test_invalid_source_configs(data: dict[str, Any], message: str) -> None:

@@ -43,8 +43,21 @@ def test_the_sources_config_takes_exactly_the_registered_names() -> None:
 
 def test_the_kinds_of_scheme() -> None:
     assert set(REGISTRY) - {"none"} == SIGNED_SCHEMES
-    assert {"stripe", "slack", "standard-webhooks"} == TIMESTAMPED_SCHEMES
-    assert {"hmac-sha256", "none"} == HEADER_MAPPED_SCHEMES
+    assert {
+        "stripe",
+        "slack",
+        "standard-webhooks",
+        "svix",
+        "zoom",
+        "twitch",
+        "discord",
+        "sendgrid",
+        "paddle",
+        "linear",
+        "hubspot",
+        "mailgun",
+    } == TIMESTAMPED_SCHEMES
+    assert {"hmac-sha256", "basic", "token", "none"} == HEADER_MAPPED_SCHEMES
 
 
 def test_the_docs_list_the_registered_schemes() -> None:

@@ -103,7 +103,15 @@ def _responses() -> dict[str, Any]:
             "member name (`duplicate_member`), a number no decimal can hold (`invalid_number`), "
             "or a bad Idempotency-Key (`invalid_idempotency_key`)."
         ),
-        "Unauthorized": _error("The signature is missing, invalid or stale; nothing was stored."),
+        "Unauthorized": _error(
+            "The signature (or the credentials of a `basic` or `token` source) is missing, "
+            "invalid or stale; nothing was stored. A `basic` source answers with a "
+            "`WWW-Authenticate` challenge."
+        ),
+        "Forbidden": _error(
+            "A CloudEvents webhook validation request from an origin the source does not allow "
+            "(`origin_not_allowed`)."
+        ),
         "NotFound": _error("No such route, or no webhook source of that name is configured."),
         "MethodNotAllowed": _error(
             "The path exists but does not accept this method; `Allow` names the one it does.",
@@ -255,8 +263,10 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "header (1-256 characters without control characters, else 400), bound to the body: "
             "the same key with another body answers 422 `idempotency_key_reused`. "
             "The record keeps the request headers, without credentials. Provider handshakes are "
-            "answered with 200 and nothing is stored. See docs/webhooks.md for each scheme's "
-            "headers."
+            "answered with 200 and nothing is stored (Twitch's challenge as `text/plain`). "
+            "Schemes that sign the request URL (twilio, square, hubspot) check it against the "
+            "source's `url` and the query string received. See docs/webhooks.md for each "
+            "scheme's headers."
         ),
         "parameters": path_parameters,
         "requestBody": {
@@ -266,7 +276,15 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": "A redelivery of a stored delivery, or a provider handshake.",
-                "content": _json({"anyOf": [_ref(Duplicate), _ref(Handshake)]}),
+                "content": {
+                    **_json({"anyOf": [_ref(Duplicate), _ref(Handshake)]}),
+                    "text/plain": {
+                        "schema": {
+                            "type": "string",
+                            "description": "Twitch's challenge, echoed.",
+                        }
+                    },
+                },
             },
             "202": {"description": "Verified and stored.", "content": _json(_ref(Accepted))},
             "400": _use("BadRequest"),
@@ -274,6 +292,53 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             "404": _use("NotFound"),
             "413": _use("PayloadTooLarge"),
             "422": _use("ValidationFailed"),
+            "500": _use("InternalError"),
+            "503": _use("ServiceUnavailable"),
+        },
+    }
+
+
+def _options_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    allowed = {
+        "description": "The origin granted: the request's `WebHook-Request-Origin`.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    return {
+        "operationId": "validateWebhook",
+        "summary": "CloudEvents webhook validation (abuse protection)",
+        "description": (
+            "The handshake of the CloudEvents HTTP webhook specification: a sender asks, with "
+            "`WebHook-Request-Origin`, whether it may deliver to this source. Granted when the "
+            "source's `allowed_origins` name the origin (or `*`); nothing is stored. An `OPTIONS` "
+            "request without `WebHook-Request-Origin` answers 405 like any other method."
+        ),
+        "parameters": [
+            *path_parameters,
+            {
+                "name": "WebHook-Request-Origin",
+                "in": "header",
+                "required": True,
+                "description": "The sender's origin (a host name).",
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "Granted.",
+                "headers": {
+                    "WebHook-Allowed-Origin": allowed,
+                    "WebHook-Allowed-Rate": {
+                        "description": "Requests per minute the source allows, or `*`.",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                },
+                "content": _json({"type": "object", "maxProperties": 0}),
+            },
+            "403": _use("Forbidden"),
+            "404": _use("NotFound"),
+            "405": _use("MethodNotAllowed"),
             "500": _use("InternalError"),
             "503": _use("ServiceUnavailable"),
         },
@@ -307,6 +372,7 @@ def _operation(route: route_table.Route) -> tuple[str, str]:
 OPERATIONS: dict[tuple[str, str], Callable[[list[dict[str, Any]]], dict[str, Any]]] = {
     _operation(route_table.EVENTS): _post_events,
     _operation(route_table.WEBHOOKS): _post_webhook,
+    _operation(route_table.WEBHOOK_VALIDATION): _options_webhook,
     _operation(route_table.HEALTH): _get_health,
 }
 

@@ -53,6 +53,10 @@ class Unauthorized(ApiError, status=401, code="unauthorized"):
     """A webhook delivery whose signature is missing, invalid or stale."""
 
 
+class Forbidden(ApiError, status=403, code="forbidden"):
+    """A CloudEvents webhook validation request from an origin the source does not allow."""
+
+
 class NotFound(ApiError, status=404, code="not_found"):
     """No such route, or no webhook source of that name."""
 

@@ -73,9 +73,19 @@ class BatchAccepted(TypedDict):
 
 @with_config(_CLOSED)
 class Handshake(TypedDict):
-    """A provider handshake answered instead of stored (Slack ``url_verification``, ``ssl_check``)."""
+    """A provider handshake answered instead of stored (Slack ``url_verification`` and
+    ``ssl_check``, Zoom ``endpoint.url_validation``, a Discord PING). Twitch's
+    ``webhook_callback_verification`` is answered with its challenge as ``text/plain``."""
 
     challenge: NotRequired[Annotated[str, Field(description="Slack's challenge, echoed.")]]
+    plainToken: NotRequired[Annotated[str, Field(description="Zoom's plain token, echoed.")]]
+    encryptedToken: NotRequired[
+        Annotated[
+            str,
+            Field(description="The hex HMAC-SHA256 of Zoom's plain token under the secret token."),
+        ]
+    ]
+    type: NotRequired[Annotated[Literal[1], Field(description="Discord's PONG.")]]
 
 
 @with_config(_CLOSED)

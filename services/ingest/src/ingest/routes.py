@@ -20,6 +20,10 @@ from ingest.errors import ApiError, MethodNotAllowed, NotFound
 class Route:
     method: str
     template: str  # API Gateway's path template, e.g. /webhooks/{source}
+    #: A header the request must carry for this route to serve it (lower-case): a method that
+    #: serves only a handshake, such as CloudEvents' webhook validation, is otherwise refused with
+    #: the path's 405 as before.
+    requires: str | None = None
 
     @property
     def route_key(self) -> str:
@@ -39,11 +43,18 @@ class Route:
 HEALTH = Route("GET", "/health")
 EVENTS = Route("POST", "/events")
 WEBHOOKS = Route("POST", "/webhooks/{source}")
-ROUTES: tuple[Route, ...] = (EVENTS, WEBHOOKS, HEALTH)
+#: The CloudEvents webhook validation handshake (abuse protection): ``OPTIONS`` with
+#: ``WebHook-Request-Origin``. API Gateway's ``ANY /webhooks/{source}`` route already sends it here.
+WEBHOOK_VALIDATION = Route("OPTIONS", "/webhooks/{source}", requires="webhook-request-origin")
+ROUTES: tuple[Route, ...] = (EVENTS, WEBHOOKS, WEBHOOK_VALIDATION, HEALTH)
 
 
 def route_for(path: str) -> Route | None:
     return next((route for route in ROUTES if route.matches(path)), None)
+
+
+def _serves(route: Route, method: object, headers: dict[str, Any]) -> bool:
+    return method == route.method and (route.requires is None or route.requires in headers)
 
 
 def route_key_for(path: str) -> str:
@@ -66,8 +77,11 @@ def admit(event: dict[str, Any]) -> ApiError | None:
     ):
         return NotFound(f"no route for {path[:256]}")
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
-    if method != route.method:
-        return MethodNotAllowed(
-            f"{route.template} does not accept this method", headers={"Allow": route.method}
-        )
-    return None
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    same_path = [other for other in ROUTES if other.template == route.template]
+    if any(_serves(other, method, headers) for other in same_path):
+        return None
+    allowed = ", ".join(other.method for other in same_path if other.requires is None)
+    return MethodNotAllowed(
+        f"{route.template} does not accept this method", headers={"Allow": allowed}
+    )

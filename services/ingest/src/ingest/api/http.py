@@ -28,20 +28,30 @@ MAX_IDEMPOTENCY_KEY = 256
 Answer = Callable[..., Response[str]]
 
 
-def serve(route: Route, answer: Answer) -> APIGatewayHttpRouter:
-    """A router that serves ``route`` (from the route table) with ``answer``.
+def serve(route: Route, answer: Answer, *more: tuple[Route, Answer]) -> APIGatewayHttpRouter:
+    """A router that serves ``route`` (from the route table) with ``answer``, and each further
+    ``(route, answer)`` of ``more`` (another method on the same path).
 
-    It is called with API Gateway's raw event, the request's
-    :class:`~ingest.telemetry.RequestMetrics` and the route's path parameters. A new router per resolver: Powertools binds a router to the one
-    resolver that includes it, and each thread has its own resolver.
+    An answer is called with API Gateway's raw event, the request's
+    :class:`~ingest.telemetry.RequestMetrics` and the route's path parameters. A new router per
+    resolver: Powertools binds a router to the one resolver that includes it, and each thread has
+    its own resolver.
     """
     router = APIGatewayHttpRouter()
+    for served_route, served_answer in ((route, answer), *more):
+        _register(router, served_route, served_answer)
+    return router
 
+
+def _register(router: APIGatewayHttpRouter, route: Route, answer: Answer) -> None:
     @router.route(route.rule, route.method)
     def served(**parameters: str) -> Response[str]:
         return answer(router.current_event.raw_event, router.context["metrics"], **parameters)
 
-    return router
+
+def text_response(status: int, body: str) -> Response[str]:
+    """A ``text/plain`` answer (a handshake a provider wants as text: Twitch's challenge)."""
+    return Response[str](status_code=status, content_type="text/plain; charset=utf-8", body=body)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:

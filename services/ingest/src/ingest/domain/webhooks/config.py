@@ -40,15 +40,25 @@ MAX_TOLERANCE_SECONDS = 3600
 #: Options only some schemes take, in groups refused together (how a signature is read; which
 #: headers carry the type and the delivery id), each with what the refusal adds.
 _OPTION_GROUPS: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"header", "encoding", "prefix"}), ""),
+    (frozenset({"header", "prefix"}), ""),
+    (frozenset({"encoding"}), ""),
+    (frozenset({"url"}), ""),
     (
         frozenset({"type_header", "id_header"}),
         "; scheme {scheme!r} reads them from the provider's own fields",
     ),
 )
 
+#: The public URL a provider signs: absolute, without a query string or fragment (the query
+#: string of each request is appended as received).
+_PUBLIC_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+#: An origin a CloudEvents sender names in ``WebHook-Request-Origin`` (a host name), or ``*``.
+_ORIGIN_PATTERN = r"^(\*|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?)$"
+
 SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN)]
 HeaderName = Annotated[str, StringConstraints(pattern=_HEADER_NAME_PATTERN)]
+PublicUrl = Annotated[str, StringConstraints(pattern=_PUBLIC_URL_PATTERN, max_length=2048)]
+Origin = Annotated[str, StringConstraints(pattern=_ORIGIN_PATTERN)]
 
 
 class SourcesDocumentError(ValueError):
@@ -70,12 +80,31 @@ class SourceConfig(BaseModel):
     scheme: SchemeName
     secrets: list[SecretStr] = Field(default_factory=list, max_length=10)
     secret_id: str | None = Field(default=None, min_length=1, max_length=2048)
+    #: Default: the scheme's (its provider's recommendation, else 300).
     tolerance_seconds: int = Field(default=300, gt=0, le=MAX_TOLERANCE_SECONDS)
     header: HeaderName | None = None
     encoding: Literal["hex", "base64"] = "hex"
     prefix: str = Field(default="", max_length=64)
     type_header: HeaderName | None = None
     id_header: HeaderName | None = None
+    #: The public URL of the source as the provider was given it (schemes that sign the URL).
+    url: PublicUrl | None = None
+    #: CloudEvents webhook validation: the senders' origins (``WebHook-Request-Origin``) allowed
+    #: to deliver here, ``*`` for any; without it the handshake is refused.
+    allowed_origins: list[Origin] = Field(default_factory=list, max_length=20)
+    #: The request rate (per minute) answered in ``WebHook-Allowed-Rate``; unlimited without it.
+    allowed_rate: int | None = Field(default=None, gt=0, le=1_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheme_tolerance(cls, data: Any) -> Any:
+        # A timestamped scheme's default tolerance is its provider's recommendation.
+        if isinstance(data, dict) and "tolerance_seconds" not in data:
+            name = data.get("scheme")
+            scheme = REGISTRY.get(str(name)) if isinstance(name, str) else None
+            if scheme is not None:
+                data = {**data, "tolerance_seconds": scheme.default_tolerance}
+        return data
 
     @field_validator("header", "type_header", "id_header")
     @classmethod
@@ -119,6 +148,13 @@ class SourceConfig(BaseModel):
                     f"{', '.join(misplaced)} only apply to {_schemes_taking(group)}"
                     + instead.format(scheme=self.scheme)
                 )
+
+    def credential_headers(self) -> frozenset[str]:
+        """The request headers that carry this source's secret: never stored."""
+        scheme = REGISTRY[self.scheme]
+        if scheme.header_is_credential and self.header:
+            return scheme.credential_headers | {self.header.lower()}
+        return scheme.credential_headers
 
     def inline_secrets(self) -> list[str]:
         """The secret values given inline (empty when the source uses ``secret_id``)."""

@@ -69,13 +69,11 @@ def storable(delivery: VerifiedDelivery) -> VerifiedDelivery:
 def kept_headers(config: SourceConfig, headers: Mapping[str, str]) -> str | None:
     """The headers a record keeps, as JSON object text (``None`` when none are left).
 
-    Names are lower-cased; credentials (``authorization``, cookies, ``x-api-key`` and a ``token``
-    scheme's header), framing headers and API Gateway's own are left out; the rest is kept in the
+    Names are lower-cased; credentials (``authorization``, cookies, ``x-api-key``, a ``token``
+    scheme's header and those a scheme declares, such as ``x-gitlab-token``), framing headers and API Gateway's own are left out; the rest is kept in the
     order received while it fits in :data:`MAX_HEADERS_BYTES`.
     """
-    dropped = set(CREDENTIAL_HEADERS | NOT_KEPT_HEADERS)
-    if str(config.scheme) == "token" and config.header:
-        dropped.add(config.header.lower())
+    dropped = set(CREDENTIAL_HEADERS | NOT_KEPT_HEADERS | config.credential_headers())
     members: list[str] = []
     used = 2  # the braces
     for name, value in headers.items():

@@ -16,13 +16,31 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ingest.domain.webhooks.schemes import (
+    basic,
+    bitbucket,
+    discord,
     github,
+    gitlab,
     hmac_sha256,
+    hubspot,
+    intercom,
+    linear,
+    mailgun,
     none,
+    paddle,
+    pagerduty,
+    sendgrid,
     shopify,
     slack,
+    square,
     standard_webhooks,
     stripe,
+    svix,
+    token,
+    twilio,
+    twitch,
+    typeform,
+    zoom,
 )
 from ingest.domain.webhooks.schemes.common import (
     DEFAULT_EVENT_TYPE,
@@ -45,7 +63,25 @@ REGISTRY: Final[Mapping[str, Scheme]] = {
         slack.SCHEME,
         shopify.SCHEME,
         standard_webhooks.SCHEME,
+        svix.SCHEME,
+        gitlab.SCHEME,
+        bitbucket.SCHEME,
+        twilio.SCHEME,
+        zoom.SCHEME,
+        twitch.SCHEME,
+        discord.SCHEME,
+        sendgrid.SCHEME,
+        paddle.SCHEME,
+        square.SCHEME,
+        linear.SCHEME,
+        intercom.SCHEME,
+        hubspot.SCHEME,
+        mailgun.SCHEME,
+        typeform.SCHEME,
+        pagerduty.SCHEME,
         hmac_sha256.SCHEME,
+        basic.SCHEME,
+        token.SCHEME,
         none.SCHEME,
     )
 }
@@ -63,15 +99,39 @@ def verify(
     body: bytes,
     secrets: Sequence[str],
     now: float,
+    *,
+    method: str = "POST",
+    query: str = "",
 ) -> VerifiedDelivery:
     """Check one delivery against its source's scheme; raise :class:`WebhookRejected` if invalid.
 
     ``headers`` must have lowercased names (API Gateway HTTP API payload 2.0 already does this).
     ``body`` is the exact bytes received (base64-decoded when API Gateway encoded it).
-    ``secrets`` are the source's active secrets; any one of them may match (rotation).
-    ``now`` is the current Unix time, used by the timestamped schemes.
+    ``secrets`` are the source's active secrets (or public keys); any one of them may match.
+    ``now`` is the current Unix time, used by the timestamped schemes. ``method`` and ``query``
+    (the raw query string) are the request's, for the schemes that sign the request's URL.
     """
-    return REGISTRY[config.scheme].verify(Delivery(config, headers, body, secrets, now))
+    delivery = Delivery(config, headers, body, secrets, now, method, query)
+    return REGISTRY[config.scheme].verify(delivery)
+
+
+def signed_body(config: SourceConfig, body: bytes, secret: str, now: float) -> bytes:
+    """The body as the provider would send it at ``now``: ``body`` itself, except for providers
+    that sign inside the body (Mailgun's ``signature``) or stamp it (Linear's
+    ``webhookTimestamp``). Sign and send this body."""
+    scheme = REGISTRY[config.scheme]
+    if scheme.signed_body is None:
+        return body
+    return scheme.signed_body(Signing(config, body, secret, now))
+
+
+def request_query(config: SourceConfig, body: bytes) -> str:
+    """The query string the provider adds to the source's URL for ``body`` (Twilio's
+    ``bodySHA256`` for a JSON body); ``""`` for most schemes."""
+    scheme = REGISTRY[config.scheme]
+    if scheme.signed_query is None:
+        return ""
+    return scheme.signed_query(Signing(config, body, "", 0.0))
 
 
 def sign(
@@ -104,6 +164,8 @@ __all__ = [
     "Scheme",
     "VerifiedDelivery",
     "WebhookRejected",
+    "request_query",
     "sign",
+    "signed_body",
     "verify",
 ]

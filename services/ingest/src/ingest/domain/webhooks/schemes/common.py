@@ -29,6 +29,8 @@ DEFAULT_EVENT_TYPE: Final = "webhook"
 MAX_FIELD_LENGTH: Final = 256
 _SHA256_BYTES: Final = 32
 _MAX_TIMESTAMP_DIGITS: Final = 12
+#: The tolerance of a timestamped scheme whose provider recommends none (Stripe's and Slack's).
+DEFAULT_TOLERANCE_SECONDS: Final = 300
 
 _MESSAGES: Final[Mapping[str, str]] = {
     "missing_signature": "The signature header is missing.",
@@ -44,6 +46,9 @@ _MESSAGES: Final[Mapping[str, str]] = {
     "malformed_payload": "The body lacks a field the scheme needs (such as the event type).",
     "malformed_event_type": "The event type is empty, too long or has control characters.",
     "malformed_delivery_id": "The delivery id is too long or has control characters.",
+    "missing_credentials": "The credentials the source expects are missing.",
+    "invalid_credentials": "The credentials do not match the source's.",
+    "no_url": "The source has no public url to check the signature against.",
 }
 
 
@@ -81,8 +86,9 @@ class VerifiedDelivery:
 
     event_type: str
     delivery_id: str | None
-    #: A provider handshake's answer: the delivery is answered with it instead of stored.
-    reply: Handshake | None = None
+    #: A provider handshake's answer: the delivery is answered with it (200) instead of stored; a
+    #: JSON document, or text answered as ``text/plain`` (Twitch's challenge).
+    reply: Handshake | str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ class Delivery:
     body: bytes
     secrets: Sequence[str]
     now: float
+    #: The request's method and raw query string, for the schemes that sign the request URL.
+    method: str = "POST"
+    query: str = ""
 
     def header(self, name: str) -> str | None:
         """A header's value without surrounding blanks; ``None`` when absent or blank."""
@@ -112,7 +121,12 @@ class Delivery:
         """The signature header ``name``: a ``missing_signature`` rejection without it."""
         return require(self.header(name), "missing_signature")
 
-    def check_timestamp(self, timestamp: int) -> None:
+    def public_url(self) -> str:
+        """The URL the provider signed: the source's ``url`` and the query string received."""
+        url = require(self.config.url, "no_url")
+        return f"{url}?{self.query}" if self.query else url
+
+    def check_timestamp(self, timestamp: float) -> None:
         """Reject a signed timestamp outside the source's tolerance, in either direction."""
         tolerance = self.config.tolerance_seconds
         if timestamp < self.now - tolerance:
@@ -158,6 +172,12 @@ class Signing:
     def base64_hmac(self, message: bytes) -> str:
         return base64.b64encode(hmac_sha256(self.key, message)).decode("ascii")
 
+    def public_url(self, query: str = "") -> str:
+        """The URL the provider signs (the source's ``url``), with ``query`` when given."""
+        if self.config.url is None:
+            raise ValueError(f"scheme {self.config.scheme!r} signs the source's url: set url")
+        return f"{self.config.url}?{query}" if query else self.config.url
+
 
 @dataclass(frozen=True)
 class Scheme:
@@ -178,6 +198,24 @@ class Scheme:
     id_header: str | None = None
     #: Older signature headers of the provider that a fresh signature supersedes.
     superseded_headers: frozenset[str] = frozenset()
+    #: The tolerance the provider recommends for its signed timestamps (``tolerance_seconds``'s
+    #: default for the scheme).
+    default_tolerance: int = DEFAULT_TOLERANCE_SECONDS
+    #: Headers that carry the shared secret itself: never stored (a ``token`` source's ``header``
+    #: is added per source).
+    credential_headers: frozenset[str] = frozenset()
+    #: Whether the source's ``header`` option names a header carrying the secret (``token``).
+    header_is_credential: bool = False
+    #: The ``WWW-Authenticate`` challenge a rejection answers with (``basic``).
+    challenge: str | None = None
+    #: Whether the source's keys may be public keys: ``sign`` then needs the private key instead.
+    asymmetric: bool = False
+    #: The query string the provider adds to the source's URL when it signs (Twilio's
+    #: ``bodySHA256``), for ``sign``'s callers; ``None`` when it adds none.
+    signed_query: Callable[[Signing], str] | None = None
+    #: For providers that sign inside the body (Mailgun) or stamp it (Linear): the body as the
+    #: provider would send it, signed at ``now``; ``sign``'s callers send that body.
+    signed_body: Callable[[Signing], bytes] | None = None
 
     @property
     def header_mapped(self) -> bool:
@@ -200,22 +238,42 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
-def check_hmac(keys: Sequence[bytes], message: bytes, signatures: Sequence[bytes]) -> None:
-    """Reject unless one key's HMAC-SHA256 of ``message`` is one of ``signatures``.
+def hmac_sha1(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha1).digest()
 
-    Every expected digest is compared with every candidate in constant time, without a
+
+def matching(expected: Sequence[bytes], candidates: Sequence[bytes]) -> int | None:
+    """The index of the first of ``expected`` that is one of ``candidates``, else ``None``.
+
+    Every expected value is compared with every candidate in constant time, without a
     short-circuit: the work done does not depend on which pair matches.
     """
-    matched = False
-    for digest in [hmac_sha256(key, message) for key in keys]:
-        for candidate in signatures:
-            matched |= hmac.compare_digest(digest, candidate)
-    if not matched:
+    found: int | None = None
+    for index, value in enumerate(expected):
+        matched = False
+        for candidate in candidates:
+            matched |= hmac.compare_digest(value, candidate)
+        if matched and found is None:
+            found = index
+    return found
+
+
+def check_hmac(keys: Sequence[bytes], message: bytes, signatures: Sequence[bytes]) -> int:
+    """Reject unless one key's HMAC-SHA256 of ``message`` is one of ``signatures``; the index of
+    the first key that matches (see :func:`matching`)."""
+    return check_digests([hmac_sha256(key, message) for key in keys], signatures)
+
+
+def check_digests(expected: Sequence[bytes], signatures: Sequence[bytes]) -> int:
+    """Reject unless one of ``expected`` is one of ``signatures``; the index of the first."""
+    found = matching(expected, signatures)
+    if found is None:
         raise WebhookRejected("invalid_signature")
+    return found
 
 
-def decode_hex(value: str) -> bytes | None:
-    if len(value) != 2 * _SHA256_BYTES:
+def decode_hex(value: str, size: int = _SHA256_BYTES) -> bytes | None:
+    if len(value) != 2 * size:
         return None
     try:
         return bytes.fromhex(value)
@@ -223,12 +281,13 @@ def decode_hex(value: str) -> bytes | None:
         return None
 
 
-def decode_base64(value: str) -> bytes | None:
+def decode_base64(value: str, size: int | None = _SHA256_BYTES) -> bytes | None:
+    """``value`` decoded from base64 (``size`` bytes long, unless ``size`` is ``None``)."""
     try:
         decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
-    return decoded if len(decoded) == _SHA256_BYTES else None
+    return decoded if size is None or len(decoded) == size else None
 
 
 def usable(secrets: Sequence[str]) -> list[str]:
@@ -243,11 +302,33 @@ def utf8_keys(secrets: Sequence[str]) -> list[bytes]:
     return [secret.encode("utf-8", "surrogatepass") for secret in usable(secrets)]
 
 
-def parse_timestamp(value: str | None) -> int:
+def parse_timestamp(value: str | None, *, digits: int = _MAX_TIMESTAMP_DIGITS) -> int:
+    """Whole Unix seconds (or, with more ``digits``, milliseconds) from a signed timestamp."""
     value = require(value, "missing_timestamp")
-    if not (value.isascii() and value.isdigit() and len(value) <= _MAX_TIMESTAMP_DIGITS):
+    if not (value.isascii() and value.isdigit() and len(value) <= digits):
         raise WebhookRejected("malformed_timestamp")
     return int(value)
+
+
+def parse_millis(value: object) -> float:
+    """Unix seconds from a timestamp in whole milliseconds (text or a JSON integer)."""
+    if isinstance(value, bool) or value is None:
+        raise WebhookRejected("missing_timestamp" if value is None else "malformed_timestamp")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise WebhookRejected("malformed_timestamp")
+    return parse_timestamp(value, digits=_MAX_TIMESTAMP_DIGITS + 3) / 1000
+
+
+def body_field(payload: Mapping[str, object] | None, *path: str) -> object:
+    """``payload[path[0]][path[1]]...``, or ``None`` where something is missing or no object."""
+    value: object = payload
+    for name in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value
 
 
 def clean(value: object, reason: str) -> str | None:
@@ -281,6 +362,15 @@ def json_object(body: bytes) -> dict[str, object] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def json_list(body: bytes) -> list[object] | None:
+    """The body as a JSON array, or ``None`` when it is anything else. Never raises."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, list) else None
+
+
 def form(body: bytes) -> dict[str, str]:
     """The body as ``application/x-www-form-urlencoded`` fields (first value wins)."""
     try:
@@ -309,6 +399,25 @@ def required_type(payload: dict[str, object] | None) -> str:
 
 def new_delivery_id() -> str:
     return str(uuid.uuid4())
+
+
+def batch_id(ids: Sequence[str]) -> str | None:
+    """The delivery id of a batch of events: the one event's id, or a digest of all of them, so a
+    redelivered batch has the id it had; ``None`` when an event has no id."""
+    if not ids or any(not item for item in ids):
+        return None
+    if len(ids) == 1:
+        return ids[0]
+    digest = hashlib.sha256("\n".join(ids).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"batch-{digest[:48]}"
+
+
+def batch_type(types: Sequence[object]) -> str:
+    """The type of a batch of events: their one type, else ``batch``."""
+    distinct = {item for item in types if isinstance(item, str)}
+    if len(distinct) == 1 and len(types) and all(isinstance(item, str) for item in types):
+        return event_type(distinct.pop())
+    return "batch"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+"""Bitbucket Cloud: ``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>``.
+
+The type is ``X-Event-Key`` (e.g. ``repo:push``); the delivery id ``X-Request-UUID``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ingest.domain.webhooks.schemes import common
+from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
+
+SIGNATURE: Final = "x-hub-signature"
+EVENT: Final = "x-event-key"
+REQUEST: Final = "x-request-uuid"
+
+
+def verify(delivery: Delivery) -> VerifiedDelivery:
+    keys = common.utf8_keys(delivery.secrets)
+    algorithm, _, hex_digest = delivery.signature(SIGNATURE).partition("=")
+    signature = common.decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
+    common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
+    return VerifiedDelivery(
+        event_type=common.event_type(delivery.headers.get(EVENT)),
+        delivery_id=common.delivery_id(delivery.headers.get(REQUEST)),
+    )
+
+
+def sign(signing: Signing) -> dict[str, str]:
+    return {
+        "X-Event-Key": signing.event_type or "repo:push",
+        "X-Request-UUID": signing.delivery_id or common.new_delivery_id(),
+        "X-Hook-UUID": common.new_delivery_id(),
+        "X-Attempt-Number": "1",
+        "X-Hub-Signature": "sha256=" + signing.hex_hmac(signing.body),
+    }
+
+
+SCHEME: Final = Scheme("bitbucket", verify, sign, id_header=REQUEST)
