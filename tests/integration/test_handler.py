@@ -158,6 +158,39 @@ def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
     assert out.strip().splitlines()[-1] == "[]"
 
 
+def _webhook_imports(source: dict[str, Any], headers: str, body: str) -> list[str]:
+    """Which of the asymmetric-signature modules a fresh interpreter has loaded after answering
+    one (unsigned, so 401) delivery to ``source``."""
+    probe = (
+        "import json, sys, ingest.handler\n"
+        "event = {'version': '2.0', 'routeKey': 'ANY /webhooks/{source}',"
+        " 'rawPath': '/webhooks/s', 'headers': " + headers + ", 'body': " + repr(body) + ","
+        " 'requestContext': {'http': {'method': 'POST', 'path': '/webhooks/s'},"
+        " 'requestId': 'r', 'stage': '$default'}}\n"
+        "assert ingest.handler.lambda_handler(event, None)['statusCode'] == 401\n"
+        "print([m for m in ('cryptography', 'ingest.domain.webhooks.keys') if m in sys.modules])\n"
+    )
+    sources = json.dumps({"sources": {"s": source}})
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"EVENTS_TABLE": "x", "POWERTOOLS_METRICS_DISABLED": "true", "SOURCES": sources},
+    ).stdout
+    found: list[str] = json.loads(out.strip().splitlines()[-1].replace("'", '"'))
+    return found
+
+
+def test_only_the_asymmetric_schemes_import_cryptography() -> None:
+    """An HMAC scheme's delivery does not pay for cryptography (0011); Discord's loads it."""
+    hmac_source = {"scheme": "github", "secrets": ["s3cret"]}
+    assert _webhook_imports(hmac_source, "{'x-hub-signature-256': 'sha256=00'}", "{}") == []
+    discord = {"scheme": "discord", "secrets": ["ab" * 32]}
+    headers = "{'x-signature-ed25519': '00' * 64, 'x-signature-timestamp': '1'}"
+    assert "cryptography" in _webhook_imports(discord, headers, "{}")
+
+
 def test_deferred_event_handler_package_still_imports_everything() -> None:
     probe = (
         "import sys, ingest.handler\n"

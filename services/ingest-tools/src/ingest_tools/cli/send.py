@@ -51,6 +51,15 @@ def register(commands: Any) -> None:
         help="webhook source: sign the payload with its scheme and secret, POST to /webhooks/NAME",
     )
     parser.add_argument(
+        "--private-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="for a source whose keys are public keys (discord, sendgrid, standard-webhooks or "
+        "svix with whpk_ keys): sign with the private key in FILE (PEM, or the provider's "
+        "format: a hex seed, whsk_...)",
+    )
+    parser.add_argument(
         "--sources",
         type=Path,
         default=None,
@@ -123,28 +132,56 @@ def signing_secret(config: SourceConfig, name: str) -> str:
     return secrets[0]
 
 
-def _webhook_headers(args: argparse.Namespace, body: bytes) -> dict[str, str]:
-    from ingest.domain.webhooks.schemes import sign
+def _private_key(path: Path) -> str:
+    try:
+        text = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SigningError(f"cannot read the private key {path}: {exc}") from None
+    if not text:
+        raise SigningError(f"the private key file {path} is empty")
+    return text
+
+
+def _webhook_request(args: argparse.Namespace, body: bytes) -> tuple[bytes, str, dict[str, str]]:
+    """(body, query string, headers) of the delivery as the source's provider would send it."""
+    from ingest.domain.webhooks.schemes import REGISTRY, request_query, sign, signed_body
 
     try:
         document = read_sources(args.sources)
         config = document.sources.get(args.source)
         if config is None:
             raise SigningError(f"source {args.source!r} is not in the sources document")
-        secret = signing_secret(config, args.source)
+        if args.private_key is not None:
+            if not REGISTRY[config.scheme].asymmetric:
+                raise SigningError(
+                    f"source {args.source!r} ({config.scheme}) signs with a shared secret: "
+                    "--private-key does not apply"
+                )
+            secret = _private_key(args.private_key)
+        else:
+            secret = signing_secret(config, args.source)
     except SigningError as exc:
         raise SystemExit(str(exc)) from None
+    now = time.time()
     try:
-        return sign(
+        sent = signed_body(config, body, secret, now)
+        headers = sign(
             config,
-            body,
+            sent,
             secret,
-            time.time(),
+            now,
             delivery_id=args.event_id,
             event_type=args.event_type,
         )
-    except ValueError:
-        raise SystemExit(f"the secret of source {args.source!r} cannot sign") from None
+    except ValueError as exc:
+        hint = (
+            ": its keys are public keys, give --private-key FILE"
+            if REGISTRY[config.scheme].asymmetric and args.private_key is None
+            else ""
+        )
+        del exc  # never echoed: it may describe the key
+        raise SystemExit(f"the secret of source {args.source!r} cannot sign{hint}") from None
+    return sent, request_query(config, sent), headers
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,8 +189,9 @@ def run(args: argparse.Namespace) -> int:
     base = args.url.rstrip("/")
     headers: dict[str, str] = {"User-Agent": "ingest-cli"}
     if args.source:
-        url = f"{base}/webhooks/{args.source}"
-        headers.update(_webhook_headers(args, body))
+        body, query, signed = _webhook_request(args, body)
+        url = f"{base}/webhooks/{args.source}" + (f"?{query}" if query else "")
+        headers.update(signed)
         headers.setdefault("Content-Type", args.content_type or "application/json")
     else:
         url = f"{base}/events"
