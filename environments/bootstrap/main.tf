@@ -14,23 +14,19 @@ locals {
 module "state_backend" {
   source = "../../modules/state-backend"
 
-  bucket_name         = local.bucket_name
-  lock_table_name     = local.lock_table_name
-  deletion_protection = var.deletion_protection
-  tags                = local.tags
+  bucket     = { name = local.bucket_name }
+  lock_table = { name = local.lock_table_name, deletion_protection = var.deletion_protection }
+  tags       = local.tags
 }
 
 module "github_oidc" {
   source = "../../modules/github-oidc"
 
-  github_owner         = var.github_owner
-  github_repository    = var.github_repository
-  project              = var.project
-  environments         = var.environments
-  create_oidc_provider = var.create_oidc_provider
-  oidc_provider_arn    = var.oidc_provider_arn
-  state_bucket_arn     = module.state_backend.bucket_arn
-  lock_table_arn       = module.state_backend.lock_table_arn
-  allowed_tag_keys     = var.allowed_tag_keys
-  tags                 = local.tags
+  repository       = { owner = var.github_owner, name = var.github_repository }
+  project          = var.project
+  environments     = var.environments
+  oidc_provider    = { create = var.create_oidc_provider, arn = var.oidc_provider_arn }
+  state            = { bucket_arn = module.state_backend.bucket_arn, lock_table_arn = module.state_backend.lock_table_arn }
+  allowed_tag_keys = var.allowed_tag_keys
+  tags             = local.tags
 }

@@ -20,7 +20,7 @@ locals {
 # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns key (its key
 # policy cannot grant cloudwatch.amazonaws.com), so the topic gets a customer managed key unless one is given.
 data "aws_iam_policy_document" "key" {
-  count = var.sns_kms_key_arn == null ? 1 : 0
+  count = var.topic.kms_key_arn == null ? 1 : 0
 
   statement {
     sid       = "AccountAdministration"
@@ -36,7 +36,7 @@ data "aws_iam_policy_document" "key" {
   # The deploy role of this environment administers this key through the key policy itself: no IAM
   # policy grants it any existing key (see modules/github-oidc).
   dynamic "statement" {
-    for_each = length(var.key_administrator_arns) > 0 ? [1] : []
+    for_each = length(var.topic.key_administrator_arns) > 0 ? [1] : []
     content {
       sid = "KeyAdministration"
       actions = [
@@ -49,7 +49,7 @@ data "aws_iam_policy_document" "key" {
 
       principals {
         type        = "AWS"
-        identifiers = var.key_administrator_arns
+        identifiers = var.topic.key_administrator_arns
       }
     }
   }
@@ -73,7 +73,7 @@ data "aws_iam_policy_document" "key" {
 }
 
 resource "aws_kms_key" "alarms" {
-  count                   = var.sns_kms_key_arn == null ? 1 : 0
+  count                   = var.topic.kms_key_arn == null ? 1 : 0
   description             = "${var.name} alarm topic"
   enable_key_rotation     = true
   deletion_window_in_days = 30
@@ -86,14 +86,14 @@ resource "aws_kms_key" "alarms" {
 }
 
 resource "aws_kms_alias" "alarms" {
-  count         = var.sns_kms_key_arn == null ? 1 : 0
+  count         = var.topic.kms_key_arn == null ? 1 : 0
   name          = "alias/${var.name}-alarms"
   target_key_id = aws_kms_key.alarms[0].key_id
 }
 
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = var.sns_kms_key_arn == null ? aws_kms_key.alarms[0].arn : var.sns_kms_key_arn
+  kms_master_key_id = var.topic.kms_key_arn == null ? aws_kms_key.alarms[0].arn : var.topic.kms_key_arn
   tags              = var.tags
 }
 
@@ -147,10 +147,10 @@ resource "aws_sns_topic_policy" "alarms" {
 }
 
 resource "aws_sns_topic_subscription" "email" {
-  count     = var.alarm_email == null ? 0 : 1
+  count     = var.topic.email == null ? 0 : 1
   topic_arn = aws_sns_topic.alarms.arn
   protocol  = "email"
-  endpoint  = var.alarm_email
+  endpoint  = var.topic.email
 }
 
 # Every alarm, by key: what it watches and when it fires. A single-metric alarm sets `metric`; a
@@ -267,8 +267,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   dimensions          = try(each.value.metric.dimensions, null)
   statistic           = try(startswith(each.value.metric.stat, "p") ? null : each.value.metric.stat, null)
   extended_statistic  = try(startswith(each.value.metric.stat, "p") ? each.value.metric.stat : null, null)
-  period              = each.value.metric == null ? null : var.period_seconds
-  evaluation_periods  = var.evaluation_periods
+  period              = each.value.metric == null ? null : var.evaluation.period_seconds
+  evaluation_periods  = var.evaluation.periods
   threshold           = each.value.threshold
   comparison_operator = each.value.operator
   treat_missing_data  = "notBreaching"
@@ -291,7 +291,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
           metric_name = metric.value.name
           dimensions  = metric.value.dimensions
           stat        = metric.value.stat
-          period      = var.period_seconds
+          period      = var.evaluation.period_seconds
         }
       }
     }

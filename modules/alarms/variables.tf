@@ -29,58 +29,44 @@ variable "metrics_namespace" {
   default     = "Ingest"
 }
 
-variable "alarm_email" {
-  description = "Optional e-mail address subscribed to the alarm topic (the subscription must be confirmed)."
-  type        = string
-  default     = null
+variable "topic" {
+  description = "The SNS topic every alarm notifies: email, an address subscribed to it (the subscription must be confirmed; null for none); kms_key_arn, a customer managed key encrypting it, whose key policy must let cloudwatch.amazonaws.com use it (null creates a dedicated key; the AWS managed alias/aws/sns key cannot be used: CloudWatch alarms cannot publish to topics encrypted with it); key_administrator_arns, IAM roles the created key's policy names as its administrators besides the account (the environment's deploy role: no IAM policy grants it existing keys; ignored with kms_key_arn)."
+  type = object({
+    email                  = optional(string)
+    kms_key_arn            = optional(string)
+    key_administrator_arns = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
-    error_message = "alarm_email must be an e-mail address or null."
+    condition     = var.topic.email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.topic.email))
+    error_message = "topic.email must be an e-mail address or null."
+  }
+
+  validation {
+    condition     = var.topic.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.topic.kms_key_arn))
+    error_message = "topic.kms_key_arn must be a KMS key ARN or null (alias/aws/sns is not usable by CloudWatch alarms)."
+  }
+
+  validation {
+    condition     = alltrue([for a in var.topic.key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", a))])
+    error_message = "topic.key_administrator_arns must hold IAM role ARNs (no wildcards)."
   }
 }
 
-variable "sns_kms_key_arn" {
-  description = "Customer managed KMS key ARN encrypting the alarm topic; its key policy must let cloudwatch.amazonaws.com use it. null creates a dedicated key. (The AWS managed alias/aws/sns key cannot be used: CloudWatch alarms cannot publish to topics encrypted with it.)"
-  type        = string
-  default     = null
+variable "evaluation" {
+  description = "How every alarm evaluates its metric: period_seconds (60, 300, 900 or 3600; default 300) and periods, the consecutive breaching periods before it fires (1-24; default 1)."
+  type = object({
+    period_seconds = optional(number, 300)
+    periods        = optional(number, 1)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.sns_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.sns_kms_key_arn))
-    error_message = "sns_kms_key_arn must be a KMS key ARN or null (alias/aws/sns is not usable by CloudWatch alarms)."
-  }
-}
-
-variable "key_administrator_arns" {
-  description = "IAM roles the created key's policy names as its administrators besides the account (the environment's deploy role: no IAM policy grants it existing keys). Ignored with sns_kms_key_arn."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for a in var.key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", a))])
-    error_message = "key_administrator_arns must hold IAM role ARNs (no wildcards)."
-  }
-}
-
-variable "period_seconds" {
-  description = "Period of every alarm's metric (seconds)."
-  type        = number
-  default     = 300
-
-  validation {
-    condition     = contains([60, 300, 900, 3600], var.period_seconds)
-    error_message = "period_seconds must be 60, 300, 900 or 3600."
-  }
-}
-
-variable "evaluation_periods" {
-  description = "Consecutive breaching periods before an alarm fires."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.evaluation_periods >= 1 && var.evaluation_periods <= 24
-    error_message = "evaluation_periods must be between 1 and 24."
+    condition     = contains([60, 300, 900, 3600], var.evaluation.period_seconds) && var.evaluation.periods >= 1 && var.evaluation.periods <= 24
+    error_message = "evaluation.period_seconds must be 60, 300, 900 or 3600, and evaluation.periods between 1 and 24."
   }
 }
 

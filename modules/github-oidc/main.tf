@@ -6,13 +6,13 @@ locals {
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
-  repo      = "${var.github_owner}/${var.github_repository}"
+  repo      = "${var.repository.owner}/${var.repository.name}"
   issuer    = "token.actions.githubusercontent.com"
   iam       = "arn:${local.partition}:iam::${local.account}"
 
   # ARNs are built from names, not read from resources, so every policy document is known at plan
   # time: the pull request's plan shows the full policies, and the tests read them rendered.
-  oidc_provider_arn = var.create_oidc_provider ? "${local.iam}:oidc-provider/${local.issuer}" : var.oidc_provider_arn
+  oidc_provider_arn = var.oidc_provider.create ? "${local.iam}:oidc-provider/${local.issuer}" : var.oidc_provider.arn
 
   plan_subjects = concat(
     ["repo:${local.repo}:pull_request"],
@@ -40,12 +40,12 @@ locals {
     [for e in var.environments : "${local.iam}:role/${local.apply_role_names[e]}"],
   )
 
-  bucket_name = element(split(":::", var.state_bucket_arn), 1)
+  bucket_name = element(split(":::", var.state.bucket_arn), 1)
   apigateway  = "arn:${local.partition}:apigateway:${local.region}:"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
-  count          = var.create_oidc_provider ? 1 : 0
+  count          = var.oidc_provider.create ? 1 : 0
   url            = "https://${local.issuer}"
   client_id_list = ["sts.amazonaws.com"]
   # AWS validates GitHub's certificate against its own trust store; the thumbprint is kept for older APIs.
@@ -169,19 +169,19 @@ data "aws_iam_policy_document" "common" {
   statement {
     sid       = "StateList"
     actions   = ["s3:ListBucket"]
-    resources = [var.state_bucket_arn]
+    resources = [var.state.bucket_arn]
   }
 
   statement {
     sid       = "StateRead"
     actions   = ["s3:GetObject"]
-    resources = ["${var.state_bucket_arn}/*"]
+    resources = ["${var.state.bucket_arn}/*"]
   }
 
   statement {
     sid       = "LockTable"
     actions   = ["dynamodb:DescribeTable"]
-    resources = [var.lock_table_arn]
+    resources = [var.state.lock_table_arn]
   }
 
   # Events are read by people with their own credentials (ingest events ...), never by a deploy.
@@ -224,13 +224,13 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "StateLockFile"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${var.state_bucket_arn}/*.tflock"]
+    resources = ["${var.state.bucket_arn}/*.tflock"]
   }
 
   statement {
     sid       = "StateLockItems"
     actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
-    resources = [var.lock_table_arn]
+    resources = [var.state.lock_table_arn]
   }
 }
 
@@ -311,14 +311,14 @@ data "aws_iam_policy_document" "apply" {
   statement {
     sid       = "StateWrite"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${var.state_bucket_arn}/${each.key}/*"]
+    resources = ["${var.state.bucket_arn}/${each.key}/*"]
   }
 
   # Lock items are keyed BUCKET/KEY (and BUCKET/KEY-md5): only the environment's own.
   statement {
     sid       = "StateLockItems"
     actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
-    resources = [var.lock_table_arn]
+    resources = [var.state.lock_table_arn]
 
     condition {
       test     = "ForAllValues:StringLike"

@@ -1,20 +1,13 @@
-variable "github_owner" {
-  description = "GitHub organisation or user owning the repository."
-  type        = string
+variable "repository" {
+  description = "The GitHub repository whose workflows assume the roles: owner (organisation or user) and name (without the owner). The roles trust exactly repo:OWNER/NAME:..."
+  type = object({
+    owner = string
+    name  = string
+  })
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", var.github_owner))
-    error_message = "github_owner must be a GitHub user or organisation name (no wildcards)."
-  }
-}
-
-variable "github_repository" {
-  description = "Repository name (without the owner)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]{1,100}$", var.github_repository))
-    error_message = "github_repository must be a repository name (no owner, no wildcards)."
+    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", var.repository.owner)) && can(regex("^[A-Za-z0-9_.-]{1,100}$", var.repository.name))
+    error_message = "repository.owner must be a GitHub user or organisation name and repository.name a repository name (no owner, no wildcards)."
   }
 }
 
@@ -55,49 +48,40 @@ variable "plan_branches" {
   }
 }
 
-variable "create_oidc_provider" {
-  description = "Create the token.actions.githubusercontent.com OIDC provider. An account holds only one: set false and pass oidc_provider_arn to reuse it."
-  type        = bool
-  default     = true
-}
-
-variable "oidc_provider_arn" {
-  description = "ARN of an existing GitHub OIDC provider (when create_oidc_provider is false)."
-  type        = string
-  default     = null
+variable "oidc_provider" {
+  description = "GitHub's OIDC provider (token.actions.githubusercontent.com): create it (default), or, since an account holds only one, create = false and the arn of the existing one."
+  type = object({
+    create = optional(bool, true)
+    arn    = optional(string)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.oidc_provider_arn))
-    error_message = "oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com provider."
+    condition     = var.oidc_provider.arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.oidc_provider.arn))
+    error_message = "oidc_provider.arn must be the ARN of the token.actions.githubusercontent.com provider."
   }
 
   validation {
-    condition     = var.create_oidc_provider || var.oidc_provider_arn != null
-    error_message = "oidc_provider_arn is required when create_oidc_provider is false."
+    condition     = var.oidc_provider.create || var.oidc_provider.arn != null
+    error_message = "oidc_provider.arn is required when oidc_provider.create is false."
   }
 }
 
-variable "state_bucket_arn" {
-  description = "ARN of the Terraform state bucket."
-  type        = string
+variable "state" {
+  description = "The Terraform state backend the roles use: bucket_arn of the state bucket and lock_table_arn of the lock table."
+  type = object({
+    bucket_arn     = string
+    lock_table_arn = string
+  })
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.state_bucket_arn))
-    error_message = "state_bucket_arn must be an S3 bucket ARN."
-  }
-}
-
-variable "lock_table_arn" {
-  description = "ARN of the Terraform lock table."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/.+$", var.lock_table_arn))
-    error_message = "lock_table_arn must be a DynamoDB table ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.state.bucket_arn)) && can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/.+$", var.state.lock_table_arn))
+    error_message = "state.bucket_arn must be an S3 bucket ARN and state.lock_table_arn a DynamoDB table ARN."
   }
 
   validation {
-    condition     = alltrue([for e in var.environments : !startswith(element(split("/", var.lock_table_arn), 1), "${var.project}-${e}-")])
+    condition     = alltrue([for e in var.environments : !startswith(try(element(split("/", var.state.lock_table_arn), 1), ""), "${var.project}-${e}-")])
     error_message = "The lock table must not be named PROJECT-ENVIRONMENT-*: that environment's apply role could delete it."
   }
 }

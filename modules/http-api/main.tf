@@ -21,9 +21,9 @@ resource "aws_apigatewayv2_integration" "lambda" {
   api_id                 = aws_apigatewayv2_api.this.id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = var.function_invoke_arn
+  integration_uri        = var.function.invoke_arn
   payload_format_version = "2.0"
-  timeout_milliseconds   = var.integration_timeout_ms
+  timeout_milliseconds   = var.function.timeout_ms
 }
 
 resource "aws_apigatewayv2_authorizer" "jwt" {
@@ -54,8 +54,8 @@ resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; a customer key is the log_kms_key_arn input.
   #checkov:skip=CKV_AWS_338:Retention is the access_log_retention_days input, chosen per environment.
   name              = "/aws/apigateway/${var.name}"
-  retention_in_days = var.access_log_retention_days
-  kms_key_id        = var.log_kms_key_arn
+  retention_in_days = var.access_logs.retention_days
+  kms_key_id        = var.access_logs.kms_key_arn
   tags              = var.tags
 }
 
@@ -65,8 +65,8 @@ resource "aws_apigatewayv2_stage" "default" {
   auto_deploy = true
 
   default_route_settings {
-    throttling_rate_limit  = var.throttling_rate_limit
-    throttling_burst_limit = var.throttling_burst_limit
+    throttling_rate_limit  = var.throttling.rate_limit
+    throttling_burst_limit = var.throttling.burst_limit
   }
 
   access_log_settings {
@@ -96,7 +96,7 @@ resource "aws_apigatewayv2_stage" "default" {
 resource "aws_lambda_permission" "api" {
   statement_id  = "AllowInvokeFromHttpApi"
   action        = "lambda:InvokeFunction"
-  function_name = var.function_name
+  function_name = var.function.name
   principal     = "apigateway.amazonaws.com"
   # Only this API (any stage, any route) may invoke the function.
   source_arn = "${aws_apigatewayv2_api.this.execution_arn}/*"

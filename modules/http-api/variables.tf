@@ -8,71 +8,50 @@ variable "name" {
   }
 }
 
-variable "function_name" {
-  description = "Name of the Lambda function every route integrates with."
-  type        = string
-}
-
-variable "function_invoke_arn" {
-  description = "Invoke ARN of that function."
-  type        = string
+variable "function" {
+  description = "The Lambda function every route integrates with: name, invoke_arn, and timeout_ms, the integration timeout in milliseconds (HTTP APIs allow 50-30000; default 15000)."
+  type = object({
+    name       = string
+    invoke_arn = string
+    timeout_ms = optional(number, 15000)
+  })
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:apigateway:", var.function_invoke_arn))
-    error_message = "function_invoke_arn must be a Lambda invoke ARN (arn:aws:apigateway:REGION:lambda:path/...)."
+    condition     = can(regex("^arn:aws[a-z-]*:apigateway:", var.function.invoke_arn)) && var.function.timeout_ms >= 50 && var.function.timeout_ms <= 30000
+    error_message = "function.invoke_arn must be a Lambda invoke ARN (arn:aws:apigateway:REGION:lambda:path/...) and function.timeout_ms between 50 and 30000."
   }
 }
 
-variable "integration_timeout_ms" {
-  description = "Integration timeout in milliseconds (API Gateway HTTP APIs allow 50-30000)."
-  type        = number
-  default     = 15000
+variable "throttling" {
+  description = "The default route settings (the whole stage): rate_limit, steady-state requests per second; burst_limit, the burst capacity in requests."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+  })
 
   validation {
-    condition     = var.integration_timeout_ms >= 50 && var.integration_timeout_ms <= 30000
-    error_message = "integration_timeout_ms must be between 50 and 30000."
+    condition     = var.throttling.rate_limit > 0 && var.throttling.burst_limit > 0 && floor(var.throttling.burst_limit) == var.throttling.burst_limit
+    error_message = "throttling.rate_limit must be positive and throttling.burst_limit a positive whole number."
   }
 }
 
-variable "throttling_rate_limit" {
-  description = "Steady-state requests per second of the default route settings (whole stage)."
-  type        = number
+variable "access_logs" {
+  description = "The access log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption)."
+  type = object({
+    retention_days = optional(number, 30)
+    kms_key_arn    = optional(string)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.throttling_rate_limit > 0
-    error_message = "throttling_rate_limit must be positive."
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.access_logs.retention_days)
+    error_message = "access_logs.retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
   }
-}
-
-variable "throttling_burst_limit" {
-  description = "Burst capacity (requests) of the default route settings."
-  type        = number
 
   validation {
-    condition     = var.throttling_burst_limit > 0 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
-    error_message = "throttling_burst_limit must be a positive whole number."
-  }
-}
-
-variable "access_log_retention_days" {
-  description = "Retention of the access log group."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.access_log_retention_days)
-    error_message = "access_log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."
-  }
-}
-
-variable "log_kms_key_arn" {
-  description = "KMS key ARN encrypting the access log group. null uses CloudWatch Logs' own encryption."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
-    error_message = "log_kms_key_arn must be a KMS key ARN or null."
+    condition     = var.access_logs.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.access_logs.kms_key_arn))
+    error_message = "access_logs.kms_key_arn must be a KMS key ARN or null."
   }
 }
 

@@ -12,14 +12,14 @@ locals {
 
   environment = merge(
     {
-      EVENTS_TABLE                 = var.table_name
-      SOURCES                      = var.sources
+      EVENTS_TABLE                 = var.table.name
+      SOURCES                      = var.sources.document
       RETENTION_DAYS               = tostring(var.retention_days)
       POWERTOOLS_SERVICE_NAME      = "ingest"
       POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-      POWERTOOLS_LOG_LEVEL         = var.log_level
+      POWERTOOLS_LOG_LEVEL         = var.logs.level
     },
-    var.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
+    var.runtime.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
   )
 }
 
@@ -43,7 +43,7 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "WriteEvents"
     actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
-    resources = [var.table_arn]
+    resources = [var.table.arn]
 
     condition {
       test     = "ArnLike"
@@ -65,11 +65,11 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = length(var.secret_arns) > 0 ? [1] : []
+    for_each = length(var.sources.secret_arns) > 0 ? [1] : []
     content {
       sid       = "WebhookSecrets"
       actions   = ["secretsmanager:GetSecretValue"]
-      resources = var.secret_arns
+      resources = var.sources.secret_arns
 
       condition {
         test     = "ArnLike"
@@ -80,11 +80,11 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = var.sources_parameter_arn == null ? [] : [1]
+    for_each = var.sources.parameter_arn == null ? [] : [1]
     content {
       sid       = "SourcesParameter"
       actions   = ["ssm:GetParameter"]
-      resources = [var.sources_parameter_arn]
+      resources = [var.sources.parameter_arn]
 
       condition {
         test     = "ArnLike"
@@ -95,7 +95,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = var.tracing_enabled ? [1] : []
+    for_each = var.runtime.tracing_enabled ? [1] : []
     content {
       sid       = "Tracing"
       actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
@@ -106,9 +106,9 @@ data "aws_iam_policy_document" "function" {
 
 resource "aws_iam_role" "this" {
   name                 = "${var.name}-role"
-  path                 = var.role_path
+  path                 = var.role.path
   assume_role_policy   = data.aws_iam_policy_document.assume.json
-  permissions_boundary = var.permissions_boundary_arn
+  permissions_boundary = var.role.permissions_boundary_arn
   tags                 = var.tags
 }
 
@@ -122,8 +122,8 @@ resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; a customer key is the log_kms_key_arn input.
   #checkov:skip=CKV_AWS_338:Retention is the log_retention_days input, chosen per environment (dev keeps less).
   name              = local.log_group_name
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
+  retention_in_days = var.logs.retention_days
+  kms_key_id        = var.logs.kms_key_arn
   tags              = var.tags
 }
 
@@ -142,9 +142,9 @@ resource "aws_lambda_function" "this" {
   handler                        = "ingest.handler.lambda_handler"
   filename                       = var.artifact_path
   source_code_hash               = filebase64sha256(var.artifact_path)
-  memory_size                    = var.memory_size
-  timeout                        = var.timeout
-  reserved_concurrent_executions = var.reserved_concurrency
+  memory_size                    = var.runtime.memory_size
+  timeout                        = var.runtime.timeout
+  reserved_concurrent_executions = var.runtime.reserved_concurrency
 
   environment {
     variables = local.environment
@@ -156,7 +156,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tracing_config {
-    mode = var.tracing_enabled ? "Active" : "PassThrough"
+    mode = var.runtime.tracing_enabled ? "Active" : "PassThrough"
   }
 
   tags = var.tags

@@ -18,56 +18,45 @@ variable "artifact_path" {
   }
 }
 
-variable "table_name" {
-  description = "Events table name (EVENTS_TABLE)."
-  type        = string
-}
-
-variable "table_arn" {
-  description = "Events table ARN: the only table the function may write to."
-  type        = string
+variable "table" {
+  description = "The events table: name (EVENTS_TABLE) and arn, the only table the function may write to."
+  type = object({
+    name = string
+    arn  = string
+  })
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.table_arn))
-    error_message = "table_arn must be a DynamoDB table ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.table.arn))
+    error_message = "table.arn must be a DynamoDB table ARN."
   }
 }
 
 variable "sources" {
-  description = "SOURCES: the webhook sources document as JSON, or ssm:NAME to read it from SSM Parameter Store. Sources name their secrets with secret_id (Secrets Manager); inline \"secrets\" are rejected: they would sit in the Lambda environment, the state and every plan."
-  type        = string
-  default     = "{\"sources\":{}}"
+  description = "The webhook sources: document, the SOURCES value (the sources document as JSON, or ssm:NAME to read it from SSM Parameter Store; sources name their secrets with secret_id, and inline \"secrets\" are rejected: they would sit in the Lambda environment, the state and every plan); parameter_arn, the SSM parameter ssm:NAME names; secret_arns, the Secrets Manager secrets the sources name. The function may read that parameter and those secrets, and no other."
+  type = object({
+    document      = optional(string, "{\"sources\":{}}")
+    parameter_arn = optional(string)
+    secret_arns   = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = startswith(var.sources, "ssm:") || can(jsondecode(var.sources).sources)
-    error_message = "sources must be a JSON document with a top-level \"sources\" object, or ssm:PARAMETER_NAME."
+    condition     = startswith(var.sources.document, "ssm:") || can(jsondecode(var.sources.document).sources)
+    error_message = "sources.document must be a JSON document with a top-level \"sources\" object, or ssm:PARAMETER_NAME."
   }
 
   validation {
-    condition     = startswith(var.sources, "ssm:") || try(alltrue([for s in values(jsondecode(var.sources).sources) : length(try(s.secrets, [])) == 0]), false)
-    error_message = "sources must not carry inline \"secrets\": in AWS a source names its secret with secret_id (Secrets Manager), so no secret reaches the Lambda environment, the state or a plan."
+    condition     = startswith(var.sources.document, "ssm:") || try(alltrue([for s in values(jsondecode(var.sources.document).sources) : length(try(s.secrets, [])) == 0]), false)
+    error_message = "sources.document must not carry inline \"secrets\": in AWS a source names its secret with secret_id (Secrets Manager), so no secret reaches the Lambda environment, the state or a plan."
   }
-}
-
-variable "sources_parameter_arn" {
-  description = "ARN of the SSM parameter named by sources = \"ssm:NAME\" (the function may read only this one). null when sources is inline JSON."
-  type        = string
-  default     = null
 
   validation {
-    condition     = var.sources_parameter_arn == null || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", var.sources_parameter_arn))
-    error_message = "sources_parameter_arn must be an SSM parameter ARN or null."
-  }
-}
-
-variable "secret_arns" {
-  description = "Secrets Manager secret ARNs the sources name with secret_id: the only secrets the function may read."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for arn in var.secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", arn))])
-    error_message = "secret_arns must hold Secrets Manager secret ARNs only (no wildcards)."
+    condition = alltrue(concat(
+      [for arn in var.sources.secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", arn))],
+      [var.sources.parameter_arn == null || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", var.sources.parameter_arn))],
+    ))
+    error_message = "sources.secret_arns must hold Secrets Manager secret ARNs only (no wildcards), and sources.parameter_arn an SSM parameter ARN or null."
   }
 }
 
@@ -82,53 +71,24 @@ variable "retention_days" {
   }
 }
 
-variable "memory_size" {
-  description = "Memory in MB (CPU is proportional)."
-  type        = number
-  default     = 512
+variable "runtime" {
+  description = "memory_size in MB (CPU is proportional; default 512); timeout in seconds, below the API Gateway integration timeout of 30 s (default 10); reserved_concurrency, reserved concurrent executions that cap cost and protect the table (default none); tracing_enabled, active X-Ray (default false: POWERTOOLS_TRACE_DISABLED=true and no X-Ray permission)."
+  type = object({
+    memory_size          = optional(number, 512)
+    timeout              = optional(number, 10)
+    reserved_concurrency = optional(number)
+    tracing_enabled      = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.memory_size >= 128 && var.memory_size <= 10240
-    error_message = "memory_size must be between 128 and 10240 MB."
-  }
-}
-
-variable "timeout" {
-  description = "Function timeout in seconds; stays below the API Gateway integration timeout (30 s)."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.timeout >= 1 && var.timeout <= 29
-    error_message = "timeout must be between 1 and 29 seconds."
-  }
-}
-
-variable "reserved_concurrency" {
-  description = "Reserved concurrent executions (caps cost and protects the table). null leaves the function unreserved."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 0, false)
-    error_message = "reserved_concurrency must be null or a number >= 0."
-  }
-}
-
-variable "tracing_enabled" {
-  description = "Active X-Ray tracing. When off, POWERTOOLS_TRACE_DISABLED=true and no X-Ray permissions are granted."
-  type        = bool
-  default     = false
-}
-
-variable "log_level" {
-  description = "POWERTOOLS_LOG_LEVEL."
-  type        = string
-  default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
-    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    condition = alltrue([
+      var.runtime.memory_size >= 128 && var.runtime.memory_size <= 10240,
+      var.runtime.timeout >= 1 && var.runtime.timeout <= 29,
+      try(var.runtime.reserved_concurrency >= 0, var.runtime.reserved_concurrency == null),
+    ])
+    error_message = "runtime: memory_size must be between 128 and 10240 MB, timeout between 1 and 29 seconds, reserved_concurrency null or a number >= 0."
   }
 }
 
@@ -143,47 +103,38 @@ variable "metrics_namespace" {
   }
 }
 
-variable "log_retention_days" {
-  description = "Retention of the function's CloudWatch log group."
-  type        = number
-  default     = 30
+variable "logs" {
+  description = "level, POWERTOOLS_LOG_LEVEL (default INFO); the function's CloudWatch log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption)."
+  type = object({
+    level          = optional(string, "INFO")
+    retention_days = optional(number, 30)
+    kms_key_arn    = optional(string)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+    condition = alltrue([
+      contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.logs.level),
+      contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.logs.retention_days),
+      var.logs.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.logs.kms_key_arn)),
+    ])
+    error_message = "logs: level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; retention_days a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653); kms_key_arn a KMS key ARN or null."
   }
 }
 
-variable "log_kms_key_arn" {
-  description = "KMS key ARN encrypting the log group. null uses CloudWatch Logs' own encryption."
-  type        = string
-  default     = null
+variable "role" {
+  description = "The execution role: path (the bootstrap's apply roles create roles only under /PROJECT-ENV/; default /) and permissions_boundary_arn (the bootstrap's deploy roles may only create roles that carry it; null for none)."
+  type = object({
+    path                     = optional(string, "/")
+    permissions_boundary_arn = optional(string)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
-    error_message = "log_kms_key_arn must be a KMS key ARN or null."
-  }
-}
-
-variable "role_path" {
-  description = "IAM path of the execution role (the bootstrap's apply roles create roles only under /PROJECT-ENV/)."
-  type        = string
-  default     = "/"
-
-  validation {
-    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role_path)) && length(var.role_path) <= 512
-    error_message = "role_path must start and end with '/' (for example /ingest-prod/)."
-  }
-}
-
-variable "permissions_boundary_arn" {
-  description = "IAM permissions boundary for the function's role (the bootstrap's deploy roles may only create roles that carry it). null for none."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
-    error_message = "permissions_boundary_arn must be an IAM policy ARN or null."
+    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role.path)) && length(var.role.path) <= 512 && (var.role.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.role.permissions_boundary_arn)))
+    error_message = "role.path must start and end with '/' (for example /ingest-prod/), and role.permissions_boundary_arn must be an IAM policy ARN or null."
   }
 }
 

@@ -36,48 +36,50 @@ module "event_store" {
 module "ingest_function" {
   source = "../ingest-function"
 
-  name                     = "${local.prefix}-ingest"
-  artifact_path            = var.artifact_path
-  table_name               = module.event_store.table_name
-  table_arn                = module.event_store.table_arn
-  sources                  = local.parameter == null ? var.webhooks.sources : "ssm:${local.parameter}"
-  sources_parameter_arn    = local.sources_parameter_arn
-  secret_arns              = var.webhooks.secret_arns
-  retention_days           = var.events.retention_days
-  memory_size              = var.function.memory_size
-  reserved_concurrency     = var.function.reserved_concurrency
-  tracing_enabled          = var.function.tracing_enabled
-  log_level                = var.logs.level
-  log_retention_days       = var.logs.retention_days
-  role_path                = "/${local.prefix}/"
-  permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null
-  tags                     = local.tags
+  name           = "${local.prefix}-ingest"
+  artifact_path  = var.artifact_path
+  table          = { name = module.event_store.table_name, arn = module.event_store.table_arn }
+  retention_days = var.events.retention_days
+  runtime        = var.function
+  tags           = local.tags
+
+  sources = {
+    document      = local.parameter == null ? var.webhooks.sources : "ssm:${local.parameter}"
+    parameter_arn = local.sources_parameter_arn
+    secret_arns   = var.webhooks.secret_arns
+  }
+  logs = { level = var.logs.level, retention_days = var.logs.retention_days }
+  role = {
+    path                     = "/${local.prefix}/"
+    permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null
+  }
 }
 
 module "http_api" {
   source = "../http-api"
 
-  name                      = "${local.prefix}-http"
-  function_name             = module.ingest_function.function_name
-  function_invoke_arn       = module.ingest_function.invoke_arn
-  throttling_rate_limit     = var.api.throttling_rate_limit
-  throttling_burst_limit    = var.api.throttling_burst_limit
-  access_log_retention_days = var.logs.retention_days
-  jwt_authorizer            = var.api.jwt_authorizer
-  custom_domain             = var.api.custom_domain
-  tags                      = local.tags
+  name           = "${local.prefix}-http"
+  function       = { name = module.ingest_function.function_name, invoke_arn = module.ingest_function.invoke_arn }
+  throttling     = { rate_limit = var.api.throttling_rate_limit, burst_limit = var.api.throttling_burst_limit }
+  access_logs    = { retention_days = var.logs.retention_days }
+  jwt_authorizer = var.api.jwt_authorizer
+  custom_domain  = var.api.custom_domain
+  tags           = local.tags
 }
 
 module "alarms" {
   source = "../alarms"
 
-  name                   = local.prefix
-  function_name          = module.ingest_function.function_name
-  api_id                 = module.http_api.api_id
-  table_name             = module.event_store.table_name
-  alarm_email            = var.alarm_email
-  evaluation_periods     = var.alarms.evaluation_periods
-  thresholds             = var.alarms.thresholds
-  key_administrator_arns = var.use_permissions_boundary ? [local.apply_role_arn] : []
-  tags                   = local.tags
+  name          = local.prefix
+  function_name = module.ingest_function.function_name
+  api_id        = module.http_api.api_id
+  table_name    = module.event_store.table_name
+  evaluation    = { periods = var.alarms.evaluation_periods }
+  thresholds    = var.alarms.thresholds
+  tags          = local.tags
+
+  topic = {
+    email                  = var.alarm_email
+    key_administrator_arns = var.use_permissions_boundary ? [local.apply_role_arn] : []
+  }
 }

@@ -2,14 +2,14 @@ data "aws_partition" "current" {}
 
 locals {
   # Built from the name (not read from the bucket) so the bucket policy is known at plan time.
-  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket.name}"
 }
 
 resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket; state access is audited by CloudTrail (add S3 data events if required).
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles cost; versioning plus the noncurrent-version lifecycle is the recovery path.
   #checkov:skip=CKV2_AWS_62:No consumer for event notifications of state writes.
-  bucket = var.bucket_name
+  bucket = var.bucket.name
   # Never delete state together with the bucket: terraform destroy fails while objects remain.
   force_destroy = false
   tags          = var.tags
@@ -45,7 +45,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
+      kms_master_key_id = var.bucket.kms_key_arn
     }
     bucket_key_enabled = true
   }
@@ -61,8 +61,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
     filter {}
 
     noncurrent_version_expiration {
-      noncurrent_days           = var.noncurrent_version_retention_days
-      newer_noncurrent_versions = var.noncurrent_versions_to_keep
+      noncurrent_days           = var.bucket.noncurrent_version_retention_days
+      newer_noncurrent_versions = var.bucket.noncurrent_versions_to_keep
     }
 
     abort_incomplete_multipart_upload {
@@ -105,10 +105,10 @@ resource "aws_s3_bucket_policy" "state" {
 
 resource "aws_dynamodb_table" "lock" {
   #checkov:skip=CKV_AWS_119:Lock items hold no data worth a customer key; the AWS owned key encrypts them.
-  name                        = var.lock_table_name
+  name                        = var.lock_table.name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "LockID"
-  deletion_protection_enabled = var.deletion_protection
+  deletion_protection_enabled = var.lock_table.deletion_protection
 
   attribute {
     name = "LockID"

@@ -1,7 +1,8 @@
 # The dev environment as committed: modules/ingest-stack with terraform.tfvars, planned with the mock
-# provider (tests/terraform/mocks). How the modules are wired is tested in modules/ingest-stack.
+# provider (tests/tooling/terraform/mocks). How the modules are wired is tested in
+# modules/ingest-stack.
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 }
 
 variables {

@@ -1,5 +1,5 @@
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 
   mock_resource "aws_sns_topic" {
     defaults = {
@@ -62,12 +62,12 @@ run "key_administered_through_its_policy" {
   command = apply
 
   variables {
-    key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"]
+    topic = { key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"] }
   }
 
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.key[0].statement : s.sid == "KeyAdministration" && anytrue([for p in s.principals : p.type == "AWS" && toset(p.identifiers) == toset(var.key_administrator_arns)]) && contains(s.actions, "kms:PutKeyPolicy") && !contains(s.actions, "kms:Decrypt")
+      for s in data.aws_iam_policy_document.key[0].statement : s.sid == "KeyAdministration" && anytrue([for p in s.principals : p.type == "AWS" && toset(p.identifiers) == toset(var.topic.key_administrator_arns)]) && contains(s.actions, "kms:PutKeyPolicy") && !contains(s.actions, "kms:Decrypt")
     ])
     error_message = "The deploy role administers the key through the key policy (and cannot decrypt with it)."
   }
@@ -143,13 +143,13 @@ run "given_key_and_email" {
   command = apply
 
   variables {
-    sns_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
-    alarm_email     = "oncall@example.com"
-    thresholds      = { storage_unavailable = 5, api_5xx_rate = 2.5 }
+    topic      = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/abcd", email = "oncall@example.com" }
+    evaluation = { period_seconds = 60, periods = 3 }
+    thresholds = { storage_unavailable = 5, api_5xx_rate = 2.5 }
   }
 
   assert {
-    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == var.sns_kms_key_arn
+    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms.kms_master_key_id == var.topic.kms_key_arn
     error_message = "A given key is used instead of a new one."
   }
 
@@ -157,22 +157,26 @@ run "given_key_and_email" {
     condition     = aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com" && aws_cloudwatch_metric_alarm.this["storage_unavailable"].threshold == 5 && aws_cloudwatch_metric_alarm.this["api_5xx_rate"].threshold == 2.5 && aws_cloudwatch_metric_alarm.this["api_5xx_rate"].alarm_description == "More than 2.5% of API responses were 5xx." && aws_cloudwatch_metric_alarm.this["lambda_errors"].threshold == 1
     error_message = "E-mail subscription and thresholds come from the inputs; an alarm not overridden keeps its default."
   }
+
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.evaluation_periods == 3 && (a.period == 60 || a.period == null)]) && alltrue([for q in aws_cloudwatch_metric_alarm.this["api_5xx_rate"].metric_query : alltrue([for m in q.metric : m.period == 60])])
+    error_message = "Every alarm evaluates over the given period and number of periods (metric math queries included)."
+  }
 }
 
 run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    sns_kms_key_arn = "alias/aws/sns"
-    alarm_email     = "not-an-address"
-    thresholds      = { api_5xx_rate = 0 }
-    period_seconds  = 30
+    topic      = { kms_key_arn = "alias/aws/sns", email = "not-an-address" }
+    thresholds = { api_5xx_rate = 0 }
+    evaluation = { period_seconds = 30 }
   }
 
-  expect_failures = [var.sns_kms_key_arn, var.alarm_email, var.thresholds, var.period_seconds]
+  expect_failures = [var.topic, var.thresholds, var.evaluation]
 }
 
-run "rejects_thresholds_out_of_range" {
+run "rejects_a_rate_above_100_percent" {
   command = plan
 
   variables {
@@ -182,24 +186,26 @@ run "rejects_thresholds_out_of_range" {
   expect_failures = [var.thresholds]
 }
 
-run "rejects_a_latency_threshold_above_the_integration_limit" {
+run "rejects_a_latency_threshold_above_the_integration_limit_and_too_many_periods" {
   command = plan
 
   variables {
     thresholds = { api_latency_p99 = 30001 }
+    evaluation = { periods = 25 }
   }
 
-  expect_failures = [var.thresholds]
+  expect_failures = [var.thresholds, var.evaluation]
 }
 
-run "rejects_a_counter_threshold_below_one" {
+run "rejects_a_counter_threshold_below_one_and_wildcard_key_administrators" {
   command = plan
 
   variables {
     thresholds = { webhook_rejections = 0.5 }
+    topic      = { key_administrator_arns = ["arn:aws:iam::123456789012:role/*"] }
   }
 
-  expect_failures = [var.thresholds]
+  expect_failures = [var.thresholds, var.topic]
 }
 
 run "rejects_an_unknown_alarm" {
@@ -207,17 +213,8 @@ run "rejects_an_unknown_alarm" {
 
   variables {
     thresholds = { lambda_error = 5 }
+    topic      = { email = "oncall@example.com" }
   }
 
   expect_failures = [var.thresholds]
-}
-
-run "rejects_wildcard_key_administrators" {
-  command = plan
-
-  variables {
-    key_administrator_arns = ["arn:aws:iam::123456789012:role/*"]
-  }
-
-  expect_failures = [var.key_administrator_arns]
 }

@@ -9,11 +9,11 @@ provider "aws" {
 }
 
 variables {
-  name                   = "ingest-test"
-  function_name          = "ingest-test-ingest"
-  api_id                 = "abc123"
-  table_name             = "ingest-test-events"
-  key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"]
+  name          = "ingest-test"
+  function_name = "ingest-test-ingest"
+  api_id        = "abc123"
+  table_name    = "ingest-test-events"
+  topic         = { key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"] }
 }
 
 override_data {

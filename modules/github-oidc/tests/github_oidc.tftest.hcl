@@ -1,5 +1,5 @@
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 
   mock_resource "aws_iam_openid_connect_provider" {
     defaults = {
@@ -15,11 +15,9 @@ mock_provider "aws" {
 }
 
 variables {
-  github_owner      = "example-org"
-  github_repository = "ingest"
-  project           = "ingest"
-  state_bucket_arn  = "arn:aws:s3:::ingest-tfstate-test"
-  lock_table_arn    = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks"
+  repository = { owner = "example-org", name = "ingest" }
+  project    = "ingest"
+  state      = { bucket_arn = "arn:aws:s3:::ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
 }
 
 run "trust_is_exact" {
@@ -368,23 +366,22 @@ run "rejects_a_lock_table_inside_an_environment" {
   command = plan
 
   variables {
-    lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-locks"
+    state = { bucket_arn = "arn:aws:s3:::ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-locks" }
   }
 
-  expect_failures = [var.lock_table_arn]
+  expect_failures = [var.state]
 }
 
 run "reuse_existing_provider" {
   command = apply
 
   variables {
-    create_oidc_provider = false
-    oidc_provider_arn    = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    environments         = ["prod"]
+    oidc_provider = { create = false, arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+    environments  = ["prod"]
   }
 
   assert {
-    condition     = length(aws_iam_openid_connect_provider.github) == 0 && output.oidc_provider_arn == var.oidc_provider_arn
+    condition     = length(aws_iam_openid_connect_provider.github) == 0 && output.oidc_provider_arn == var.oidc_provider.arn
     error_message = "An existing provider is reused."
   }
 }
@@ -393,12 +390,23 @@ run "rejects_wildcards_and_missing_provider" {
   command = plan
 
   variables {
-    github_owner         = "*"
-    github_repository    = "ingest*"
-    environments         = []
-    create_oidc_provider = false
-    plan_branches        = ["release/*"]
+    repository    = { owner = "*", name = "ingest" }
+    environments  = []
+    oidc_provider = { create = false }
+    plan_branches = ["release/*"]
   }
 
-  expect_failures = [var.github_owner, var.github_repository, var.environments, var.oidc_provider_arn, var.plan_branches]
+  expect_failures = [var.repository, var.environments, var.oidc_provider, var.plan_branches]
+}
+
+run "rejects_a_wildcard_repository_a_foreign_provider_and_a_malformed_state_bucket" {
+  command = plan
+
+  variables {
+    repository    = { owner = "example-org", name = "ingest*" }
+    oidc_provider = { create = false, arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" }
+    state         = { bucket_arn = "ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
+  }
+
+  expect_failures = [var.repository, var.oidc_provider, var.state]
 }

@@ -10,11 +10,9 @@ provider "aws" {
 }
 
 variables {
-  github_owner      = "example-org"
-  github_repository = "ingest"
-  project           = "ingest"
-  state_bucket_arn  = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1"
-  lock_table_arn    = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks"
+  repository = { owner = "example-org", name = "ingest" }
+  project    = "ingest"
+  state      = { bucket_arn = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
 }
 
 override_data {

@@ -1,5 +1,5 @@
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 
   mock_resource "aws_apigatewayv2_api" {
     defaults = {
@@ -15,11 +15,12 @@ mock_provider "aws" {
 }
 
 variables {
-  name                   = "ingest-test-http"
-  function_name          = "ingest-test-ingest"
-  function_invoke_arn    = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest/invocations"
-  throttling_rate_limit  = 50
-  throttling_burst_limit = 100
+  name       = "ingest-test-http"
+  throttling = { rate_limit = 50, burst_limit = 100 }
+  function = {
+    name       = "ingest-test-ingest"
+    invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest/invocations"
+  }
 }
 
 run "routes_payload_and_throttling" {
@@ -117,8 +118,8 @@ run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    throttling_burst_limit    = 0
-    access_log_retention_days = 8
+    throttling  = { rate_limit = 50, burst_limit = 0 }
+    access_logs = { retention_days = 8 }
     jwt_authorizer = {
       issuer   = "http://insecure.example.com"
       audience = []
@@ -129,5 +130,21 @@ run "rejects_bad_inputs" {
     }
   }
 
-  expect_failures = [var.throttling_burst_limit, var.access_log_retention_days, var.jwt_authorizer, var.custom_domain]
+  expect_failures = [var.throttling, var.access_logs, var.jwt_authorizer, var.custom_domain]
+}
+
+run "rejects_a_log_key_alias_an_integration_timeout_and_a_fractional_burst" {
+  command = plan
+
+  variables {
+    access_logs = { kms_key_arn = "alias/aws/logs" }
+    throttling  = { rate_limit = 0.5, burst_limit = 1.5 }
+    function = {
+      name       = "ingest-test-ingest"
+      invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest/invocations"
+      timeout_ms = 30001
+    }
+  }
+
+  expect_failures = [var.access_logs, var.throttling, var.function]
 }

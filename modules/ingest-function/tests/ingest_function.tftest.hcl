@@ -1,5 +1,5 @@
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 
   mock_resource "aws_iam_role" {
     defaults = {
@@ -17,8 +17,7 @@ mock_provider "aws" {
 variables {
   name          = "ingest-test-ingest"
   artifact_path = "tests/fixtures/artifact.zip"
-  table_name    = "ingest-test-events"
-  table_arn     = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events"
+  table         = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events" }
 }
 
 run "function_matches_the_package" {
@@ -107,7 +106,7 @@ run "least_privilege" {
   }
 
   assert {
-    condition     = toset(data.aws_iam_policy_document.function.statement[0].resources) == toset([var.table_arn])
+    condition     = toset(data.aws_iam_policy_document.function.statement[0].resources) == toset([var.table.arn])
     error_message = "DynamoDB access is on the table ARN only (not its indexes, not *)."
   }
 
@@ -126,12 +125,13 @@ run "secrets_parameter_and_tracing" {
   command = apply
 
   variables {
-    sources                  = "ssm:/ingest/test/sources"
-    sources_parameter_arn    = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest/test/sources"
-    secret_arns              = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf"]
-    tracing_enabled          = true
-    permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary"
-    role_path                = "/ingest-test/"
+    sources = {
+      document      = "ssm:/ingest/test/sources"
+      parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest/test/sources"
+      secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf"]
+    }
+    runtime = { tracing_enabled = true }
+    role    = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
   }
 
   assert {
@@ -142,8 +142,8 @@ run "secrets_parameter_and_tracing" {
   assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.function.statement :
-      s.sid == "WebhookSecrets" ? toset(s.actions) == toset(["secretsmanager:GetSecretValue"]) && toset(s.resources) == toset(var.secret_arns) :
-      s.sid == "SourcesParameter" ? toset(s.actions) == toset(["ssm:GetParameter"]) && toset(s.resources) == toset([var.sources_parameter_arn]) :
+      s.sid == "WebhookSecrets" ? toset(s.actions) == toset(["secretsmanager:GetSecretValue"]) && toset(s.resources) == toset(var.sources.secret_arns) :
+      s.sid == "SourcesParameter" ? toset(s.actions) == toset(["ssm:GetParameter"]) && toset(s.resources) == toset([var.sources.parameter_arn]) :
       true
     ])
     error_message = "Secrets and the parameter are granted on their exact ARNs, read-only."
@@ -160,7 +160,7 @@ run "secrets_parameter_and_tracing" {
   }
 
   assert {
-    condition     = aws_iam_role.this.permissions_boundary == var.permissions_boundary_arn && aws_iam_role.this.path == "/ingest-test/"
+    condition     = aws_iam_role.this.permissions_boundary == var.role.permissions_boundary_arn && aws_iam_role.this.path == "/ingest-test/"
     error_message = "The permissions boundary is attached and the role lives under the path, when given."
   }
 }
@@ -169,25 +169,47 @@ run "rejects_wildcard_secrets" {
   command = plan
 
   variables {
-    secret_arns = ["*"]
+    sources = { secret_arns = ["*"] }
   }
 
-  expect_failures = [var.secret_arns]
+  expect_failures = [var.sources]
 }
 
 run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    artifact_path      = "dist/ingest.tar.gz"
-    sources            = "not json"
-    timeout            = 60
-    log_retention_days = 10
-    log_level          = "TRACE"
-    memory_size        = 64
+    artifact_path = "dist/ingest.tar.gz"
+    sources       = { document = "not json" }
+    runtime       = { timeout = 60 }
+    logs          = { retention_days = 10 }
   }
 
-  expect_failures = [var.artifact_path, var.sources, var.timeout, var.log_retention_days, var.log_level, var.memory_size]
+  expect_failures = [var.artifact_path, var.sources, var.runtime, var.logs]
+}
+
+# One bad value per input at a time: each of these is rejected on its own.
+run "rejects_too_little_memory_and_an_unknown_log_level" {
+  command = plan
+
+  variables {
+    runtime = { memory_size = 64 }
+    logs    = { level = "TRACE" }
+  }
+
+  expect_failures = [var.runtime, var.logs]
+}
+
+run "rejects_a_negative_reservation_a_log_key_alias_and_a_parameter_name" {
+  command = plan
+
+  variables {
+    runtime = { reserved_concurrency = -1 }
+    logs    = { kms_key_arn = "alias/aws/logs" }
+    sources = { document = "ssm:/ingest-test/sources", parameter_arn = "/ingest-test/sources" }
+  }
+
+  expect_failures = [var.runtime, var.logs, var.sources]
 }
 
 # Finding: inline "secrets" in the sources document would sit in the Lambda environment, the state and
@@ -196,7 +218,7 @@ run "rejects_inline_secrets" {
   command = plan
 
   variables {
-    sources = "{\"sources\":{\"devices\":{\"scheme\":\"hmac-sha256\",\"secrets\":[\"s3cr3t\"]}}}"
+    sources = { document = "{\"sources\":{\"devices\":{\"scheme\":\"hmac-sha256\",\"secrets\":[\"s3cr3t\"]}}}" }
   }
 
   expect_failures = [var.sources]
@@ -206,7 +228,7 @@ run "accepts_secret_ids" {
   command = plan
 
   variables {
-    sources = "{\"sources\":{\"github\":{\"scheme\":\"github\",\"secret_id\":\"ingest-test/webhooks/github\"},\"open\":{\"scheme\":\"none\",\"secrets\":[]}}}"
+    sources = { document = "{\"sources\":{\"github\":{\"scheme\":\"github\",\"secret_id\":\"ingest-test/webhooks/github\"},\"open\":{\"scheme\":\"none\",\"secrets\":[]}}}" }
   }
 }
 
@@ -214,18 +236,28 @@ run "rejects_a_bad_role_path" {
   command = plan
 
   variables {
-    role_path = "ingest-test"
+    role = { path = "ingest-test" }
   }
 
-  expect_failures = [var.role_path]
+  expect_failures = [var.role]
+}
+
+run "rejects_a_boundary_that_is_not_a_policy" {
+  command = plan
+
+  variables {
+    role = { permissions_boundary_arn = "arn:aws:iam::123456789012:role/ingest-test-boundary" }
+  }
+
+  expect_failures = [var.role]
 }
 
 run "rejects_a_table_name_for_an_arn" {
   command = plan
 
   variables {
-    table_arn = "ingest-test-events"
+    table = { name = "ingest-test-events", arn = "ingest-test-events" }
   }
 
-  expect_failures = [var.table_arn]
+  expect_failures = [var.table]
 }

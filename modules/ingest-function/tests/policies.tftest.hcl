@@ -9,16 +9,16 @@ provider "aws" {
 }
 
 variables {
-  name                     = "ingest-test-ingest"
-  artifact_path            = "tests/fixtures/artifact.zip"
-  table_name               = "ingest-test-events"
-  table_arn                = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events"
-  sources                  = "ssm:/ingest-test/sources"
-  sources_parameter_arn    = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-test/sources"
-  secret_arns              = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-test/webhooks/github-AbCdEf"]
-  tracing_enabled          = true
-  role_path                = "/ingest-test/"
-  permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary"
+  name          = "ingest-test-ingest"
+  artifact_path = "tests/fixtures/artifact.zip"
+  table         = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events" }
+  runtime       = { tracing_enabled = true }
+  role          = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
+  sources = {
+    document      = "ssm:/ingest-test/sources"
+    parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-test/sources"
+    secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-test/webhooks/github-AbCdEf"]
+  }
 }
 
 override_data {

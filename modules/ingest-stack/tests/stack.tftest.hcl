@@ -1,6 +1,7 @@
-# The composition of one environment, planned with the mock provider (tests/terraform/mocks).
+# The composition of one environment, planned with the mock provider
+# (tests/tooling/terraform/mocks).
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 }
 
 variables {

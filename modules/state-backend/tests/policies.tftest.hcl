@@ -8,8 +8,8 @@ provider "aws" {
 }
 
 variables {
-  bucket_name     = "ingest-tfstate-123456789012-eu-west-1"
-  lock_table_name = "ingest-terraform-locks"
+  bucket     = { name = "ingest-tfstate-123456789012-eu-west-1" }
+  lock_table = { name = "ingest-terraform-locks" }
 }
 
 run "rendered_bucket_policy" {

@@ -1,5 +1,5 @@
 mock_provider "aws" {
-  source = "../../tests/terraform/mocks"
+  source = "../../tests/tooling/terraform/mocks"
 
   mock_resource "aws_s3_bucket" {
     defaults = {
@@ -9,8 +9,8 @@ mock_provider "aws" {
 }
 
 variables {
-  bucket_name     = "ingest-tfstate-test"
-  lock_table_name = "ingest-terraform-locks"
+  bucket     = { name = "ingest-tfstate-test" }
+  lock_table = { name = "ingest-terraform-locks" }
 }
 
 run "state_bucket_is_private_versioned_encrypted_tls_only" {
@@ -69,10 +69,19 @@ run "rejects_bad_names" {
   command = plan
 
   variables {
-    bucket_name                       = "Not_A_Bucket"
-    lock_table_name                   = "x"
-    noncurrent_version_retention_days = 0
+    bucket     = { name = "Not_A_Bucket", noncurrent_version_retention_days = 0 }
+    lock_table = { name = "x" }
   }
 
-  expect_failures = [var.bucket_name, var.lock_table_name, var.noncurrent_version_retention_days]
+  expect_failures = [var.bucket, var.lock_table]
+}
+
+run "rejects_versions_outside_the_lifecycle_limits_and_a_key_alias" {
+  command = plan
+
+  variables {
+    bucket = { name = "ingest-tfstate-test", noncurrent_versions_to_keep = 101, kms_key_arn = "alias/aws/s3" }
+  }
+
+  expect_failures = [var.bucket]
 }

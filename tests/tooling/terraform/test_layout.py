@@ -272,7 +272,7 @@ def test_environments_name_the_bootstrap_roles_and_paths() -> None:
     text = (ROOT / "modules" / "ingest-stack" / "main.tf").read_text()
     assert 'role/${local.prefix}-github-apply"' in text
     assert 'policy/${local.prefix}-boundary"' in text
-    assert re.search(r'role_path\s+= "/\$\{local\.prefix\}/"', text)
+    assert re.search(r'path\s+= "/\$\{local\.prefix\}/"', text)
     assert re.search(r"key_administrator_arns\s+= .*local\.apply_role_arn", text)
 
 

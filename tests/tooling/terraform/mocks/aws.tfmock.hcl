@@ -1,9 +1,9 @@
 # What the mock provider answers in the Terraform tests of modules/ and environments/dev
-# (`mock_provider "aws" { source = "../../tests/terraform/mocks" }`, with a test's own mock_resource
-# blocks on top): account 123456789012 in eu-west-1; an empty policy document where a test does not
-# look at the rendered JSON (the tests/policies.tftest.hcl runs render the real one); and for the
-# resources whose computed ARNs other resources validate, the values a real apply of ingest-dev
-# would compute.
+# (mock_provider "aws" { source = "../../tests/tooling/terraform/mocks" }, with a test's own
+# mock_resource blocks on top): account 123456789012 in eu-west-1; an empty policy document where a
+# test does not look at the rendered JSON (the tests/policies.tftest.hcl runs render the real one);
+# and for the resources whose computed ARNs other resources validate, the values a real apply of
+# ingest-dev would compute.
 mock_data "aws_iam_policy_document" {
   defaults = {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
