@@ -160,6 +160,12 @@ def _webhook_request(args: argparse.Namespace, body: bytes) -> tuple[bytes, str,
             secret = _private_key(args.private_key)
         else:
             secret = signing_secret(config, args.source)
+            public_key = REGISTRY[config.scheme].public_key
+            if public_key is not None and public_key(secret):
+                raise SigningError(
+                    f"source {args.source!r} verifies with public keys: sign with its provider's "
+                    "private key, --private-key FILE"
+                )
     except SigningError as exc:
         raise SystemExit(str(exc)) from None
     now = time.time()

@@ -208,14 +208,20 @@ class Scheme:
     header_is_credential: bool = False
     #: The ``WWW-Authenticate`` challenge a rejection answers with (``basic``).
     challenge: str | None = None
-    #: Whether the source's keys may be public keys: ``sign`` then needs the private key instead.
-    asymmetric: bool = False
+    #: For schemes whose keys may be public keys: whether a key is one (``sign`` then needs the
+    #: private key instead).
+    public_key: Callable[[str], bool] | None = None
     #: The query string the provider adds to the source's URL when it signs (Twilio's
     #: ``bodySHA256``), for ``sign``'s callers; ``None`` when it adds none.
     signed_query: Callable[[Signing], str] | None = None
     #: For providers that sign inside the body (Mailgun) or stamp it (Linear): the body as the
     #: provider would send it, signed at ``now``; ``sign``'s callers send that body.
     signed_body: Callable[[Signing], bytes] | None = None
+
+    @property
+    def asymmetric(self) -> bool:
+        """Whether the source's keys may be public keys (verified, never signed with)."""
+        return self.public_key is not None
 
     @property
     def header_mapped(self) -> bool:

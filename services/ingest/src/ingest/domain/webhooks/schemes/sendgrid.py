@@ -76,4 +76,6 @@ def check(config: SourceConfig) -> None:
         asymmetric.p256_public_der(secret)
 
 
-SCHEME: Final = Scheme("sendgrid", verify, sign, timestamped=True, check=check, asymmetric=True)
+SCHEME: Final = Scheme(
+    "sendgrid", verify, sign, timestamped=True, check=check, public_key=lambda _key: True
+)

@@ -143,7 +143,7 @@ def make_scheme(name: str, prefix: str) -> Scheme:
         timestamped=True,
         check=_check,
         id_header=id_name,
-        asymmetric=True,
+        public_key=is_public_key,
     )
 
 
