@@ -47,8 +47,8 @@ workflow-zizmor: $(STAMP) ## zizmor (offline) over .github/: fails on a finding 
 	$(BIN)/python -m scripts.ci.zizmor_check .github
 
 .PHONY: workflow-rules
-workflow-rules: $(STAMP) ## The workflow rules test (tests/ci/test_workflow_rules.py)
-	$(BIN)/pytest -q -p no:cacheprovider tests/ci/test_workflow_rules.py
+workflow-rules: $(STAMP) ## The workflow rules test (tests/tooling/ci/test_workflow_rules.py)
+	$(BIN)/pytest -q -p no:cacheprovider tests/tooling/ci/test_workflow_rules.py
 
 .PHONY: pre-commit-config
 pre-commit-config: $(STAMP) ## Validate .pre-commit-config.yaml

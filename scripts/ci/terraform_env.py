@@ -8,14 +8,17 @@ rules live in one tested place:
 * ``plan`` always saves a plan file, renders it as text and reports whether it changes
   anything (``has_changes``, ``plan_sha256`` in ``$GITHUB_OUTPUT``);
 * ``apply`` only ever applies a saved plan file, optionally checking its SHA-256 first, so
-  what is applied is exactly what was reviewed;
+  what is applied is exactly what was reviewed; with ``--replan`` it plans again first (under
+  the state lock) and applies that fresh plan only if it makes exactly the reviewed changes,
+  so a plan gone stale because the state's serial moved is not a failure, a changed plan is
+  refused, and a fresh plan without changes (already applied by an earlier attempt) succeeds;
 * ``output`` reads one output (``api_endpoint``) after an apply.
 
 Usage (from the repository root)::
 
     python -m scripts.ci.terraform_env resolve dev
     python -m scripts.ci.terraform_env plan dev --out tfplan --text plan.txt [--lock=false]
-    python -m scripts.ci.terraform_env apply dev --plan tfplan [--expect-sha256 HEX]
+    python -m scripts.ci.terraform_env apply dev --plan tfplan [--expect-sha256 HEX] [--replan]
     python -m scripts.ci.terraform_env output dev api_endpoint
     python -m scripts.ci.terraform_env list
 """
@@ -31,6 +34,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS: tuple[str, ...] = ("dev", "prod")
@@ -151,6 +155,16 @@ class Terraform:
             raise SystemExit(f"terraform show failed for {self.env.name}")
         return result.stdout
 
+    def show_json(self, plan_file: Path) -> dict[str, Any]:
+        result = self.run(["show", "-json", "-no-color", str(plan_file)], capture=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr)
+            raise SystemExit(f"terraform show -json failed for {self.env.name}")
+        data = json.loads(result.stdout)
+        if not isinstance(data, dict):
+            raise SystemExit(f"terraform show -json gave no plan object for {self.env.name}")
+        return data
+
     def apply(self, plan_file: Path) -> int:
         return self.run(["apply", "-input=false", "-no-color", str(plan_file)]).returncode
 
@@ -160,6 +174,34 @@ class Terraform:
             sys.stderr.write(result.stderr)
             raise SystemExit(f"terraform output {name} failed for {self.env.name}")
         return result.stdout.strip()
+
+
+def planned_changes(plan: dict[str, Any]) -> list[Any]:
+    """What a plan (``terraform show -json``) would do: every resource action but no-op, and
+    every output change, each with its before/after values; nothing that varies between two
+    plans of the same change (timestamps, state serial, the refreshed prior state)."""
+    found: list[Any] = []
+    for change in plan.get("resource_changes") or []:
+        detail = change.get("change") or {}
+        actions = list(detail.get("actions") or [])
+        if actions in ([], ["no-op"], ["read"]):
+            continue
+        found.append(
+            [
+                "resource",
+                change.get("address"),
+                actions,
+                detail.get("before"),
+                detail.get("after"),
+                detail.get("after_unknown"),
+            ]
+        )
+    for name, detail in sorted((plan.get("output_changes") or {}).items()):
+        actions = list((detail or {}).get("actions") or [])
+        if actions in ([], ["no-op"]):
+            continue
+        found.append(["output", name, actions, detail.get("before"), detail.get("after")])
+    return found
 
 
 def _absolute(path: Path) -> Path:
@@ -218,6 +260,32 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replan(terraform: Terraform, reviewed: Path) -> Path | None:
+    """Plan again (with the state lock); the fresh plan file to apply if it makes exactly the
+    reviewed changes, ``reviewed`` itself when there is nothing left to apply, None to refuse."""
+    name = terraform.env.name
+    fresh = reviewed.with_name(reviewed.name + ".fresh")
+    code, _ = terraform.plan(fresh)
+    if code not in (PLAN_NO_CHANGES, PLAN_HAS_CHANGES):
+        print(f"terraform plan (re-plan) failed for {name} ({code})", file=sys.stderr)
+        return None
+    if code == PLAN_NO_CHANGES:
+        print(f"{name}: the re-plan changes nothing (already applied): nothing to apply")
+        return reviewed
+    if planned_changes(terraform.show_json(fresh)) != planned_changes(
+        terraform.show_json(reviewed)
+    ):
+        print(
+            f"{name}: the plan changed since it was reviewed (another run applied, or the "
+            "infrastructure drifted): refusing to apply it. Start a new deploy of "
+            f"{name} (gh workflow run deploy.yml -f environment={name}) and review its plan.",
+            file=sys.stderr,
+        )
+        return None
+    print(f"{name}: the re-plan makes exactly the reviewed changes; applying it")
+    return fresh
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     env = resolve(args.environment)
     plan_file = _absolute(args.plan)
@@ -235,6 +303,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return 1
     terraform = Terraform(env, args.root)
     terraform.init()
+    if args.replan:
+        fresh = _replan(terraform, plan_file)
+        if fresh is None:
+            return 1
+        if fresh == plan_file:
+            return 0
+        plan_file = fresh
     code = terraform.apply(plan_file)
     if code != 0:
         print(f"terraform apply failed for {env.name} ({code})", file=sys.stderr)
@@ -291,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_apply.add_argument("environment")
     p_apply.add_argument("--plan", type=Path, required=True, help="saved plan file to apply")
     p_apply.add_argument("--expect-sha256", help="refuse unless the plan file has this digest")
+    p_apply.add_argument(
+        "--replan",
+        action="store_true",
+        help="plan again and apply that plan only if it makes exactly the saved plan's changes",
+    )
     p_apply.set_defaults(func=cmd_apply)
 
     p_output = sub.add_parser("output", help="print one Terraform output")

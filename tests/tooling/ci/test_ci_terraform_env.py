@@ -174,6 +174,97 @@ def test_apply_reports_a_failed_apply(
     assert main(["--root", str(repo), "apply", "dev", "--plan", str(plan)]) == 1
 
 
+def _changes(serial: int, code_hash: str) -> dict[str, object]:
+    """A `terraform show -json` plan: what varies between two plans of one change, and not."""
+    return {
+        "timestamp": f"2026-01-0{serial}T00:00:00Z",
+        "prior_state": {"serial": serial},
+        "resource_changes": [
+            {"address": "aws_s3_bucket.b", "change": {"actions": ["no-op"], "before": {}}},
+            {
+                "address": "module.stack.aws_lambda_function.ingest",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"source_code_hash": "old"},
+                    "after": {"source_code_hash": code_hash},
+                    "after_unknown": {},
+                },
+            },
+        ],
+        "output_changes": {"api_endpoint": {"actions": ["no-op"]}},
+    }
+
+
+def _replan(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: dict[str, object]
+) -> tuple[list[str], Path]:
+    plan = tmp_path / "tfplan"
+    plan.write_bytes(b"reviewed plan")
+    reviewed = _changes(1, "new")
+
+    def show_json(self: terraform_env.Terraform, plan_file: Path) -> dict[str, object]:
+        return reviewed if plan_file == plan else fresh
+
+    monkeypatch.setattr(terraform_env.Terraform, "show_json", show_json)
+    digest = hashlib.sha256(b"reviewed plan").hexdigest()
+    args = ["--root", str(repo), "apply", "dev", "--plan", str(plan), "--expect-sha256", digest]
+    return [*args, "--replan"], plan
+
+
+def test_replan_applies_a_fresh_plan_of_the_reviewed_changes(
+    repo: Path, tmp_path: Path, fake_terraform: FakeTerraform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another run moved the state's serial: the saved plan is stale, its changes are not.
+    args, plan = _replan(repo, tmp_path, monkeypatch, _changes(2, "new"))
+    assert main(args) == 0
+    init, replan, apply = fake_terraform.commands()
+    assert init[0] == "init"
+    assert replan[0] == "plan"
+    assert "-lock=false" not in replan
+    assert apply == ["apply", "-input=false", "-no-color", f"{plan}.fresh"]
+
+
+def test_replan_refuses_a_plan_that_changed_since_the_review(
+    repo: Path,
+    tmp_path: Path,
+    fake_terraform: FakeTerraform,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args, _ = _replan(repo, tmp_path, monkeypatch, _changes(2, "newer"))
+    assert main(args) == 1
+    assert "the plan changed since it was reviewed" in capsys.readouterr().err
+    assert [c[0] for c in fake_terraform.commands()] == ["init", "plan"]
+
+
+def test_replan_without_changes_is_already_applied(
+    repo: Path, tmp_path: Path, fake_terraform: FakeTerraform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_TF_PLAN_EXIT", "0")
+    args, _ = _replan(repo, tmp_path, monkeypatch, _changes(2, "new"))
+    assert main(args) == 0
+    assert [c[0] for c in fake_terraform.commands()] == ["init", "plan"]
+
+
+def test_replan_still_checks_the_reviewed_digest(
+    repo: Path, tmp_path: Path, fake_terraform: FakeTerraform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, _ = _replan(repo, tmp_path, monkeypatch, _changes(2, "new"))
+    args[args.index("--expect-sha256") + 1] = "0" * 64
+    assert main(args) == 1
+    assert fake_terraform.commands() == []
+
+
+def test_planned_changes_ignore_what_varies_between_plans() -> None:
+    assert terraform_env.planned_changes(_changes(1, "a")) == terraform_env.planned_changes(
+        _changes(7, "a")
+    )
+    assert terraform_env.planned_changes(_changes(1, "a")) != terraform_env.planned_changes(
+        _changes(1, "b")
+    )
+    assert terraform_env.planned_changes({}) == []
+
+
 def test_output_is_printed_and_exported(
     repo: Path,
     tmp_path: Path,

@@ -9,7 +9,13 @@
   is only handed to the steps that use it, never to a whole job or workflow;
 * no `pull_request_target`, no secrets besides the automatic token;
 * jobs that touch Terraform state have a concurrency group; nothing in an apply's group cancels;
-* applies only ever apply a saved, reviewed plan file inside a GitHub environment;
+* every job of a workflow that runs on `main` (deploy, drift) and reads or writes an
+  environment's state waits in that environment's one group, `terraform-<environment>`, with
+  `cancel-in-progress: false`, matrix jobs included: no plan, apply or drift check of one run
+  interleaves with another's apply;
+* applies only ever apply a saved, reviewed plan file inside a GitHub environment, and re-plan
+  (`--replan`: apply only if the changes are the reviewed ones) or apply a plan saved in the
+  same run attempt, so that a plan made before another run's apply is never applied;
 * Terraform's version is pinned in one place, `.terraform-version`.
 
 Reusable workflows (`on: workflow_call`, only called from this repository) are checked where
@@ -49,6 +55,7 @@ USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<value>[^\s#]+)(?P<rest>.*)$")
 VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+(?:\.\d+){0,2}\s*$")
 VARS_EXPRESSION = re.compile(r"^\$\{\{\s*vars\.[A-Z0-9_]+\s*\}\}$")
 INPUT_EXPRESSION = re.compile(r"\$\{\{\s*inputs\.(?P<name>[A-Za-z0-9_-]+)\s*\}\}")
+MATRIX_EXPRESSION = re.compile(r"\$\{\{\s*matrix\.(?P<name>[A-Za-z0-9_-]+)\s*\}\}")
 PLAN_DIGEST = re.compile(r"^\$\{\{\s*needs\.(?P<job>[A-Za-z0-9_-]+)\.outputs\.plan_sha256\s*\}\}$")
 STATE_COMMAND = re.compile(r"scripts\.ci\.terraform_env\s+(plan|apply)|\bterraform\s+(plan|apply)")
 PLAN_COMMAND = re.compile(r"scripts\.ci\.terraform_env\s+plan\b")
@@ -161,6 +168,34 @@ def substitute(value: Any, inputs: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [substitute(item, inputs) for item in value]
     return value
+
+
+def matrix_variants(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The job once per combination of its matrix's list axes, `${{ matrix.* }}` rendered."""
+    matrix = (body.get("strategy") or {}).get("matrix") or {}
+    combinations: list[dict[str, Any]] = [{}]
+    if isinstance(matrix, dict):
+        for axis, values in matrix.items():
+            if isinstance(values, list):
+                combinations = [{**c, axis: value} for c in combinations for value in values]
+
+    def render(value: Any, combination: dict[str, Any]) -> Any:
+        if isinstance(value, str):
+            return MATRIX_EXPRESSION.sub(
+                lambda found: str(combination.get(found.group("name"), found.group(0))), value
+            )
+        if isinstance(value, dict):
+            return {key: render(item, combination) for key, item in value.items()}
+        if isinstance(value, list):
+            return [render(item, combination) for item in value]
+        return value
+
+    return [render(body, combination) for combination in combinations]
+
+
+def runs_on_main(path: Path) -> bool:
+    """A workflow that deploys or checks the environments from main (not a pull request's)."""
+    return "pull_request" not in triggers(load(path))
 
 
 @dataclass(frozen=True)
@@ -393,13 +428,19 @@ def check_apply_uses_the_saved_reviewed_plan(job: Job) -> None:
     group = concurrency_group(job.body)
     assert group is not None, f"{job.where}: needs a job concurrency group"
     assert env_name in group, f"{job.where}: the concurrency group names the environment"
+    downloaded = [name for name in artifacts(job.body, "download") if f"tfplan-{env_name}" in name]
+    this_attempt = bool(downloaded) and all("github.run_attempt" in name for name in downloaded)
     for command in APPLY_COMMAND.finditer(text):
         line = text[command.start() :].split("\n\n")[0]
         assert "--plan " in line, f"{job.where}: apply needs --plan <saved plan file>"
         assert "--expect-sha256" in line, f"{job.where}: check the plan file's digest"
-    assert f"tfplan-{env_name}" in artifacts(job.body, "download"), (
-        f"{job.where}: download the saved plan tfplan-{env_name}"
-    )
+        # A saved plan from an earlier attempt (or made before another run's apply took the
+        # group) is stale: re-plan and compare, or apply only this attempt's plan.
+        assert "--replan" in line or this_attempt, (
+            f"{job.where}: apply --replan, or only a plan saved in this run attempt "
+            "(artifact named with github.run_attempt)"
+        )
+    assert downloaded, f"{job.where}: download the saved plan tfplan-{env_name}"
     # The digest comes from the job that made and saved this environment's plan, under the
     # same concurrency group: no other apply can move the state in between unnoticed.
     digests = [str((step.get("env") or {}).get("PLAN_SHA256", "")) for step in steps(job.body)]
@@ -409,8 +450,8 @@ def check_apply_uses_the_saved_reviewed_plan(job: Job) -> None:
     assert planner in needs(job.body), f"{job.where}: needs the plan job {planner}"
     plan = job.siblings.get(planner, {})
     assert PLAN_COMMAND.search(runs(plan)), f"{job.where}: {planner} makes no plan"
-    assert f"tfplan-{env_name}" in artifacts(plan, "upload"), (
-        f"{job.where}: {planner} saves no tfplan-{env_name}"
+    assert set(downloaded) <= set(artifacts(plan, "upload")), (
+        f"{job.where}: {planner} saves no {downloaded}"
     )
     assert "plan_sha256" in str((plan.get("outputs") or {}).get("plan_sha256", "")), (
         f"{job.where}: {planner} publishes no plan_sha256"
@@ -427,6 +468,31 @@ def check_nothing_cancels_an_apply(all_jobs: list[Job]) -> None:
             concurrency = job.body["concurrency"]
             assert concurrency.get("cancel-in-progress") is False, (
                 f"{job.where}: shares an apply's concurrency group, so it must never cancel"
+            )
+
+
+def check_environment_state_is_serialized(all_jobs: list[Job], on_main: set[str]) -> None:
+    """Every job of a main-branch workflow (deploy, drift) that reads or writes an environment's
+    state waits in `terraform-<environment>` and never cancels: a drift check or a later run's
+    plan cannot read or plan against a state that an apply is changing, and GitHub's one
+    pending job per group is replaced, never a running one cancelled."""
+    for job in all_jobs:
+        if job.workflow not in on_main:
+            continue
+        for variant in matrix_variants(job.body):
+            if not touches_state(variant):
+                continue
+            environment = str((variant.get("env") or {}).get("ENVIRONMENT", ""))
+            assert environment in ("dev", "prod"), (
+                f"{job.where}: name the environment it touches in env.ENVIRONMENT (dev or prod)"
+            )
+            group = concurrency_group(variant)
+            assert group == f"terraform-{environment}", (
+                f"{job.where}: reads or writes {environment}'s state, so it waits in "
+                f"terraform-{environment} (not {group})"
+            )
+            assert variant["concurrency"].get("cancel-in-progress") is False, (
+                f"{job.where}: shares terraform-{environment}, so it must never cancel"
             )
 
 
@@ -627,6 +693,20 @@ def test_nothing_cancels_an_apply() -> None:
     check_nothing_cancels_an_apply(ALL_JOBS)
 
 
+def test_plans_applies_and_drift_checks_of_an_environment_never_interleave() -> None:
+    on_main = {path.name for path in WORKFLOWS if runs_on_main(path)}
+    assert {"deploy.yml", "drift.yml"} <= on_main
+    check_environment_state_is_serialized(ALL_JOBS, on_main)
+    groups = {
+        concurrency_group(variant)
+        for job in ALL_JOBS
+        if job.workflow in on_main
+        for variant in matrix_variants(job.body)
+        if touches_state(variant)
+    }
+    assert groups == {"terraform-dev", "terraform-prod"}, groups
+
+
 @pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
 def test_applies_use_the_saved_reviewed_plan(job: Job) -> None:
     check_apply_uses_the_saved_reviewed_plan(job)
@@ -680,7 +760,19 @@ def test_deploy_goes_dev_then_prod_behind_a_reviewed_environment() -> None:
     assert {"build", plan_dev.node} <= ancestors(dev.node)
     assert {"build", plan_dev.node, dev.node, plan_prod.node} <= ancestors(prod.node)
     for job in (dev, prod):
-        assert "scripts.ci.smoke" in runs(job.body), f"{job.where}: smoke test after apply"
+        # The smoke test is a job of its own after the apply (re-runnable alone), reading the
+        # deployed URL from the apply's output; it holds no credentials and touches no state.
+        smokes = [
+            other
+            for other in deploy_jobs
+            if other.call == job.call and "scripts.ci.smoke" in runs(other.body)
+        ]
+        assert len(smokes) == 1, f"{job.where}: one smoke-test job after the apply"
+        smoke = smokes[0]
+        assert job.node in ancestors(smoke.node), f"{smoke.where}: needs {job.name}"
+        assert not touches_state(smoke.body), f"{smoke.where}: no credentials, no state"
+        assert f"needs.{job.name}.outputs.api_endpoint" in str(smoke.body), smoke.where
+        assert "api_endpoint" in (job.body.get("outputs") or {}), job.where
     # `!cancelled()` lets a job start after a failed dependency: where the way to prod uses it,
     # the condition itself must require dev's success.
     dev_entry, prod_entry = dev.call or dev.name, prod.call or prod.name
@@ -790,7 +882,7 @@ PLANTED_CALLEE: dict[str, Any] = {
                 {
                     "env": {"PLAN_SHA256": "${{ needs.plan.outputs.plan_sha256 }}"},
                     "run": 'python3 -m scripts.ci.terraform_env apply "$ENVIRONMENT" '
-                    '--plan "$RUNNER_TEMP/tfplan" --expect-sha256 "$PLAN_SHA256"',
+                    '--plan "$RUNNER_TEMP/tfplan" --expect-sha256 "$PLAN_SHA256" --replan',
                 },
             ],
         },
@@ -804,7 +896,23 @@ PLANTED_CALLER: dict[str, Any] = {
             "permissions": {"contents": "read", "id-token": "write"},
             "uses": "./.github/workflows/_env.yml",
             "with": {"environment": "prod"},
-        }
+        },
+        "drift": {
+            "runs-on": "ubuntu-24.04",
+            "timeout-minutes": 20,
+            "strategy": {"matrix": {"environment": ["dev", "prod"]}},
+            "concurrency": {
+                "group": "terraform-${{ matrix.environment }}",
+                "cancel-in-progress": False,
+            },
+            "permissions": {"contents": "read", "id-token": "write"},
+            "env": {"ENVIRONMENT": "${{ matrix.environment }}"},
+            "steps": [
+                {"uses": f"actions/checkout@{SHA}", "with": {"persist-credentials": False}},
+                credentials_step(),
+                {"run": 'python3 -m scripts.ci.terraform_env plan "$ENVIRONMENT" --lock=false'},
+            ],
+        },
     },
 }
 
@@ -832,6 +940,7 @@ def _set(path: str, value: Any) -> Mutation:
 
 
 CALL = "caller.jobs.prod"
+DRIFT = "caller.jobs.drift"
 PLAN = "callee.jobs.plan"
 APPLY = "callee.jobs.apply"
 
@@ -915,6 +1024,34 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
         _set(f"{PLAN}.concurrency.group", "plan-${{ inputs.environment }}"),
         "plan and apply share",
     ),
+    "an apply of a saved plan from any attempt, without re-planning": (
+        _set(
+            f"{APPLY}.steps.3.run",
+            'python3 -m scripts.ci.terraform_env apply "$ENVIRONMENT" '
+            '--plan "$RUNNER_TEMP/tfplan" --expect-sha256 "$PLAN_SHA256"',
+        ),
+        "apply --replan, or only a plan saved in this run attempt",
+    ),
+    "a drift check in a group of its own": (
+        _set(f"{DRIFT}.concurrency.group", "terraform-drift-${{ matrix.environment }}"),
+        "so it waits in terraform-dev",
+    ),
+    "a drift check that cancels": (
+        _set(f"{DRIFT}.concurrency.cancel-in-progress", True),
+        "so it must never cancel",
+    ),
+    "a drift check without a concurrency group": (
+        _set(f"{DRIFT}.concurrency", _DELETE),
+        "so it waits in terraform-dev",
+    ),
+    "a drift check that does not say its environment": (
+        _set(f"{DRIFT}.env", _DELETE),
+        "name the environment it touches",
+    ),
+    "a plan that waits in another environment's group": (
+        _set(f"{PLAN}.concurrency.group", "terraform-dev"),
+        "waits in terraform-prod",
+    ),
 }
 
 
@@ -936,6 +1073,7 @@ def planted_violations(tmp_path: Path, mutation: Mutation | None = None) -> list
         *(partial(check, job) for check in JOB_CHECKS for job in found_jobs),
         *(partial(check_call, call, found_jobs) for call in found_calls),
         partial(check_nothing_cancels_an_apply, found_jobs),
+        partial(check_environment_state_is_serialized, found_jobs, {caller_path.name}),
     ]
     failures: list[str] = []
     for check in checks:
