@@ -10,7 +10,7 @@ from ingest import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ingest_tools.cli import cost, events, replay, send, serve
+    from ingest_tools.cli import cost, events, forward, replay, send, serve
 
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ingest {__version__}")
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.register(commands)
     events.register(commands)
     replay.register(commands)
+    forward.register(commands)
     cost.register(commands)
     return parser
 
