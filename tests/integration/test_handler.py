@@ -159,7 +159,7 @@ def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
 
 
 def _webhook_imports(source: dict[str, Any], headers: str, body: str) -> list[str]:
-    """Which of the asymmetric-signature modules a fresh interpreter has loaded after answering
+    """Which of the asymmetric-signature packages a fresh interpreter has loaded after answering
     one (unsigned, so 401) delivery to ``source``."""
     probe = (
         "import json, sys, ingest.handler\n"
@@ -168,7 +168,7 @@ def _webhook_imports(source: dict[str, Any], headers: str, body: str) -> list[st
         " 'requestContext': {'http': {'method': 'POST', 'path': '/webhooks/s'},"
         " 'requestId': 'r', 'stage': '$default'}}\n"
         "assert ingest.handler.lambda_handler(event, None)['statusCode'] == 401\n"
-        "print([m for m in ('cryptography', 'ingest.domain.webhooks.keys') if m in sys.modules])\n"
+        "print([m for m in ('cryptography', 'cffi') if m in sys.modules])\n"
     )
     sources = json.dumps({"sources": {"s": source}})
     out = subprocess.run(
@@ -176,7 +176,12 @@ def _webhook_imports(source: dict[str, Any], headers: str, body: str) -> list[st
         capture_output=True,
         text=True,
         check=True,
-        env={"EVENTS_TABLE": "x", "POWERTOOLS_METRICS_DISABLED": "true", "SOURCES": sources},
+        env={
+            "EVENTS_TABLE": "events",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "SOURCES": sources,
+        },
     ).stdout
     found: list[str] = json.loads(out.strip().splitlines()[-1].replace("'", '"'))
     return found
