@@ -8,8 +8,11 @@ Checks, in order:
    (the idempotency promise of the contract);
 4. an event without ``type`` answers 422 with the documented error shape.
 
-POSTs are retried on connection errors and 5xx only; that is safe because the event carries an
-``id``, so a retry never stores a second record.
+Every request is retried, with a doubling delay (``--delay``, at most ``--max-delay``), on
+connection errors, 5xx and 404, for at most ``--attempts`` tries and ``--max-wait`` seconds:
+a freshly deployed API Gateway stage answers 404 (and 5xx while the function's new version
+warms up) for a while before its routes are live. Retrying a POST is safe because the event
+carries an ``id``, so a retry never stores a second record.
 
 Usage::
 
@@ -136,28 +139,38 @@ class SmokeTest:
     attempts: int = 10
     delay: float = 3.0
     timeout: float = 10.0
+    max_delay: float = 20.0
+    max_wait: float = 180.0
     log: list[str] = field(default_factory=list)
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
     def _note(self, line: str) -> None:
         self.log.append(line)
         print(line, flush=True)
 
     def _retrying(self, what: str, call: Callable[[], Response]) -> Response:
+        """``call()`` until it answers neither 404 nor 5xx, within the attempts and max_wait."""
         last = "no attempt made"
-        for attempt in range(1, self.attempts + 1):
+        deadline = self.clock() + self.max_wait
+        delay = self.delay
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = call()
             except OSError as exc:  # connection refused, DNS not yet propagated, timeouts
                 last = f"{type(exc).__name__}: {exc}"
             else:
-                if response.status < 500:
+                if response.status < 500 and response.status != 404:
                     return response
                 last = f"HTTP {response.status}: {response.body!r}"
-            if attempt < self.attempts:
-                self._note(f"  {what}: attempt {attempt} failed ({last}); retrying")
-                self.sleep(self.delay)
-        raise SmokeError(f"{what}: gave up after {self.attempts} attempts ({last})")
+            wait = min(delay, self.max_delay)
+            if attempt >= self.attempts or self.clock() + wait > deadline:
+                raise SmokeError(f"{what}: gave up after {attempt} attempts ({last})")
+            self._note(f"  {what}: attempt {attempt} failed ({last}); retrying in {wait:g}s")
+            self.sleep(wait)
+            delay *= 2
 
     def check_health(self) -> None:
         url = _endpoint(self.base_url, "/health")
@@ -240,7 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="base URL of the API (the api_endpoint)")
     parser.add_argument("--environment", help="label for the report")
     parser.add_argument("--attempts", type=int, default=10, help="tries per request")
-    parser.add_argument("--delay", type=float, default=3.0, help="seconds between tries")
+    parser.add_argument(
+        "--delay", type=float, default=3.0, help="seconds before the first retry (then doubling)"
+    )
+    parser.add_argument("--max-delay", type=float, default=20.0, help="longest wait between tries")
+    parser.add_argument(
+        "--max-wait", type=float, default=180.0, help="seconds to keep retrying one request"
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     parser.add_argument("--via-cli", action="store_true", help="send events with `ingest send`")
     parser.add_argument("--ingest", help="path of the ingest CLI (default: on PATH or .venv)")
@@ -266,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         attempts=max(1, args.attempts),
         delay=args.delay,
         timeout=args.timeout,
+        max_delay=args.max_delay,
+        max_wait=args.max_wait,
     )
     passed = test.run()
     target = os.environ.get("GITHUB_STEP_SUMMARY")
