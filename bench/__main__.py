@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from scripts.harness import ROOT, aws_env, terminate
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
 WARM_ROUNDS = min(ROUNDS, int(os.environ.get("BENCH_WARM_ROUNDS", "7")))
@@ -23,20 +25,17 @@ HANDLERS = {"ingest": "ingest.handler", "bare": "bench.bare_handler"}
 
 
 def _env(port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
+    return aws_env(
+        credential="bench",
+        drop=("POWERTOOLS_",),
+        extra={
             "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
             "EVENTS_TABLE": "bench-events",
             "POWERTOOLS_SERVICE_NAME": "ingest",
             "POWERTOOLS_METRICS_NAMESPACE": "Ingest",
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        }
+            "PYTHONPATH": str(ROOT),
+        },
     )
-    return env
 
 
 def _probe(module: str, warm: int, env: dict[str, str]) -> dict[str, float]:
@@ -74,8 +73,7 @@ def main() -> int:
             warm = WARM_REQUESTS if round_no < WARM_ROUNDS else 0
             rounds.append({name: _probe(module, warm, env) for name, module in order})
     finally:
-        stub.terminate()
-        stub.wait(timeout=10)
+        terminate(stub, grace=10)
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[name][key] for r in rounds if r[name].get(key) is not None)

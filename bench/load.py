@@ -26,11 +26,7 @@ import json
 import math
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -38,6 +34,8 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from scripts.harness import IngestServe, aws_env, ingest_serve
 
 SOURCES = ("load-a", "load-b", "load-c", None)  # None: no source field, stored as "default"
 DEFAULT_SOURCE = "default"
@@ -434,72 +432,9 @@ class Producer:
 # --- the server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _local_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    return env
-
-
-class LocalServer:
+def start_server(table: str) -> IngestServe:
     """``ingest serve --quiet`` with its embedded emulator, on free loopback ports."""
-
-    def __init__(self, table: str) -> None:
-        self.port = _free_port()
-        self.emulator_port = _free_port()
-        self.table = table
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.endpoint_url = f"http://127.0.0.1:{self.emulator_port}"
-        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
-        self._process: subprocess.Popen[str] | None = None
-
-    def start(self, timeout: float = 90.0) -> LocalServer:
-        args = [sys.executable, "-m", "ingest_tools.cli.main", "serve", "--host", "127.0.0.1"]
-        args += ["--port", str(self.port), "--emulator-port", str(self.emulator_port)]
-        args += ["--table", self.table, "--quiet"]
-        self._process = subprocess.Popen(
-            args, env=_local_env(), stdout=self._log, stderr=subprocess.STDOUT, text=True
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"ingest serve exited with {self._process.returncode}:\n{self.log()}"
-                )
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"ingest serve was not healthy within {timeout:.0f} s:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.seek(0)
-        return self._log.read()
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._log.close()
+    return ingest_serve(table=table, env=aws_env(credential="local"))
 
 
 # --- the audit -----------------------------------------------------------------------------
@@ -668,7 +603,7 @@ def _check_loopback(url: str) -> None:
 def run_load(config: Config, log: Any = None) -> Result:
     """Start (or use) the server, run the producers, audit the table."""
     say = log or (lambda _text: None)
-    server: LocalServer | None = None
+    server: IngestServe | None = None
     if config.url:
         _check_loopback(config.url)
         if not config.endpoint_url:
@@ -677,8 +612,8 @@ def run_load(config: Config, log: Any = None) -> Result:
         url, endpoint_url = config.url, config.endpoint_url
     else:
         say("starting ingest serve (embedded DynamoDB emulator) ...")
-        server = LocalServer(config.table).start()
-        url, endpoint_url = server.url, server.endpoint_url
+        server = start_server(config.table)
+        url, endpoint_url = server.url, server.endpoint
     try:
         run = f"load{random.getrandbits(32):08x}"
         budget = Budget(config.requests, config.duration)

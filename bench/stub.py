@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
+
+from scripts.harness import QuietHandler
 
 
-class Stub(BaseHTTPRequestHandler):
+class Stub(QuietHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # one small answer per request: never wait for delayed ACKs
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
         target = self.headers.get("x-amz-target", "")
         body = b'{"UnprocessedItems":{}}' if target.endswith("BatchWriteItem") else b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(200, body, "application/x-amz-json-1.0")
 
 
 def main() -> None:

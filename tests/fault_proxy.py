@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
+from scripts.harness import QuietHandler
 from tests.support import Server, free_port, start_server, stop_server
 
 WRITES = ("PutItem", "BatchWriteItem")
@@ -51,19 +51,12 @@ class FaultProxy(ThreadingHTTPServer):
         return "pass"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server: FaultProxy
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
     def _reply(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(status, body, "application/x-amz-json-1.0")
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))

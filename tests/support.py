@@ -1,18 +1,13 @@
-"""Shared fixtures: a real `ingest serve` process (embedded DynamoDB emulator) and HTTP helpers."""
+"""Shared fixtures and helpers: a real `ingest serve` process (embedded DynamoDB emulator), HTTP
+helpers and the `ingest` command. Ports, environments and processes come from the local harness
+(scripts/harness.py), which the benchmarks and scripts use too."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,33 +15,26 @@ from typing import Any
 import pytest
 from ingest.adapters.dynamodb import EventStore, Record
 
-ROOT = Path(__file__).resolve().parent.parent
-_logs: dict[int, Any] = {}
+from scripts.harness import (
+    INGEST,
+    REGION,
+    ROOT,
+    IngestServe,
+    Process,
+    Reply,
+    aws_env,
+    fake_credentials,
+    free_port,
+    http,
+    ingest_serve,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+__all__ = ["ROOT", "Process", "Reply", "Server", "free_port", "ingest", "replay", "start_server"]
 
 
 @dataclass
-class Server:
-    url: str
-    endpoint: str
-    table: str
-    process: subprocess.Popen[str]
+class Server(IngestServe):
+    """A running `ingest serve` with helpers to call it and to read its table."""
 
     def request(
         self,
@@ -57,25 +45,17 @@ class Server:
         *,
         content_type: str | None = "application/json",
     ) -> Reply:
-        data = body.encode() if isinstance(body, str) else body
         all_headers = dict(headers or {})
-        if content_type is not None and data is not None:
+        if content_type is not None and body is not None:
             all_headers.setdefault("Content-Type", content_type)
-        req = urllib.request.Request(self.url + path, data=data, headers=all_headers, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return Reply(
-                    resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-                )
-        except urllib.error.HTTPError as exc:
-            return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read())
+        return http(method, self.url + path, body, all_headers)
 
     def post_json(self, path: str, document: Any, headers: dict[str, str] | None = None) -> Reply:
         return self.request("POST", path, json.dumps(document), headers)
 
     def store(self) -> EventStore:
         return EventStore(
-            self.table, endpoint_url=self.endpoint, region_name="us-east-1", read_timeout=30
+            self.table, endpoint_url=self.endpoint, region_name=REGION, read_timeout=30
         )
 
     def count(self) -> int:
@@ -91,58 +71,71 @@ class Server:
         return [_unmarshal(item) for page in pages for item in page.get("Items", [])]
 
 
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not become healthy")
-
-
 def start_server(
     *extra: str, table: str = "events", env: dict[str, str] | None = None
-) -> tuple[Server, subprocess.Popen[str]]:
-    port = free_port()
-    emulator = free_port()
-    endpoint = f"http://127.0.0.1:{emulator}"
-    args = [sys.executable, "-m", "ingest_tools.cli.main", "serve", "--port", str(port), "--quiet"]
-    args += ["--table", table]
-    if "--endpoint-url" in extra:
-        endpoint = extra[extra.index("--endpoint-url") + 1]
-    else:
-        args += ["--emulator-port", str(emulator)]
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    full_env.update(env or {})
-    # A file, not a pipe: nobody reads while tests run, and a full pipe would block the server.
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
-    process = subprocess.Popen(
-        [*args, *extra], env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True
-    )
-    _logs[process.pid] = log
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, process)
-    return Server(url, endpoint, table, process), process
+) -> tuple[Server, Process]:
+    """`ingest serve` on free ports, healthy, in a clean AWS environment (plus ``env``); with
+    ``--endpoint-url URL`` among ``extra`` it stores there instead of its embedded emulator."""
+    args = list(extra)
+    endpoint = None
+    if "--endpoint-url" in args:
+        at = args.index("--endpoint-url")
+        endpoint = args[at + 1]
+        del args[at : at + 2]
+    serving = ingest_serve(*args, table=table, endpoint_url=endpoint, env=aws_env(extra=env))
+    server = Server(serving.url, serving.endpoint, serving.table, serving.process)
+    return server, server.process
 
 
-def stop_server(process: subprocess.Popen[str]) -> str:
+def stop_server(process: Process) -> str:
     """Stop with SIGTERM (as an operator would) and return everything the server printed."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log = _logs.pop(process.pid)
-    log.seek(0)
-    out: str = log.read()
-    log.close()
-    return out
+    return process.stop()
+
+
+@dataclass(frozen=True)
+class Ran:
+    """How a command ended: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def ingest(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+    input: bytes | None = None,
+    timeout: float = 60,
+) -> Ran:
+    """Run the `ingest` command (this interpreter's) to completion, its output captured; in this
+    process's environment without ``unset`` and with ``env`` on top."""
+    full_env = {k: v for k, v in os.environ.items() if k not in set(unset)}
+    full_env.update(env or {})
+    done = subprocess.run(
+        [*INGEST, *args],
+        input=input,
+        env=full_env,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Ran(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def replay(*args: str, env: Mapping[str, str] | None = None) -> tuple[Ran, dict[str, Any]]:
+    """Run `ingest replay`; how it ended and the summary it prints last on stderr."""
+    ran = ingest("replay", *args, env=env, timeout=240)
+    summary = [line for line in ran.err.splitlines() if line.startswith("{")]
+    assert summary, ran.err
+    return ran, json.loads(summary[-1])
+
+
+def write_sources(folder: Path, sources: Mapping[str, Any]) -> Path:
+    """A sources document ``{"sources": ...}`` in ``folder``, for ``--sources``."""
+    path = folder / "sources.json"
+    path.write_text(json.dumps({"sources": sources}), "utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -154,13 +147,10 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture(autouse=True)
 def _local_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in (
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    """Fake credentials and a region for every test; none of the caller's AWS settings."""
+    clean = fake_credentials()
+    for name in list(os.environ):
+        if name.startswith("AWS_") and name not in clean:
+            monkeypatch.delenv(name)
+    for name, value in clean.items():
+        monkeypatch.setenv(name, value)

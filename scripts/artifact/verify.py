@@ -32,13 +32,9 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -46,7 +42,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scripts import harness
 from scripts.artifact import archive, sysroot
+from scripts.harness import aws_env, fake_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "dist" / "ingest.zip"
@@ -62,60 +60,17 @@ def log(message: str) -> None:
     print(f"verify-artifact: {message}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def emulator_credentials() -> dict[str, str]:
     """Fixed credentials: neither the emulator nor the function may see a developer's own."""
-    return {
-        "AWS_ACCESS_KEY_ID": "verify-artifact",
-        "AWS_SECRET_ACCESS_KEY": "verify-artifact",
-        "AWS_SESSION_TOKEN": "verify-artifact",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    return fake_credentials(REGION, "verify-artifact", session_token=True)
 
 
 @contextlib.contextmanager
 def moto_server(scratch: Path) -> Iterator[str]:
     """moto's server on 127.0.0.1, from the project's environment; yields its endpoint."""
-    binary = Path(sys.executable).with_name("moto_server")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(emulator_credentials())
-    with (scratch / "moto.log").open("w") as output:
-        process = subprocess.Popen(
-            [str(binary), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto_server exited: {(scratch / 'moto.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not answer within 60 s") from None
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = aws_env(REGION, "verify-artifact", session_token=True)
+    with harness.moto_server(env=env, log=scratch / "moto.log") as moto:
+        yield moto.url
 
 
 def api_event(method: str, path: str, body: str | None = None) -> dict[str, Any]:

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts.harness import http
+
 SMOKE_SOURCE = "ci-smoke"
 SMOKE_TYPE = "ingest.smoke_test"
 
@@ -67,22 +69,16 @@ def _endpoint(base_url: str, path: str) -> str:
 
 def http_request(method: str, url: str, body: Any = None, *, timeout: float = 10.0) -> Response:
     """One HTTP exchange; any status is returned, transport errors raise OSError."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Accept", "application/json")
-    req.add_header("User-Agent", "ingest-smoke-test")
+    data = json.dumps(body) if body is not None else None
+    headers = {"Accept": "application/json", "User-Agent": "ingest-smoke-test"}
     if data is not None:
-        req.add_header("Content-Type", "application/json")
+        headers["Content-Type"] = "application/json"
+    reply = http(method, url, data, headers, timeout=timeout)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            status, raw, headers = resp.status, resp.read(), dict(resp.headers.items())
-    except urllib.error.HTTPError as exc:
-        status, raw, headers = exc.code, exc.read(), dict(exc.headers.items())
-    try:
-        parsed: Any = json.loads(raw) if raw else None
+        parsed: Any = json.loads(reply.body) if reply.body else None
     except ValueError:
-        parsed = raw.decode(errors="replace")
-    return Response(status=status, body=parsed, headers=headers)
+        parsed = reply.body.decode(errors="replace")
+    return Response(status=reply.status, body=parsed, headers=reply.headers)
 
 
 Sender = Callable[[str, Mapping[str, Any]], Response]

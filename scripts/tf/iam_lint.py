@@ -29,6 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+try:
+    from scripts.tf import offline
+except ModuleNotFoundError:  # run as a script: python scripts/tf/iam_lint.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from scripts.tf import offline
+
 ROOT = Path(__file__).resolve().parents[2]
 TEST_FILE = "tests/policies.tftest.hcl"
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
@@ -189,25 +195,8 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
 
 
 def terraform_env() -> dict[str, str]:
-    """Offline Terraform: the CLI config make wrote (or one written here), no checkpoint calls."""
-    env = dict(os.environ)
-    rc = Path(env.get("TF_CLI_CONFIG_FILE", ""))
-    if not rc.is_file():
-        mirror = env.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins")
-        cache = ROOT / "build" / "terraform-plugin-cache"
-        cache.mkdir(parents=True, exist_ok=True)
-        rc = ROOT / "build" / "terraformrc"
-        rc.write_text(
-            "provider_installation {\n  filesystem_mirror {\n"
-            f'    path    = "{mirror}"\n'
-            '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
-            f'plugin_cache_dir = "{cache}"\n'
-        )
-        env["TF_PLUGIN_CACHE_DIR"] = str(cache)
-    env["TF_CLI_CONFIG_FILE"] = str(rc)
-    env["CHECKPOINT_DISABLE"] = "1"
-    env["TF_IN_AUTOMATION"] = "1"
-    env["TF_INPUT"] = "0"
+    """Offline Terraform (scripts/tf/offline.py) with fake credentials only."""
+    env = offline.terraform_env()
     # The provider never reaches AWS in these runs; no credential of the caller is handed to it,
     # only fake ones (the test files name no credentials).
     for name in list(env):

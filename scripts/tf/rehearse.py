@@ -29,14 +29,10 @@ import os
 import re
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tarfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +41,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+try:
+    from scripts import harness
+    from scripts.tf import offline
+except ModuleNotFoundError:  # run as a script: python scripts/tf/rehearse.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from scripts import harness
+    from scripts.tf import offline
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRATCH = Path(os.environ.get("REHEARSAL_DIR") or ROOT / ".rehearsal").resolve()
@@ -186,67 +190,17 @@ def make_certificate() -> None:
     CERT.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_http(url: str, timeout: float, expect: int = 200) -> None:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            context = (
-                ssl.create_default_context(cafile=str(CERT)) if url.startswith("https") else None
-            )
-            with urllib.request.urlopen(url, timeout=2, context=context) as response:
-                if response.status == expect:
-                    return
-                last = response.status
-        except (urllib.error.URLError, OSError) as exc:
-            last = exc
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f}s (last: {last})")
-
-
 def terraform_env() -> dict[str, str]:
-    """Offline Terraform: the CLI config make wrote (or one written here), no checkpoint calls."""
-    env = dict(os.environ)
-    rc = Path(env.get("TF_CLI_CONFIG_FILE", ""))
-    if not rc.is_file():
-        mirror = env.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins")
-        cache = ROOT / "build" / "terraform-plugin-cache"
-        cache.mkdir(parents=True, exist_ok=True)
-        rc = ROOT / "build" / "terraformrc"
-        rc.write_text(
-            "provider_installation {\n  filesystem_mirror {\n"
-            f'    path    = "{mirror}"\n'
-            '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
-            f'plugin_cache_dir = "{cache}"\n'
-        )
-        env["TF_PLUGIN_CACHE_DIR"] = str(cache)
-    env["TF_CLI_CONFIG_FILE"] = str(rc)
-    env["CHECKPOINT_DISABLE"] = "1"
-    env["TF_IN_AUTOMATION"] = "1"
-    env["TF_INPUT"] = "0"
-    env.update(emulator_credentials())
-    return env
+    """Offline Terraform (scripts/tf/offline.py) with the emulator's credentials."""
+    return emulator_env(offline.terraform_env())
 
 
-def emulator_credentials() -> dict[str, str]:
-    return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # Trust the emulator's certificate: Go (Terraform) reads SSL_CERT_FILE, botocore AWS_CA_BUNDLE.
-        "SSL_CERT_FILE": str(CERT),
-        "AWS_CA_BUNDLE": str(CERT),
-    }
+def emulator_env(base: dict[str, str] | None = None, **more: str) -> dict[str, str]:
+    """``base`` (default: this process's environment) without the caller's AWS settings: the
+    emulator's fake credentials instead, and its certificate trusted."""
+    # Go (Terraform) reads SSL_CERT_FILE, botocore AWS_CA_BUNDLE.
+    trust = {"SSL_CERT_FILE": str(CERT), "AWS_CA_BUNDLE": str(CERT), **more}
+    return harness.aws_env(REGION, "testing", session_token=True, base=base, extra=trust)
 
 
 def tf(workdir: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
@@ -375,62 +329,37 @@ endpoints = {{
     return path
 
 
-@contextlib.contextmanager
-def process(
-    command: list[str], env: dict[str, str], logfile: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    with logfile.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
-
-
 def outputs(workdir: Path) -> dict[str, Any]:
     raw = json.loads(tf(workdir, "output", "-json").stdout)
     return {name: value["value"] for name, value in raw.items()}
 
 
 def http_json(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+    data = None if body is None else json.dumps(body)
+    reply = harness.http(method, url, data, {"Content-Type": "application/json"}, timeout=10)
+    return reply.status, json.loads(reply.body or b"null")
 
 
 def rehearse_service(table: str, endpoint: str) -> None:
     """The service CLI (contract section 2) against the table dev created."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update(emulator_credentials())
-    base = f"http://127.0.0.1:{port}"
-    command = [
-        str(BIN / "ingest"), "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--table", table, "--endpoint-url", endpoint,
-    ]  # fmt: skip
-    with process(command, env, SCRATCH / "ingest-serve.log") as proc:
-        try:
-            wait_http(f"{base}/health", timeout=60)
-        except RuntimeError:
-            sys.stdout.write((SCRATCH / "ingest-serve.log").read_text()[-5000:])
-            raise
-        status, answer = http_json("POST", f"{base}/events", {"type": "rehearsal.ping", "id": "r1"})
+    env = emulator_env()
+    serving = harness.ingest_serve(
+        table=table,
+        endpoint_url=endpoint,
+        env=env,
+        command=[BIN / "ingest"],
+        quiet=False,
+        log=SCRATCH / "ingest-serve.log",
+        timeout=60,
+    )
+    with serving.process as proc:
+        event = {"type": "rehearsal.ping", "id": "r1"}
+        status, answer = http_json("POST", f"{serving.url}/events", event)
         if status != 202:
             raise RuntimeError(f"POST /events answered {status}: {answer}")
         log(f"POST /events -> {status} {answer}")
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
+        proc.popen.send_signal(signal.SIGTERM)
+        proc.popen.wait(timeout=15)
     listed = subprocess.run(
         [str(BIN / "ingest"), "events", "list", "--table", table, "--endpoint-url", endpoint],
         env=env,
@@ -573,19 +502,16 @@ def run(keep: bool) -> None:
         sys.exit(f"rehearse: {ARTIFACT.relative_to(ROOT)} is missing (make package)")
     SCRATCH.mkdir(parents=True, exist_ok=True)
     make_certificate()
-    port = free_port()
-    endpoint = f"https://127.0.0.1:{port}"
-    moto_env = dict(os.environ)
-    moto_env.update(emulator_credentials())
-    moto_env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # bootstrap attaches ReadOnlyAccess
-    moto_cmd = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    moto_cmd += ["--ssl-cert", str(CERT), "--ssl-key", str(KEY)]
+    # bootstrap attaches ReadOnlyAccess: moto loads AWS's managed policies for it.
+    moto_env = emulator_env(MOTO_IAM_LOAD_MANAGED_POLICIES="true")
 
     try:
-        with process(moto_cmd, moto_env, SCRATCH / "moto.log"):
-            with stage("start moto"):
-                wait_http(f"{endpoint}/moto-api/", timeout=60)
-            rehearse_terraform(endpoint)
+        with stage("start moto"):
+            moto = harness.moto_server(
+                env=moto_env, log=SCRATCH / "moto.log", tls=(CERT, KEY), binary=BIN / "moto_server"
+            )
+        with moto:
+            rehearse_terraform(moto.url)
     finally:
         for scratch in (SCRATCH / "work", SCRATCH / "base"):
             if not keep and scratch.exists():

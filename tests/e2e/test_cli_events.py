@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 from ingest_tools.cli.common import Progress
 from ingest_tools.cli.main import main
 
-from tests.support import Server, start_server, stop_server
+from tests.support import Server, ingest, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -145,20 +144,15 @@ def test_get_unknown_and_malformed_ids(seeded: Seeded, capsys: pytest.CaptureFix
         assert "not an event id" in err
 
 
-def _ingest(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "ingest_tools.cli.main", *args]
-    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
-
-
 def test_get_exit_codes_from_the_installed_command(seeded: Seeded) -> None:
     event_id = seeded.second[0].event_id
-    found = _ingest(*seeded.cli("events", "get", event_id))
-    assert found.returncode == 0, found.stderr
-    assert json.loads(found.stdout)["event_id"] == event_id
-    missing = _ingest(*seeded.cli("events", "get", "01a00000-0000-7000-8000-000000000000"))
-    assert (missing.returncode, missing.stdout) == (1, "")
-    malformed = _ingest(*seeded.cli("events", "get", "x"))
-    assert (malformed.returncode, malformed.stdout) == (2, "")
+    found = ingest(*seeded.cli("events", "get", event_id))
+    assert found.code == 0, found.err
+    assert json.loads(found.out)["event_id"] == event_id
+    missing = ingest(*seeded.cli("events", "get", "01a00000-0000-7000-8000-000000000000"))
+    assert (missing.code, missing.out) == (1, "")
+    malformed = ingest(*seeded.cli("events", "get", "x"))
+    assert (malformed.code, malformed.out) == (2, "")
 
 
 # --- list -------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ reproducible; raise FUZZ_MAX_EXAMPLES (and unset FUZZ_DETERMINISTIC) for a longe
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from tests.support import ROOT, Server, start_server, stop_server
+from tests.support import ROOT, Server, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -113,8 +112,7 @@ def flatmap_headers(
 
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    sources = tmp_path_factory.mktemp("fuzz") / "sources.json"
-    sources.write_text(json.dumps(SOURCES), encoding="utf-8")
+    sources = write_sources(tmp_path_factory.mktemp("fuzz"), SOURCES["sources"])
     srv, process = start_server("--sources", str(sources), table="fuzz")
     yield srv
     log = stop_server(process)

@@ -5,8 +5,6 @@ adds nothing."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from ingest import jsonexact
 from ingest.adapters.dynamodb import Record
 from ingest_tools.cli.main import main
 
-from tests.support import Server, start_server, stop_server
+from tests.support import Server, replay, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -76,21 +74,8 @@ def _seed(server: Server) -> None:
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
     folder = tmp_path_factory.mktemp("replay")
-    sources = folder / "sources.json"
-    sources.write_text(
-        json.dumps(
-            {
-                "sources": {
-                    "plain": {
-                        "scheme": "none",
-                        "type_header": "X-Event-Type",
-                        "id_header": "X-Delivery",
-                    }
-                }
-            }
-        ),
-        "utf-8",
-    )
+    plain = {"scheme": "none", "type_header": "X-Event-Type", "id_header": "X-Delivery"}
+    sources = write_sources(folder, {"plain": plain})
     server, process = start_server("--sources", str(sources), table="replay-source")
     try:
         _seed(server)
@@ -116,16 +101,8 @@ def target(source: Source) -> Iterator[Server]:
 
 def _replay(*args: str) -> tuple[int, str, dict[str, Any]]:
     """Run `ingest replay` as a command; its exit code, stdout, and the summary from stderr."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest_tools.cli.main", "replay", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    summary_line = [line for line in result.stderr.splitlines() if line.startswith("{")]
-    assert summary_line, result.stderr
-    return result.returncode, result.stdout, json.loads(summary_line[-1])
+    ran, summary = replay(*args)
+    return ran.code, ran.out, summary
 
 
 def _canonical(text: str) -> str:

@@ -13,9 +13,6 @@ export.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +29,7 @@ from ingest.domain.webhooks.schemes import sign
 from ingest.limits import MAX_EVENT_BYTES
 from ingest_tools.cli.main import main
 
-from tests.support import Reply, Server, start_server, stop_server
+from tests.support import Process, Reply, Server, replay, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +74,7 @@ def _sized_event(size: int, **members: str) -> str:
 @dataclass
 class World:
     server: Server
-    process: subprocess.Popen[str]
+    process: Process
     folder: Path
     sources: Path
     export: Path
@@ -196,8 +193,7 @@ def _seed(server: Server) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("roundtrip")
-    sources = folder / "sources.json"
-    sources.write_text(json.dumps({"sources": SOURCES}), "utf-8")
+    sources = write_sources(folder, SOURCES)
     server, process = start_server("--sources", str(sources), table="roundtrip-source")
     try:
         hooks = _seed(server)
@@ -223,18 +219,8 @@ def target(world: World) -> Iterator[Server]:
 
 def _replay(*args: str) -> tuple[int, dict[str, Any], str]:
     """Run `ingest replay`; without --sources it reads the sources document from $SOURCES."""
-    env = {**os.environ, "SOURCES": json.dumps({"sources": SOURCES})}
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest_tools.cli.main", "replay", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-    )
-    summary = [line for line in result.stderr.splitlines() if line.startswith("{")]
-    assert summary, result.stderr
-    return result.returncode, json.loads(summary[-1]), result.stderr
+    ran, summary = replay(*args, env={"SOURCES": json.dumps({"sources": SOURCES})})
+    return ran.code, summary, ran.err
 
 
 COMPARED = (

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from ingest import ids
 
-from tests.support import Server, free_port, start_server, stop_server
+from scripts.harness import LocalHTTP, QuietHandler
+from tests.support import Server, free_port, ingest, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -69,17 +65,8 @@ class Sent:
 
 
 def send(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Sent:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("SOURCES", "INGEST_URL")}
-    full_env.update(env or {})
-    done = subprocess.run(
-        [sys.executable, "-m", "ingest_tools.cli.main", "send", *args],
-        input=stdin,
-        capture_output=True,
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
-    sent = Sent(done.returncode, done.stdout.decode(), done.stderr.decode())
+    done = ingest("send", *args, input=stdin, env=env, unset=("SOURCES", "INGEST_URL"))
+    sent = Sent(done.code, done.out, done.err)
     for secret in SECRETS.values():
         assert secret not in sent.stdout
         assert secret not in sent.stderr
@@ -88,9 +75,7 @@ def send(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = No
 
 @pytest.fixture(scope="module")
 def sources_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("send") / "sources.json"
-    path.write_text(json.dumps({"sources": SOURCES}), "utf-8")
-    return path
+    return write_sources(tmp_path_factory.mktemp("send"), SOURCES)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +197,7 @@ def test_an_unreachable_url_exits_1_without_a_traceback() -> None:
 # --retries against a stub that is unavailable twice
 
 
-class Flaky(BaseHTTPRequestHandler):
+class Flaky(QuietHandler):
     """503 with ``Retry-After: 0`` for the first ``failures`` requests, then 202."""
 
     failures: ClassVar[int] = 2
@@ -237,19 +222,12 @@ class Flaky(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def flaky() -> Iterator[str]:
     Flaky.seen = []
-    stub = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    thread = threading.Thread(target=stub.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{stub.server_address[1]}"
-    stub.shutdown()
-    stub.server_close()
+    with LocalHTTP(Flaky) as stub:
+        yield stub.url
 
 
 def test_retries_resend_the_same_bytes_after_503(flaky: str) -> None:

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import re
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -36,7 +35,7 @@ from ingest.domain.webhooks.schemes.standard_webhooks import (
 from ingest.limits import MAX_WEBHOOK_BYTES
 from standardwebhooks import Webhook
 
-from tests.support import Reply, Server, start_server, stop_server
+from tests.support import Process, Reply, Server, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +160,7 @@ def secret_forms() -> list[str]:
 @dataclass
 class Harness:
     server: Server
-    process: subprocess.Popen[str]
+    process: Process
     signatures: set[str] = field(default_factory=set)
     answers: list[bytes] = field(default_factory=list)
     rejected: Counter[str] = field(default_factory=Counter)
@@ -261,8 +260,7 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def hooks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    sources = tmp_path_factory.mktemp("webhooks") / "sources.json"
-    sources.write_text(json.dumps({"sources": SOURCES}), "utf-8")
+    sources = write_sources(tmp_path_factory.mktemp("webhooks"), SOURCES)
     server, process = start_server("--sources", str(sources), "--emit-metrics", table="webhooks")
     harness = Harness(server, process)
     yield harness

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from scripts.harness import LocalHTTP, QuietHandler
 
 FAKE_TERRAFORM = r'''#!{python}
 """Stand-in for the terraform binary: records its calls, behaves as FAKE_TF_* says."""
@@ -53,7 +54,7 @@ class FakeTerraform:
         return [[str(a) for a in call["args"]] for call in self.calls()]  # type: ignore[attr-defined]
 
 
-class FakeGitHub:
+class FakeGitHub(LocalHTTP):
     """In-memory issue comments behind a loopback HTTP server speaking the REST API subset."""
 
     def __init__(self) -> None:
@@ -61,43 +62,19 @@ class FakeGitHub:
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
         self.next_id = 1000
         self.fail_with: int | None = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(self._handler())
 
     def add(self, number: int, body: str) -> int:
         self.next_id += 1
         self.comments.setdefault(number, []).append({"id": self.next_id, "body": body})
         return self.next_id
 
-    def __enter__(self) -> FakeGitHub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
+        class Handler(QuietHandler):
             def _reply(self, status: int, payload: Any = None) -> None:
-                data = json.dumps(payload).encode() if payload is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, payload)
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -145,7 +122,7 @@ class FakeGitHub:
         return Handler
 
 
-class StandInAPI:
+class StandInAPI(LocalHTTP):
     """A tiny stand-in for the ingest HTTP API (GET /health, POST /events with idempotency)."""
 
     def __init__(self) -> None:
@@ -154,38 +131,14 @@ class StandInAPI:
         self.health_status = 200
         self.duplicate_status = 200
         self.requests: list[tuple[str, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> StandInAPI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def _reply(self, status: int, payload: Any) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, payload)
 
             def _error(self, status: int, code: str) -> None:
                 self._reply(status, {"error": {"code": code, "message": code, "details": []}})

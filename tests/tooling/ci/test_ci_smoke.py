@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from scripts import harness
 from scripts.ci import smoke
 from tests.tooling.ci.fakes import StandInAPI
 
@@ -69,9 +64,7 @@ def test_fails_when_a_repeat_is_not_reported_as_duplicate(api: StandInAPI) -> No
 
 
 def test_fails_when_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = harness.free_port()
     assert smoke.main(["--url", f"http://127.0.0.1:{port}", *FAST]) == 1
     assert "FAIL" in capsys.readouterr().out
 
@@ -102,58 +95,15 @@ def _ingest_available() -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ingest_serve() -> Iterator[str]:
     if not _ingest_available():
         pytest.skip("the ingest package (entry point ingest_tools.cli.main) is not importable")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     # The console script next to this interpreter (.venv/bin/ingest), as a developer runs it.
     script = shutil.which("ingest", path=str(Path(sys.executable).parent))
-    command = (
-        [script]
-        if script
-        else [
-            sys.executable,
-            "-c",
-            "from ingest_tools.cli.main import main; raise SystemExit(main())",
-        ]
-    )
-    process = subprocess.Popen(
-        [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"ingest serve exited with {process.returncode}: {err[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("ingest serve did not become ready within 90 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    serving = harness.ingest_serve(command=[script] if script else harness.INGEST, quiet=False)
+    yield serving.url
+    serving.stop()
 
 
 @pytest.mark.slow

@@ -29,11 +29,13 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+from scripts.harness import LocalHTTP, QuietHandler
 
 API_VERSION = "2022-11-28"
 ACTIONS_APP_ID = 15368
@@ -244,7 +246,7 @@ class Environment:
     variables: dict[str, str] = field(default_factory=dict)
 
 
-class FakeGitHub:
+class FakeGitHub(LocalHTTP):
     """One repository, its owner's account, some users and teams; see the module docstring."""
 
     def __init__(
@@ -284,25 +286,9 @@ class FakeGitHub:
         self._ids = itertools.count(50_000)
         self._lock = threading.Lock()
         self.routes = self._routes()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(self._handler())
 
     # -- lifecycle and inspection ------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> FakeGitHub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method != "GET"]
@@ -488,10 +474,7 @@ class FakeGitHub:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
+        class Handler(QuietHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
