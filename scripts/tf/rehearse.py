@@ -225,7 +225,10 @@ def prepare_scratch(endpoint: str) -> Path:
     work = SCRATCH / "work"
     if work.exists():
         shutil.rmtree(work)
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", "*.tfplan")
+    # The tests stay behind: their mock data lives outside modules/ and environments/.
+    ignore = shutil.ignore_patterns(
+        ".terraform", "*.tfstate", "*.tfstate.backup", "*.tfplan", "tests"
+    )
     shutil.copytree(ROOT / "modules", work / "modules", ignore=ignore)
     shutil.copytree(ROOT / "environments", work / "environments", ignore=ignore)
     add_overrides(work, endpoint)
