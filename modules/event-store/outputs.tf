@@ -10,7 +10,10 @@ output "table_arn" {
 
 output "index_arns" {
   description = "ARNs of the table's global secondary indexes (for readers such as the CLI)."
-  value       = ["${aws_dynamodb_table.this.arn}/index/by_source"]
+  value = concat(
+    ["${aws_dynamodb_table.this.arn}/index/by_source_shard"],
+    var.legacy_by_source_index ? ["${aws_dynamodb_table.this.arn}/index/by_source"] : [],
+  )
 }
 
 output "stream_arn" {

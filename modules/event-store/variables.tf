@@ -37,6 +37,12 @@ variable "stream_enabled" {
   default     = true
 }
 
+variable "legacy_by_source_index" {
+  description = "Keep the by_source index (source + event_id, projection ALL) of tables created before by_source_shard, while `ingest events backfill-shards` gives their items a shard key; false once it has (docs/storage-format.md). Readers use it while it exists."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)

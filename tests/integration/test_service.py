@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from ingest import ids
+from ingest.adapters import dynamodb
 from ingest.adapters.dynamodb import EventStore, PutOutcome, Record, StorageUnavailable
 from ingest.domain.store import Draft, RequestContext, enrich, store_many, store_one
 from ingest.errors import ServiceUnavailable
@@ -55,10 +56,10 @@ class LostAnswerStore:
         self.inner = inner
         self.calls = 0
 
-    def put_if_absent(self, record: Record) -> PutOutcome:
+    def put_if_absent(self, record: Record, *, deadline: float | None = None) -> PutOutcome:
         self.calls += 1
-        self.inner.put_if_absent(record)
-        return self.inner.put_if_absent(record)
+        self.inner.put_if_absent(record, deadline=deadline)
+        return self.inner.put_if_absent(record, deadline=deadline)
 
 
 def test_lost_answer_is_reported_as_stored_not_duplicate(store: EventStore) -> None:
@@ -134,8 +135,11 @@ def test_unprocessed_batch_items_are_retried() -> None:
     assert client.calls == 3
 
 
-def test_unprocessed_items_that_never_clear_become_unavailable() -> None:
-    client = FakeClient(unprocessed_rounds=100)
+def test_unprocessed_items_that_never_clear_become_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dynamodb, "WRITE_BUDGET_SECONDS", 0.2)
+    client = FakeClient(unprocessed_rounds=10_000)
     with pytest.raises(StorageUnavailable):
         EventStore("t", client=client).put_many([{"pk": "a"}])  # type: ignore[arg-type]
 
@@ -149,7 +153,8 @@ TIMEOUT = ReadTimeoutError(endpoint_url="http://dynamodb")
 
 
 @pytest.mark.parametrize("error", [THROTTLED, TIMEOUT], ids=["throttled", "timeout"])
-def test_storage_errors_become_503(error: Exception) -> None:
+def test_storage_errors_become_503(error: Exception, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dynamodb, "WRITE_BUDGET_SECONDS", 0.1)  # retried until then, not longer
     store: Any = EventStore("t", client=FakeClient(0, error))  # type: ignore[arg-type]
     with pytest.raises(ServiceUnavailable) as single:
         store_one(store, draft(producer_id="p"), NOW)

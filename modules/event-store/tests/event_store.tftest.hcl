@@ -21,9 +21,14 @@ run "table_has_the_promised_shape" {
   assert {
     condition = one([
       for g in aws_dynamodb_table.this.global_secondary_index : g
-      if g.name == "by_source" && g.hash_key == "source" && g.range_key == "event_id" && g.projection_type == "ALL"
+      if g.name == "by_source_shard" && g.hash_key == "lsk" && g.range_key == "event_id" && g.projection_type == "INCLUDE" && toset(g.non_key_attributes) == toset(["type"])
     ]) != null && length(aws_dynamodb_table.this.global_secondary_index) == 1
-    error_message = "Exactly one GSI by_source (source, event_id), projection ALL."
+    error_message = "Exactly one GSI by_source_shard (lsk, event_id), projecting type only."
+  }
+
+  assert {
+    condition     = length(output.index_arns) == 1 && endswith(output.index_arns[0], "/index/by_source_shard")
+    error_message = "Readers are granted the listing index."
   }
 
   assert {
@@ -54,6 +59,27 @@ run "table_has_the_promised_shape" {
   assert {
     condition     = aws_dynamodb_table.this.tags["Project"] == "ingest"
     error_message = "Tags are applied."
+  }
+}
+
+run "legacy_index_during_the_migration" {
+  command = apply
+
+  variables {
+    legacy_by_source_index = true
+  }
+
+  assert {
+    condition = toset([for g in aws_dynamodb_table.this.global_secondary_index : g.name]) == toset(["by_source_shard", "by_source"]) && one([
+      for g in aws_dynamodb_table.this.global_secondary_index : g
+      if g.name == "by_source" && g.hash_key == "source" && g.range_key == "event_id" && g.projection_type == "ALL"
+    ]) != null
+    error_message = "legacy_by_source_index keeps by_source (source, event_id, ALL) beside by_source_shard."
+  }
+
+  assert {
+    condition     = length(output.index_arns) == 2
+    error_message = "Readers are granted both indexes while both exist."
   }
 }
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.limits import DEFAULT_LISTING_SHARDS, MAX_LISTING_SHARDS
+
 
 class Settings(BaseModel):
     """What the function needs to know about its environment."""
@@ -20,6 +22,12 @@ class Settings(BaseModel):
     retention_days: int = Field(
         default=30, ge=0, le=36500, description="Days until an event expires; 0 keeps it forever."
     )
+    listing_shards: int = Field(
+        default=DEFAULT_LISTING_SHARDS,
+        ge=1,
+        le=MAX_LISTING_SHARDS,
+        description="Listing index partitions one source's events spread over (LISTING_SHARDS).",
+    )
     metrics_namespace: str = "Ingest"
 
     @classmethod
@@ -30,6 +38,7 @@ class Settings(BaseModel):
                 "events_table": env.get("EVENTS_TABLE", ""),
                 "sources": env.get("SOURCES") or None,
                 "retention_days": int(env.get("RETENTION_DAYS", "30")),
+                "listing_shards": int(env.get("LISTING_SHARDS", DEFAULT_LISTING_SHARDS)),
                 "metrics_namespace": env.get("POWERTOOLS_METRICS_NAMESPACE", "Ingest"),
             }
         )

@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.api_gateway import (  # noqa: E402
 )
 
 from ingest import routes  # noqa: E402
+from ingest.adapters.dynamodb import clear_request_deadline, set_request_deadline  # noqa: E402
 from ingest.api import events, health, webhooks  # noqa: E402
 from ingest.api.http import error_response  # noqa: E402
 from ingest.errors import (  # noqa: E402
@@ -94,15 +95,23 @@ def resolver() -> APIGatewayHttpResolver:
     return app
 
 
+def _remaining_seconds(context: Any) -> float | None:
+    """The time this invocation has left (Lambda's context), or None outside Lambda."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000 if callable(remaining) else None
+
+
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     app = resolver()
     figures = RequestMetrics()
     request_id = (event.get("requestContext") or {}).get("requestId")
     logger.thread_safe_append_keys(correlation_id=request_id)
+    deadline = set_request_deadline(_remaining_seconds(context))  # bounds storage retries
     try:
         app.append_context(metrics=figures)
         return app.resolve(event, context)
     finally:
+        clear_request_deadline(deadline)
         app.clear_context()
         logger.thread_safe_clear_keys()
         publish(figures)

@@ -15,3 +15,7 @@ MAX_EVENT_BYTES: Final = 256 * 1024
 MAX_WEBHOOK_BYTES: Final = 256 * 1024
 #: A DynamoDB item.
 MAX_ITEM_BYTES: Final = 400 * 1024
+#: Listing index partitions one source's events spread over (``LISTING_SHARDS``): the default,
+#: and the most a writer may use (readers query every one of them).
+DEFAULT_LISTING_SHARDS: Final = 16
+MAX_LISTING_SHARDS: Final = 64

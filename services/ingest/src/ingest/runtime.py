@@ -73,7 +73,8 @@ def current() -> Runtime:
         with _lock:
             if _runtime is None:
                 settings = Settings.from_env()
-                _runtime = Runtime(settings, EventStore(settings.events_table))
+                store = EventStore(settings.events_table, shards=settings.listing_shards)
+                _runtime = Runtime(settings, store)
     return _runtime
 
 

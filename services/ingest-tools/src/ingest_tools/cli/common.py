@@ -134,10 +134,14 @@ def render(record: Record) -> str:
     """
     import base64
 
+    from ingest.adapters.codec import CODEC_ATTRIBUTE, SHARD_ATTRIBUTE
+
+    if CODEC_ATTRIBUTE in record:  # the reader could not decode it: never show the raw value
+        raise ValueError(f"its payload could not be decoded (codec {record[CODEC_ATTRIBUTE]!r})")
     fields: dict[str, Any] = {}
     spliced: dict[str, str] = {}  # stored JSON text, written as it is (never through floats)
     for name, value in record.items():
-        if name == "pk":
+        if name in ("pk", SHARD_ATTRIBUTE):  # the table's layout, not the event's
             continue
         if name in _SPLICED and isinstance(value, str):
             if is_json_text(value):

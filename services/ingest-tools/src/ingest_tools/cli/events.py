@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ingest.limits import DEFAULT_LISTING_SHARDS, MAX_LISTING_SHARDS
 
 from ingest_tools.cli.common import (
     Progress,
@@ -57,6 +60,23 @@ def register(commands: Any) -> None:
     )
     export.set_defaults(func=run_export)
 
+    backfill = sub.add_parser(
+        "backfill-shards",
+        help="give items written before the listing index their shard key (a one-off migration)",
+        description="Tables created before the by_source_shard index hold items without a "
+        "listing shard key (lsk): the index cannot list them. This gives each such item its key "
+        "with a conditional UpdateItem; it is safe to interrupt and to run again. See "
+        "docs/storage-format.md.",
+    )
+    backfill.add_argument(
+        "--shards",
+        type=int,
+        default=int(os.environ.get("LISTING_SHARDS", DEFAULT_LISTING_SHARDS)),
+        help="the deployment's LISTING_SHARDS (default: $LISTING_SHARDS or %(default)s)",
+    )
+    add_table_options(backfill)
+    backfill.set_defaults(func=run_backfill)
+
 
 def iterate(
     store: EventStore,
@@ -78,7 +98,10 @@ def iterate(
     if start is not None and upper is not None and start >= upper:
         return  # an empty range (a DynamoDB BETWEEN would reject it)
     sources = [source] if source else store.sources()
-    streams = [store.query_source(s, after=after, lower=lower, upper=upper) for s in sources]
+    streams = [
+        store.query_source(s, after=after, lower=lower, upper=upper, event_type=event_type)
+        for s in sources
+    ]
     merged = (
         streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda r: str(r["event_id"]))
     )
@@ -98,7 +121,12 @@ def run_get(args: argparse.Namespace) -> int:
     if record is None or record.get("event_id") != args.event_id:
         print(f"event {args.event_id} not found", file=sys.stderr)
         return 1
-    print(render(record))
+    try:
+        line = render(record)
+    except ValueError as exc:
+        print(f"event {args.event_id} cannot be shown: {exc}", file=sys.stderr)
+        return 1
+    print(line)
     return 0
 
 
@@ -113,9 +141,14 @@ def run_list(args: argparse.Namespace) -> int:
         since_ms=args.since,
         until_ms=args.until,
     )
+    failed = 0
     for record in islice(records, max(args.limit, 0)):
-        print(render(record))
-    return 0
+        try:
+            print(render(record))
+        except ValueError as exc:  # one odd record never stops a listing: report it, go on
+            failed += 1
+            print(f"skipped {record.get('event_id', '?')!s}: {exc}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _last_event_id(path: Path) -> str | None:
@@ -185,3 +218,19 @@ def run_export(args: argparse.Namespace) -> int:
     failed = f"; {skipped} could not be exported (listed above)" if skipped else ""
     print(f"exported {progress.count} events to {args.out}{resumed}{failed}", file=sys.stderr)
     return 1 if skipped else 0
+
+
+@reads_table
+def run_backfill(args: argparse.Namespace) -> int:
+    from ingest.adapters.dynamodb import EventStore
+
+    if not 1 <= args.shards <= MAX_LISTING_SHARDS:
+        print(f"--shards must be 1..{MAX_LISTING_SHARDS}", file=sys.stderr)
+        return 2
+    reader = open_store(args)
+    store = EventStore(args.table, client=reader.client, shards=args.shards)
+    progress = Progress("updated")
+    updated = store.backfill_shards(progress=lambda _: progress.advance())
+    progress.done()
+    print(f"gave {updated} items their listing shard key", file=sys.stderr)
+    return 0

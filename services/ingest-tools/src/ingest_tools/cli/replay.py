@@ -178,7 +178,11 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 def from_record(record: Record) -> Stored:
-    """A record as the table holds it."""
+    """A record as the table's reader gives it (its payload decoded: docs/storage-format.md)."""
+    from ingest.adapters.codec import CODEC_ATTRIBUTE, SHARD_ATTRIBUTE
+
+    if CODEC_ATTRIBUTE in record:  # the reader could not decode the payload
+        raise BadRecord(f"its payload could not be decoded (codec {record[CODEC_ATTRIBUTE]!r})")
     stored = Stored(str(record.get("event_id", "")), {})
     for name, value in record.items():
         if name == "data":
@@ -191,7 +195,7 @@ def from_record(record: Record) -> Stored:
             stored.body = value if isinstance(value, bytes) else _utf8(str(value), "body")
         elif name == "headers":
             stored.headers = _text_headers(value)
-        elif name != "pk":
+        elif name not in ("pk", SHARD_ATTRIBUTE):
             stored.fields[name] = value
     return stored
 

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest_tools.local.gateway import LocalGateway
 
     settings = Settings.from_env()
-    store = EventStore(settings.events_table, endpoint_url=endpoint)
+    store = EventStore(settings.events_table, endpoint_url=endpoint, shards=settings.listing_shards)
     store.ensure_table()
     state = runtime.Runtime(settings, store)
     if args.sources is not None:

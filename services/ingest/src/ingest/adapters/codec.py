@@ -2,8 +2,8 @@
 
 This is the one definition of how a record's payload (``data`` for ``/events``, ``body`` for
 webhooks) is written to a DynamoDB item and read back; docs/storage-format.md describes the same
-format for stream consumers (contract section 4). Standard library only, so the cost model and
-the CLI can use it without the AWS SDK.
+format for stream consumers (contract section 4). Standard library only (and the service's limits),
+so the cost model and the CLI can use it without the AWS SDK.
 
 **Payload codec.** An item whose payload is stored as it is has no ``codec`` attribute: ``data``
 is JSON text (S), ``body`` the exact bytes (S when they are UTF-8, else B). Otherwise ``codec``
@@ -40,6 +40,8 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from ingest.limits import DEFAULT_LISTING_SHARDS, MAX_LISTING_SHARDS
+
 Scalar = str | int | bytes
 
 #: The attribute naming the payload's codec; absent when the payload is stored as it is.
@@ -55,8 +57,8 @@ COMPRESS_LEVEL: Final = 6
 MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
 #: The listing shard key attribute, the index on it, and the most shards a writer may use.
 SHARD_ATTRIBUTE: Final = "lsk"
-MAX_SHARDS: Final = 64
-DEFAULT_SHARDS: Final = 16
+MAX_SHARDS: Final = MAX_LISTING_SHARDS
+DEFAULT_SHARDS: Final = DEFAULT_LISTING_SHARDS
 #: Bytes DynamoDB adds to each item (and each index entry) for storage billing.
 STORAGE_OVERHEAD_BYTES: Final = 100
 WRITE_UNIT_BYTES: Final = 1024

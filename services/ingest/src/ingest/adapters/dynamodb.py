@@ -1,11 +1,19 @@
 """DynamoDB storage adapter: the only code that touches the DynamoDB client.
 
 Records are plain dicts of ``str | int | bytes``; marshalling is done here by hand because the
-generic TypeSerializer costs more than the whole rest of the request on the hot path.
+generic TypeSerializer costs more than the whole rest of the request on the hot path. How a record
+becomes an item (its payload codec, its listing shard key, its size) is :mod:`ingest.adapters.codec`.
+
+Writes persist through passing faults on their own (docs/decisions/0026): the SDK does not retry
+(its standard mode draws retries from a quota that a sustained fault drains, after which every
+fault is final); each write that failed for a reason that passes is retried here, alone, with
+jittered exponential backoff, until the request's write deadline. A write that says the
+deployment is broken is never retried.
 """
 
 from __future__ import annotations
 
+import contextvars
 import random
 import re
 import time
@@ -17,6 +25,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingest.adapters import codec
 from ingest.adapters.failures import describe as _describe
 from ingest.adapters.failures import is_retryable
 
@@ -26,24 +35,91 @@ if TYPE_CHECKING:
 Scalar = str | int | bytes
 Record = dict[str, Scalar]
 
-BY_SOURCE_INDEX = "by_source"
+#: The listing index: one source's events over ``shards`` partitions (hash ``lsk``).
+LISTING_INDEX = "by_source_shard"
+#: What the listing index projects beside its keys and the table's key (``--type`` filters on it).
+LISTING_PROJECTION = ("type",)
+#: The index of tables created before the listing index (hash ``source``, projection ALL); read
+#: while it exists (docs/storage-format.md, "Tables written before this format").
+LEGACY_INDEX = "by_source"
+BY_SOURCE_INDEX = LEGACY_INDEX  # the name older code and scripts know
+
+#: The table as the service needs it; modules/event-store declares the same (a test compares).
+TABLE_ATTRIBUTES = {"pk": "S", codec.SHARD_ATTRIBUTE: "S", "event_id": "S"}
+TABLE_HASH_KEY = "pk"
+TTL_ATTRIBUTE = "expires_at"
+LISTING_INDEX_DEFINITION: dict[str, Any] = {
+    "IndexName": LISTING_INDEX,
+    "KeySchema": [
+        {"AttributeName": codec.SHARD_ATTRIBUTE, "KeyType": "HASH"},
+        {"AttributeName": "event_id", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(LISTING_PROJECTION)},
+}
+LEGACY_INDEX_DEFINITION: dict[str, Any] = {
+    "IndexName": LEGACY_INDEX,
+    "KeySchema": [
+        {"AttributeName": "source", "KeyType": "HASH"},
+        {"AttributeName": "event_id", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
+
 _INTEGER = re.compile(r"-?[0-9]{1,4000}")
 _BATCH_LIMIT = 25
-_BATCH_ATTEMPTS = 6
-# How long one request may spend retrying unprocessed batch items before it answers 503.
-# Well inside the function timeout (10 s) and API Gateway's 30 s, so the producer hears back.
-BATCH_RETRY_BUDGET_SECONDS = 3.0
+_BATCH_GET_LIMIT = 100
+#: How long one request may keep retrying its failed writes before it answers 503. Well inside
+#: the function timeout (10 s by default) and API Gateway's 30 s, so the producer hears back.
+WRITE_BUDGET_SECONDS = 5.0
+#: Time kept back from the Lambda deadline: the last attempt (1 s connect + 2 s read at worst)
+#: and the answer.
+DEADLINE_MARGIN_SECONDS = 3.5
+#: Jittered exponential backoff between attempts of one write: up to BASE * 2**n, at most CAP.
+BACKOFF_BASE_SECONDS = 0.02
+BACKOFF_CAP_SECONDS = 0.5
+BATCH_RETRY_BUDGET_SECONDS = WRITE_BUDGET_SECONDS  # the name older tests know
 
-# Fail fast and answer 503: the producer retries, and a Lambda that waits out 10 legacy retries
-# only burns money while API Gateway times out.
+# The SDK makes one attempt per call: retries are this adapter's (see the module docstring).
+# Short timeouts: a hung attempt is abandoned and retried rather than waited out.
 _CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 1},
     connect_timeout=1,
     read_timeout=2,
     tcp_keepalive=True,
     max_pool_connections=32,  # batches write conditional events in parallel
     parameter_validation=False,  # requests are built here, not by callers: skip re-checking them
 )
+
+#: The monotonic time by which the current request must stop retrying (set by the entry point).
+_write_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "ingest_write_deadline", default=None
+)
+
+
+def set_request_deadline(remaining_seconds: float | None) -> contextvars.Token[float | None]:
+    """Bound the current request's write retries by the time it has left (Lambda's remaining
+    time, when known): at most :data:`WRITE_BUDGET_SECONDS`, and never so late that the last
+    attempt and the answer would overrun the function's timeout."""
+    budget = WRITE_BUDGET_SECONDS
+    if remaining_seconds is not None:
+        budget = max(0.0, min(budget, remaining_seconds - DEADLINE_MARGIN_SECONDS))
+    return _write_deadline.set(time.monotonic() + budget)
+
+
+def clear_request_deadline(token: contextvars.Token[float | None]) -> None:
+    _write_deadline.reset(token)
+
+
+def write_deadline() -> float:
+    """The current request's write deadline, or :data:`WRITE_BUDGET_SECONDS` from now."""
+    deadline = _write_deadline.get()
+    return deadline if deadline is not None else time.monotonic() + WRITE_BUDGET_SECONDS
+
+
+def _backoff(attempt: int) -> float:
+    """The pause before retry ``attempt`` (1, 2, ...): full jitter over an exponential cap."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    return random.uniform(ceiling / 4, ceiling)  # noqa: S311 - jitter, not a secret
 
 
 def dynamodb_session() -> botocore.session.Session:
@@ -105,7 +181,13 @@ def _marshal(record: Mapping[str, Scalar]) -> dict[str, Any]:
     return item
 
 
-def _unmarshal(item: Mapping[str, Any]) -> Record:
+def _unmarshal(
+    item: Mapping[str, Any], *, decode: bool = True, fetch: codec.Fetch | None = None
+) -> Record:
+    """The record an item holds; with ``decode``, its payload as written (see
+    :func:`ingest.adapters.codec.decode`; ``fetch`` reads a payload held by reference). A payload
+    that cannot be decoded is left as stored, ``codec`` attribute and all, so that a reader
+    reports that record instead of stopping."""
     record: Record = {}
     for name, typed in item.items():
         ((kind, value),) = typed.items()
@@ -117,7 +199,31 @@ def _unmarshal(item: Mapping[str, Any]) -> Record:
             record[name] = value
         else:  # attributes written by someone else: keep them visible as text
             record[name] = str(value)
+    if decode and codec.CODEC_ATTRIBUTE in record:
+        try:
+            return codec.decode(record, fetch)
+        except codec.CodecError:
+            return record
     return record
+
+
+def _no_such_index(exc: ClientError) -> bool:
+    """Whether a query or scan failed because the table has no such index (DynamoDB says
+    ValidationException, some emulators ResourceNotFoundException)."""
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code"), str(error.get("Message", "")).lower()
+    return code in ("ValidationException", "ResourceNotFoundException") and "index" in message
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One event of a listing, in ``event_id`` order, as an index gave it: the whole item (the
+    legacy index projects everything) or its keys and ``type`` (read in full from the table)."""
+
+    event_id: str
+    pk: str
+    attributes: Record
+    complete: bool
 
 
 class EventStore:
@@ -131,65 +237,116 @@ class EventStore:
         region_name: str | None = None,
         client: DynamoDBClient | None = None,
         read_timeout: float | None = None,
+        shards: int = codec.DEFAULT_SHARDS,
+        fetch_reference: codec.Fetch | None = None,
     ) -> None:
-        """``read_timeout`` loosens the request path's fail-fast 2 s for readers that page through
-        large results (the CLI)."""
+        """``read_timeout`` makes a reader's client (the CLI): patient, with the SDK's own retries
+        for the pages it reads. ``shards`` is how many listing shards new items spread over.
+        ``fetch_reference`` reads a payload stored by reference (``s3://BUCKET/KEY``)."""
+        if not 1 <= shards <= codec.MAX_SHARDS:
+            raise ValueError(f"shards must be 1..{codec.MAX_SHARDS}, not {shards}")
         self.table_name = table_name
+        self.shards = shards
+        self._fetch = fetch_reference
         config = _CLIENT_CONFIG
         if read_timeout is not None:
-            config = config.merge(Config(read_timeout=read_timeout))
+            # A reader (the CLI) pages through large results: the SDK's own retries serve it.
+            retries: Any = {"mode": "standard", "max_attempts": 5}
+            config = config.merge(Config(read_timeout=read_timeout, retries=retries))
         # botocore directly: boto3 would add its resource layer and s3transfer to the cold start.
         self._client: DynamoDBClient = client or dynamodb_session().create_client(  # type: ignore[assignment]
             "dynamodb", endpoint_url=endpoint_url, region_name=region_name, config=config
         )
+        self._legacy_index: bool | None = None  # unknown until a listing asks
 
     @property
     def client(self) -> DynamoDBClient:
         return self._client
 
-    def put_if_absent(self, record: Record) -> PutOutcome:
-        """Store ``record`` unless its ``pk`` exists; on conflict return the stored item."""
-        try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item=_marshal(record),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                old: Any = exc.response.get("Item")
-                return PutOutcome(stored=False, existing=_unmarshal(old) if old else None)
-            raise _storage_error(exc) from exc
-        except BotoCoreError as exc:
-            raise _storage_error(exc) from exc
-        return PutOutcome(stored=True)
+    # ----------------------------------------------------------------------------------------
+    # Writes
 
-    def put_many(self, records: Sequence[Record]) -> None:
-        """Unconditional BatchWriteItem with retries of unprocessed items (idempotent per key)."""
-        deadline = time.monotonic() + BATCH_RETRY_BUDGET_SECONDS
+    def item(self, record: Mapping[str, Scalar]) -> dict[str, Any]:
+        """The marshalled item written for ``record``: its listing shard key added, its payload
+        encoded (:func:`ingest.adapters.codec.encode`)."""
+        attributes = dict(record)
+        event_id, source = record.get("event_id"), record.get("source")
+        if isinstance(event_id, str) and isinstance(source, str):
+            shard = codec.shard_of(event_id, self.shards)
+            attributes[codec.SHARD_ATTRIBUTE] = codec.shard_key(source, shard)
+        return _marshal(codec.encode(attributes))
+
+    def put_if_absent(self, record: Record, *, deadline: float | None = None) -> PutOutcome:
+        """Store ``record`` unless its ``pk`` exists; on conflict return the stored item.
+
+        A failure that may pass is retried (jittered backoff) until ``deadline`` (monotonic
+        seconds; default :func:`write_deadline`). An attempt whose answer was lost and that did
+        store the item meets it on the retry: the conflict hands back our own item, which the
+        caller recognises by its ``event_id`` and ``request_id``.
+        """
+        item = self.item(record)
+        stop = write_deadline() if deadline is None else deadline
+        attempt = 0
+        while True:
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    old: Any = exc.response.get("Item")
+                    existing = _unmarshal(old, decode=False) if old else None
+                    return PutOutcome(stored=False, existing=existing)
+                failure: Exception = exc
+            except BotoCoreError as exc:
+                failure = exc
+            else:
+                return PutOutcome(stored=True)
+            attempt += 1
+            self._pause_or_raise(failure, attempt, stop)
+
+    @staticmethod
+    def _pause_or_raise(failure: Exception | str, attempt: int, deadline: float) -> None:
+        """Sleep before retry ``attempt``, or raise when ``failure`` will not pass (an SDK error
+        that says the deployment is broken) or the deadline leaves no room for another attempt.
+        A ``str`` failure (items left unprocessed) is DynamoDB shedding load: it passes."""
+        what = failure if isinstance(failure, str) else _describe(failure)
+        cause = None if isinstance(failure, str) else failure
+        if cause is not None and not is_retryable(cause):
+            raise StorageBroken(what) from cause
+        pause = _backoff(attempt)
+        if time.monotonic() + pause >= deadline:
+            raise StorageUnavailable(f"{what} (after {attempt} attempts)") from cause
+        time.sleep(pause)
+
+    def put_many(self, records: Sequence[Record], *, deadline: float | None = None) -> None:
+        """Unconditional BatchWriteItem, retrying only the items left unprocessed, or a call that
+        failed for a reason that passes, until ``deadline`` (a retried put overwrites only itself:
+        every record has its own random key)."""
+        stop = write_deadline() if deadline is None else deadline
         for start in range(0, len(records), _BATCH_LIMIT):
-            pending: list[Any] = [
-                {"PutRequest": {"Item": _marshal(r)}} for r in records[start : start + _BATCH_LIMIT]
-            ]
-            for attempt in range(_BATCH_ATTEMPTS):
+            chunk = records[start : start + _BATCH_LIMIT]
+            pending: list[Any] = [{"PutRequest": {"Item": self.item(r)}} for r in chunk]
+            attempt = 0
+            while pending:
+                failure: Exception | str
                 try:
                     answer = self._client.batch_write_item(RequestItems={self.table_name: pending})
-                except ClientError as exc:
-                    if not is_retryable(exc) or attempt == _BATCH_ATTEMPTS - 1:
-                        raise _storage_error(exc) from exc
-                except BotoCoreError as exc:
-                    raise _storage_error(exc) from exc
+                except (ClientError, BotoCoreError) as exc:
+                    failure = exc
                 else:
                     pending = list(answer.get("UnprocessedItems", {}).get(self.table_name, []))
                     if not pending:
                         break
-                if time.monotonic() > deadline:
-                    break
-                if attempt < _BATCH_ATTEMPTS - 1:
-                    time.sleep(min(1.0, 0.025 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
-            if pending:
-                raise StorageUnavailable(f"{len(pending)} items left unprocessed after retries")
+                    failure = f"{len(pending)} items left unprocessed"
+                attempt += 1
+                self._pause_or_raise(failure, attempt, stop)
+
+    # ----------------------------------------------------------------------------------------
+    # Reads (the CLI's, with a person's credentials: the function's role cannot read)
 
     def get(self, pk: str) -> Record | None:
         try:
@@ -199,7 +356,7 @@ class EventStore:
         except (ClientError, BotoCoreError) as exc:
             raise _storage_error(exc) from exc
         item = answer.get("Item")
-        return _unmarshal(item) if item else None
+        return _unmarshal(item, fetch=self._fetch) if item else None
 
     def query_source(
         self,
@@ -209,96 +366,259 @@ class EventStore:
         after: str | None = None,
         lower: str | None = None,
         upper: str | None = None,
+        event_type: str | None = None,
     ) -> Iterator[Record]:
         """One source's events in time order, from ``lower`` (inclusive) to ``upper`` (exclusive).
 
-        ``after`` resumes strictly after that event id (resumable exports).
+        ``after`` resumes strictly after that event id (resumable exports); ``event_type`` keeps
+        only that type (read from the listing index, before any item is fetched). The shards of
+        the listing index, and the legacy index while it exists, are merged by ``event_id``; the
+        full items are read from the table in batches.
         """
-        names = {"#s": "source", "#e": "event_id"}
-        values: dict[str, Any] = {":s": {"S": source}}
+        import heapq  # readers only: the function never lists
+
         start = after or lower
+        streams: list[Iterator[_Entry]] = [
+            self._index_entries(
+                LISTING_INDEX,
+                codec.SHARD_ATTRIBUTE,
+                codec.shard_key(source, shard),
+                start=start,
+                upper=upper,
+                page_size=page_size,
+            )
+            for shard in range(codec.MAX_SHARDS)
+        ]
+        if self._has_legacy_index(source):
+            streams.append(
+                self._index_entries(
+                    LEGACY_INDEX, "source", source, start=start, upper=upper, page_size=page_size
+                )
+            )
+        merged = heapq.merge(*streams, key=lambda entry: entry.event_id)
+        previous = None
+        selected: list[_Entry] = []
+        for entry in merged:
+            if entry.event_id == previous:  # moved between indexes by a backfill while listing
+                continue
+            previous = entry.event_id
+            if (after and entry.event_id <= after) or (upper and entry.event_id >= upper):
+                continue
+            if event_type is not None and entry.attributes.get("type") != event_type:
+                continue
+            selected.append(entry)
+            if len(selected) >= _BATCH_GET_LIMIT:
+                yield from self._complete(selected)
+                selected = []
+        yield from self._complete(selected)
+
+    def _index_entries(
+        self,
+        index: str,
+        hash_name: str,
+        hash_value: str,
+        *,
+        start: str | None,
+        upper: str | None,
+        page_size: int,
+    ) -> Iterator[_Entry]:
+        """One index partition's entries in ``event_id`` order (legacy entries carry their item;
+        items of the legacy index that also have a shard key are left to the listing index)."""
+        names = {"#h": hash_name, "#e": "event_id"}
+        values: dict[str, Any] = {":h": {"S": hash_value}}
         if start and upper:
-            cond = "#s = :s AND #e BETWEEN :lo AND :hi"
+            cond = "#h = :h AND #e BETWEEN :lo AND :hi"
             values[":lo"] = {"S": start}
             values[":hi"] = {"S": upper}
         elif start:
-            cond = "#s = :s AND #e >= :lo"
+            cond = "#h = :h AND #e >= :lo"
             values[":lo"] = {"S": start}
         elif upper:
-            cond = "#s = :s AND #e <= :hi"
+            cond = "#h = :h AND #e <= :hi"
             values[":hi"] = {"S": upper}
         else:
-            cond, names = "#s = :s", {"#s": "source"}
+            cond = "#h = :h"
+            del names["#e"]
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": BY_SOURCE_INDEX,
+            "IndexName": index,
             "KeyConditionExpression": cond,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "Limit": page_size,
         }
+        legacy = index == LEGACY_INDEX
+        if legacy:
+            kwargs["FilterExpression"] = "attribute_not_exists(#k)"
+            names["#k"] = codec.SHARD_ATTRIBUTE
         while True:
             answer = self._client.query(**kwargs)
-            for item in answer.get("Items", []):
-                record = _unmarshal(item)
-                event_id = str(record.get("event_id", ""))
-                if (after and event_id <= after) or (upper and event_id >= upper):
-                    continue
-                yield record
+            for found in answer.get("Items", []):
+                record = _unmarshal(found, fetch=self._fetch)
+                event_id, pk = str(record.get("event_id", "")), str(record.get("pk", ""))
+                yield _Entry(event_id, pk, record, complete=legacy)
             last = answer.get("LastEvaluatedKey")
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
 
+    def _has_legacy_index(self, source: str) -> bool:
+        """Whether the table still has the index of the old format (asked once, by querying it:
+        a reader needs no DescribeTable permission)."""
+        if self._legacy_index is None:
+            try:
+                self._client.query(
+                    TableName=self.table_name,
+                    IndexName=LEGACY_INDEX,
+                    KeyConditionExpression="#s = :s",
+                    ExpressionAttributeNames={"#s": "source"},
+                    ExpressionAttributeValues={":s": {"S": source}},
+                    Limit=1,
+                )
+            except ClientError as exc:
+                if not _no_such_index(exc):
+                    raise
+                self._legacy_index = False
+            else:
+                self._legacy_index = True
+        return self._legacy_index
+
+    def _complete(self, entries: Sequence[_Entry]) -> Iterator[Record]:
+        """The records of ``entries``, in their order: index entries read from the table with
+        BatchGetItem (consistent reads), legacy entries as they came."""
+        wanted = [entry.pk for entry in entries if not entry.complete]
+        found = self._batch_get(wanted) if wanted else {}
+        for entry in entries:
+            if entry.complete:
+                yield entry.attributes
+                continue
+            record = found.get(entry.pk)
+            if record is None or record.get("event_id") != entry.event_id:
+                continue  # expired or deleted since the index listed it
+            yield record
+
+    def _batch_get(self, keys: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        pending: dict[str, Any] = {
+            self.table_name: {"Keys": [{"pk": {"S": pk}} for pk in keys], "ConsistentRead": True}
+        }
+        for attempt in range(1, 11):
+            answer = self._client.batch_get_item(RequestItems=pending)
+            for item in answer.get("Responses", {}).get(self.table_name, []):
+                record = _unmarshal(item, fetch=self._fetch)
+                found[str(record["pk"])] = record
+            pending = answer.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+            time.sleep(_backoff(attempt))
+        raise StorageUnavailable("BatchGetItem left keys unprocessed after 10 attempts")
+
     def sources(self) -> list[str]:
-        """Distinct sources (a keys-only scan of the index; for the CLI, not the hot path)."""
+        """Distinct sources (a scan of the listing index's keys; for the CLI, not the hot path)."""
         seen: set[str] = set()
+        for key in self._scan_index(LISTING_INDEX, codec.SHARD_ATTRIBUTE):
+            seen.add(codec.source_of_shard_key(key))
+        if self._legacy_index is not False:
+            try:
+                seen.update(self._scan_index(LEGACY_INDEX, "source"))
+            except ClientError as exc:
+                if not _no_such_index(exc):
+                    raise
+                self._legacy_index = False
+        return sorted(seen)
+
+    def _scan_index(self, index: str, attribute: str) -> Iterator[str]:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": BY_SOURCE_INDEX,
-            "ProjectionExpression": "#s",
-            "ExpressionAttributeNames": {"#s": "source"},
+            "IndexName": index,
+            "ProjectionExpression": "#a",
+            "ExpressionAttributeNames": {"#a": attribute},
         }
         while True:
             answer = self._client.scan(**kwargs)
-            seen.update(item["source"]["S"] for item in answer.get("Items", []))
+            for item in answer.get("Items", []):
+                if attribute in item and "S" in item[attribute]:
+                    yield item[attribute]["S"]
             last = answer.get("LastEvaluatedKey")
             if not last:
-                return sorted(seen)
+                return
             kwargs["ExclusiveStartKey"] = last
 
-    def ensure_table(self) -> None:
-        """Create the table (same keys as modules/event-store) if it does not exist."""
+    # ----------------------------------------------------------------------------------------
+    # The table
+
+    def backfill_shards(self, *, progress: Any = None) -> int:
+        """Give every item without a listing shard key its key (``lsk``), so that the listing
+        index finds it: tables written before the index existed. Safe to interrupt and re-run;
+        returns how many items it updated."""
+        updated = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ProjectionExpression": "pk, event_id, #s",
+            "FilterExpression": "attribute_not_exists(#k)",
+            "ExpressionAttributeNames": {"#s": "source", "#k": codec.SHARD_ATTRIBUTE},
+        }
+        while True:
+            answer = self._client.scan(**kwargs)
+            for item in answer.get("Items", []):
+                record = _unmarshal(item, decode=False)
+                event_id, source = record.get("event_id"), record.get("source")
+                if not isinstance(event_id, str) or not isinstance(source, str):
+                    continue  # not an event this service wrote
+                key = codec.shard_key(source, codec.shard_of(event_id, self.shards))
+                try:
+                    self._client.update_item(
+                        TableName=self.table_name,
+                        Key={"pk": {"S": str(record["pk"])}},
+                        UpdateExpression="SET #k = :k",
+                        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#k)",
+                        ExpressionAttributeNames={"#k": codec.SHARD_ATTRIBUTE},
+                        ExpressionAttributeValues={":k": {"S": key}},
+                    )
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != (
+                        "ConditionalCheckFailedException"
+                    ):
+                        raise
+                    continue
+                updated += 1
+                if progress is not None:
+                    progress(updated)
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return updated
+            kwargs["ExclusiveStartKey"] = last
+
+    def ensure_table(self, *, legacy_index: bool = False) -> None:
+        """Create the table (the same definition as modules/event-store) if it does not exist.
+
+        ``legacy_index`` also creates the index of the old format, as a table created before the
+        listing index has it (for tests of the migration)."""
         try:
             self._client.describe_table(TableName=self.table_name)
             return
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise
+        attributes = dict(TABLE_ATTRIBUTES)
+        indexes = [LISTING_INDEX_DEFINITION]
+        if legacy_index:
+            attributes["source"] = "S"
+            indexes = [LISTING_INDEX_DEFINITION, LEGACY_INDEX_DEFINITION]
         self._client.create_table(
             TableName=self.table_name,
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "source", "AttributeType": "S"},
-                {"AttributeName": "event_id", "AttributeType": "S"},
+                {"AttributeName": name, "AttributeType": kind}  # type: ignore[typeddict-item]
+                for name, kind in attributes.items()
             ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": BY_SOURCE_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "source", "KeyType": "HASH"},
-                        {"AttributeName": "event_id", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
+            KeySchema=[{"AttributeName": TABLE_HASH_KEY, "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=indexes,  # type: ignore[arg-type]
         )
         self._client.get_waiter("table_exists").wait(
             TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
         self._client.update_time_to_live(
             TableName=self.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
         )

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest import ids
-from ingest.adapters.dynamodb import EventStore, Record, StorageBroken, StorageUnavailable
+from ingest.adapters.dynamodb import (
+    EventStore,
+    Record,
+    StorageBroken,
+    StorageUnavailable,
+    write_deadline,
+)
 from ingest.domain.intake import Intake, ParsedEvent
 from ingest.errors import InternalError, ServiceUnavailable, ValidationFailed
 from ingest.models import CLOUDEVENT_ATTRIBUTES
@@ -136,9 +142,16 @@ def _keyed(draft: Draft, key: int, now_ms: int) -> Record:
     return {"pk": ids.key_of(event_id), "event_id": event_id, **draft.attributes}
 
 
-def store_one(store: EventStore, draft: Draft, now_ms: int) -> Outcome:
+def store_one(
+    store: EventStore, draft: Draft, now_ms: int, *, deadline: float | None = None
+) -> Outcome:
     """One conditional write; a conflict is either our own earlier attempt, a repeat, or a
-    (vanishingly rare) key collision, which moves on to the next probe."""
+    (vanishingly rare) key collision, which moves on to the next probe.
+
+    A write that fails for a reason that passes is retried by the store until ``deadline``
+    (monotonic seconds; default: the request's write deadline)."""
+    if deadline is None:
+        deadline = write_deadline()
     for probe in range(_MAX_PROBES):
         key = (
             ids.producer_key(draft.source, draft.producer_id, probe, space=draft.space)
@@ -149,7 +162,7 @@ def store_one(store: EventStore, draft: Draft, now_ms: int) -> Outcome:
         if draft.digest is not None:
             record[DIGEST_ATTRIBUTE] = draft.digest
         try:
-            result = store.put_if_absent(record)
+            result = store.put_if_absent(record, deadline=deadline)
         except (StorageUnavailable, StorageBroken) as exc:
             raise storage_error(exc) from exc
         if result.stored:
@@ -183,6 +196,7 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
     which BatchWriteItem cannot carry, so they are conditional PutItems run in parallel.
     Transactions would cost twice the write units for the same guarantee.
     """
+    deadline = write_deadline()  # one deadline for every write of the request, in any thread
     outcomes: list[Outcome | None] = [None] * len(drafts)
     first_of: dict[tuple[str, str], int] = {}
     conditional: list[int] = []
@@ -201,7 +215,7 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
 
     if plain:
         try:
-            store.put_many([record for _, record in plain])
+            store.put_many([record for _, record in plain], deadline=deadline)
         except (StorageUnavailable, StorageBroken) as exc:
             raise storage_error(exc) from exc
         for index, record in plain:
@@ -210,12 +224,16 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
             )
 
     if len(conditional) == 1:
-        outcomes[conditional[0]] = store_one(store, drafts[conditional[0]], now_ms)
+        outcomes[conditional[0]] = store_one(
+            store, drafts[conditional[0]], now_ms, deadline=deadline
+        )
     elif conditional:
         from concurrent.futures import ThreadPoolExecutor  # only batches pay for the import
 
         with ThreadPoolExecutor(max_workers=min(_BATCH_WORKERS, len(conditional))) as pool:
-            results = pool.map(lambda i: store_one(store, drafts[i], now_ms), conditional)
+            results = pool.map(
+                lambda i: store_one(store, drafts[i], now_ms, deadline=deadline), conditional
+            )
             for index, outcome in zip(conditional, results, strict=True):
                 outcomes[index] = outcome
 
