@@ -1,6 +1,6 @@
 # Documents computed from the code.
 #  - The OpenAPI document is generated from the handler's routes and models (ingest_tools.openapi)
-#    and committed; tests/test_openapi.py fails when the committed copy drifts from the code.
+#    and committed; tests/integration/test_openapi.py fails when the committed copy drifts from the code.
 #  - The monthly cost estimate comes from the tools' cost model (`ingest cost`); docs/cost.md
 #    explains its inputs and figures.
 

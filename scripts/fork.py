@@ -68,7 +68,7 @@ ACTIONS_APP_ID = 15368
 RULESET_NAME = "main"
 
 # The variables the workflows read: repository-wide, and per GitHub environment (only the apply
-# job runs in an environment). tests/fork checks these against .github/workflows.
+# job runs in an environment). tests/tooling/fork checks these against .github/workflows.
 REPOSITORY_VARIABLES = ("AWS_REGION", "AWS_PLAN_ROLE_ARN")
 ENVIRONMENT_VARIABLES = ("AWS_APPLY_ROLE_ARN",)
 
