@@ -1,5 +1,6 @@
 """Storage faults under concurrent producers that retry on 503: nothing acknowledged is lost,
-no producer id is stored twice, and no 500 ever comes back."""
+no producer id is stored twice, and no 500 ever comes back (tests/e2e/test_sustained_faults.py
+holds the service to progress under faults that last)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ def test_faults_lose_nothing_and_duplicate_nothing(faulty: tuple[Server, FaultPr
 
     assert all(count for count in proxy.injected.values())
     assert set(proxy.injected) == {"throttle", "error", "lost"}, proxy.injected
-    assert 503 in statuses  # faults reached the producers, who retried
+    # The service retries the writes that failed inside each request (docs/decisions/0026), so
+    # most faults never reach a producer; those that outlast a request's deadline are a 503.
     assert all(s in (200, 202, 503) for s in statuses), sorted(set(statuses))
     assert len(acknowledged) == PRODUCERS * (ROUNDS // 2 + ROUNDS // 2 * 5)
     duplicates = {pid: eids for pid, eids in by_id.items() if len(eids) > 1}
