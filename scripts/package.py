@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "services" / "ingest" / "src" / "ingest"
 LOCK = ROOT / "requirements" / "lambda.lock"
 PLATFORM = "aarch64-manylinux2014"
-PYTHON_VERSION = "3.11"
+# The Lambda runtime, in one place that Terraform reads too (modules/ingest-function/main.tf).
+RUNTIME = (ROOT / "modules" / "ingest-function" / "lambda-runtime.txt").read_text().strip()
+PYTHON_VERSION = RUNTIME.removeprefix("python")  # python3.11 -> 3.11
 # Lambda unpacks the archive into /var/task: tracebacks then name the real paths.
 TASK_ROOT = "/var/task"
 # 1980-01-01 is the earliest timestamp a zip entry can hold.
@@ -112,8 +114,8 @@ def prune(target: Path) -> None:
 
 
 def compile_bytecode(target: Path) -> None:
-    if sys.version_info[:2] != (3, 11):
-        sys.exit("package.py: run with CPython 3.11 (bytecode must match the python3.11 runtime)")
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" != PYTHON_VERSION:
+        sys.exit(f"package.py: run with CPython {PYTHON_VERSION} (bytecode must match {RUNTIME})")
     ok = compileall.compile_dir(
         str(target),
         ddir=TASK_ROOT,

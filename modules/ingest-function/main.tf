@@ -137,7 +137,7 @@ resource "aws_lambda_function" "this" {
   function_name                  = var.name
   description                    = "HTTP event ingestion (API Gateway HTTP API -> DynamoDB)"
   role                           = aws_iam_role.this.arn
-  runtime                        = "python3.11"
+  runtime                        = trimspace(file("${path.module}/lambda-runtime.txt")) # also read by scripts/package.py
   architectures                  = ["arm64"]
   handler                        = "ingest.handler.lambda_handler"
   filename                       = var.artifact_path

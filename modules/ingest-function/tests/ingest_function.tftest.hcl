@@ -24,7 +24,7 @@ run "function_matches_the_package" {
   command = apply
 
   assert {
-    condition     = aws_lambda_function.this.runtime == "python3.11" && aws_lambda_function.this.architectures == tolist(["arm64"])
+    condition     = aws_lambda_function.this.runtime == trimspace(file("lambda-runtime.txt")) && aws_lambda_function.this.architectures == tolist(["arm64"])
     error_message = "The package ships CPython 3.11 bytecode and aarch64 wheels: python3.11 on arm64."
   }
 

@@ -196,12 +196,27 @@ def test_no_override_or_state_files_committed() -> None:
 
 
 def test_runtime_matches_the_package() -> None:
+    # One place for the Lambda runtime, read by Terraform and by the package builder alike
+    # (docs/decisions/0029-lambda-runtime-in-one-place.md).
+    runtime = (ROOT / "modules" / "ingest-function" / "lambda-runtime.txt").read_text()
+    assert re.fullmatch(r"python3\.\d+\n", runtime), runtime
+    runtime = runtime.strip()
     function = (ROOT / "modules" / "ingest-function" / "main.tf").read_text()
     package = (ROOT / "scripts" / "package.py").read_text()
-    assert 'runtime                        = "python3.11"' in function
+    assert re.search(
+        r'^\s*runtime\s+= trimspace\(file\("\$\{path\.module\}/lambda-runtime\.txt"\)\)',
+        function,
+        re.MULTILINE,
+    )
+    assert not re.search(r'"python3\.\d+"', function)
     assert 'architectures                  = ["arm64"]' in function
     assert 'PLATFORM = "aarch64-manylinux2014"' in package
-    assert 'PYTHON_VERSION = "3.11"' in package
+    assert '"lambda-runtime.txt"' in package
+    assert not re.search(r'"3\.\d+"', package)
+    # CI builds the bytecode with the runtime's minor version (.python-version pins its patch).
+    python = (ROOT / ".python-version").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", python), python
+    assert f"python{python.rsplit('.', 1)[0]}" == runtime
 
 
 def pins(path: Path) -> dict[str, str]:
