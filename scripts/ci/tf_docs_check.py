@@ -6,7 +6,9 @@ the terraform-docs markers ``<!-- BEGIN_TF_DOCS -->`` / ``<!-- END_TF_DOCS -->``
 section differs from what the code generates. A root ``.terraform-docs.yml`` is honoured.
 
 terraform-docs is installed in CI (not on the development machines); locally this exits 0
-with a notice when the binary is missing, unless --require is given.
+with a notice when the binary is missing, unless --require is given. With --require (CI), it
+also fails when no README carries the markers, and when a module under ``modules/`` has a
+README without them: a check that checks nothing must not pass.
 
 Usage: python -m scripts.ci.tf_docs_check [--require] [--fix]
 """
@@ -46,6 +48,21 @@ def documented_dirs(root: Path) -> list[Path]:
     return found
 
 
+def unmarked_modules(root: Path) -> list[Path]:
+    """Modules (``modules/*`` with .tf files) whose README.md lacks the markers."""
+    base = root / "modules"
+    if not base.is_dir():
+        return []
+    documented = set(documented_dirs(root))
+    return [
+        directory
+        for directory in sorted(base.iterdir())
+        if (directory / "README.md").is_file()
+        and any(directory.glob("*.tf"))
+        and directory not in documented
+    ]
+
+
 def command(binary: str, directory: Path, root: Path, *, fix: bool) -> list[str]:
     args = [binary]
     config = root / ".terraform-docs.yml"
@@ -72,9 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if args.require else 0
 
     dirs = documented_dirs(args.root)
+    unmarked = [path for path in unmarked_modules(args.root) if args.require]
+    for directory in unmarked:
+        rel = directory.relative_to(args.root)
+        print(f"error: {rel}/README.md has no {BEGIN} / {END} markers", file=sys.stderr)
     if not dirs:
         print(f"no README.md with {BEGIN} markers under {', '.join(SEARCH_DIRS)}: nothing to check")
-        return 0
+        return 1 if args.require else 0
     failed: list[Path] = []
     for directory in dirs:
         result = subprocess.run(
@@ -86,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rel = directory.relative_to(args.root)
         print(f"{rel}/README.md is out of date: run terraform-docs (or this with --fix)")
     print(f"terraform-docs: {len(dirs)} director(ies) checked, {len(failed)} out of date")
-    return 1 if failed else 0
+    return 1 if failed or unmarked else 0
 
 
 if __name__ == "__main__":

@@ -99,6 +99,26 @@ def test_nothing_to_check_is_fine(tmp_path: Path, fake_docs: Path) -> None:
     assert tf_docs_check.main(["--root", str(tmp_path)]) == 0
 
 
+def test_nothing_to_check_fails_when_required(tmp_path: Path, fake_docs: Path) -> None:
+    # In CI a check that finds no markers would check nothing: it fails instead.
+    assert tf_docs_check.main(["--root", str(tmp_path), "--require"]) == 1
+
+
+def test_a_module_readme_without_markers_fails_when_required(
+    docs_repo: Path, fake_docs: Path
+) -> None:
+    assert tf_docs_check.unmarked_modules(docs_repo) == [docs_repo / "modules" / "plain"]
+    assert tf_docs_check.main(["--root", str(docs_repo)]) == 0
+    assert tf_docs_check.main(["--root", str(docs_repo), "--require"]) == 1
+
+
+def test_every_module_readme_here_carries_the_markers() -> None:
+    # What CI's terraform-docs step checks: every module's README, none skipped.
+    root = Path(tf_docs_check.REPO_ROOT)
+    assert tf_docs_check.documented_dirs(root)
+    assert tf_docs_check.unmarked_modules(root) == []
+
+
 def test_provider_mirror_runs_each_root_module_and_exports_the_path(
     repo: Path, tmp_path: Path, fake_terraform: FakeTerraform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
