@@ -19,6 +19,7 @@ module "stack" {
   function                 = try(var.stack.function, null)
   webhooks                 = try(var.stack.webhooks, null)
   alarms                   = try(var.stack.alarms, null)
+  consumers                = try(var.stack.consumers, null)
   tags                     = try(var.stack.tags, null)
   use_permissions_boundary = try(var.stack.use_permissions_boundary, null)
 }

@@ -34,11 +34,11 @@ variable "artifact_path" {
 }
 
 variable "stack" {
-  description = "The other inputs of modules/ingest-stack, by name: environment, events, logs and api; optionally function, webhooks, alarms, project, tags, use_permissions_boundary. The module types, describes and validates them (modules/ingest-stack/README.md)."
+  description = "The other inputs of modules/ingest-stack, by name: environment, events, logs and api; optionally function, webhooks, alarms, consumers, project, tags, use_permissions_boundary. The module types, describes and validates them (modules/ingest-stack/README.md)."
   type        = any
 
   validation {
-    condition     = length(setsubtract(keys(var.stack), ["environment", "events", "logs", "api", "function", "webhooks", "alarms", "project", "tags", "use_permissions_boundary"])) == 0
-    error_message = "stack holds inputs of modules/ingest-stack only: environment, events, logs, api, function, webhooks, alarms, project, tags, use_permissions_boundary."
+    condition     = length(setsubtract(keys(var.stack), ["environment", "events", "logs", "api", "function", "webhooks", "alarms", "consumers", "project", "tags", "use_permissions_boundary"])) == 0
+    error_message = "stack holds inputs of modules/ingest-stack only: environment, events, logs, api, function, webhooks, alarms, consumers, project, tags, use_permissions_boundary."
   }
 }

@@ -83,3 +83,22 @@ module "alarms" {
     key_administrator_arns = var.use_permissions_boundary ? [local.apply_role_arn] : []
   }
 }
+
+# Consumers, off by default: the table's stream (NEW_IMAGE, always on: enabling it costs nothing)
+# to an EventBridge bus through EventBridge Pipes. docs/decisions/0030-consumers.md.
+module "consumers" {
+  source = "../event-bus-pipe"
+  count  = var.consumers.enabled ? 1 : 0
+
+  name            = local.prefix
+  stream_arn      = module.event_store.stream_arn
+  filters         = var.consumers.filters
+  delivery        = var.consumers.delivery
+  example_queue   = var.consumers.example_queue
+  alarm_topic_arn = module.alarms.topic_arn
+  tags            = local.tags
+  role = {
+    path                     = "/${local.prefix}/"
+    permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null
+  }
+}

@@ -27,3 +27,8 @@ output "dashboard_url" {
   description = "CloudWatch dashboard of the environment."
   value       = "https://console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${module.alarms.dashboard_name}"
 }
+
+output "consumers_bus_name" {
+  description = "The EventBridge bus newly stored events arrive on, or null when consumers are off."
+  value       = var.consumers.enabled ? module.consumers[0].bus_name : null
+}

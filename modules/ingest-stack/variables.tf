@@ -134,3 +134,26 @@ variable "alarms" {
   default  = {}
   nullable = false
 }
+
+# ---- Consumers ----------------------------------------------------------------------------------------
+variable "consumers" {
+  description = "Newly stored events to an EventBridge bus through EventBridge Pipes (modules/event-bus-pipe): enabled (default false); filters (source_prefixes, type_prefixes); delivery (maximum_retry_attempts, maximum_record_age_seconds, batch_size); example_queue (enabled, event_pattern): one rule to an SQS queue."
+  type = object({
+    enabled = optional(bool, false)
+    filters = optional(object({
+      source_prefixes = optional(list(string), [])
+      type_prefixes   = optional(list(string), [])
+    }), {})
+    delivery = optional(object({
+      maximum_retry_attempts     = optional(number, 10)
+      maximum_record_age_seconds = optional(number, 86400)
+      batch_size                 = optional(number, 10)
+    }), {})
+    example_queue = optional(object({
+      enabled       = optional(bool, false)
+      event_pattern = optional(string)
+    }), {})
+  })
+  default  = {}
+  nullable = false
+}

@@ -2,6 +2,13 @@
 # (tests/tooling/terraform/mocks).
 mock_provider "aws" {
   source = "../../tests/tooling/terraform/mocks"
+
+  mock_resource "aws_dynamodb_table" {
+    defaults = {
+      arn        = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-events"
+      stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-events/stream/2026-11-30T00:00:00.000"
+    }
+  }
 }
 
 variables {
@@ -163,4 +170,31 @@ run "rejects_reserved_environment_names" {
   }
 
   expect_failures = [var.environment]
+}
+
+run "consumers_are_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(module.consumers) == 0 && output.consumers_bus_name == null
+    error_message = "No pipe, bus or queue unless an environment turns consumers on."
+  }
+}
+
+run "consumers_read_the_table_stream_into_the_environment_bus" {
+  command = apply
+
+  variables {
+    consumers = { enabled = true, filters = { source_prefixes = ["github"] }, example_queue = { enabled = true } }
+  }
+
+  assert {
+    condition     = module.consumers[0].bus_name == "ingest-dev-events" && output.consumers_bus_name == "ingest-dev-events"
+    error_message = "The bus is the environment's, named PROJECT-ENV-*."
+  }
+
+  assert {
+    condition     = module.consumers[0].stream_arn == module.event_store.stream_arn
+    error_message = "The pipe reads this environment's table stream."
+  }
 }

@@ -178,7 +178,7 @@ def test_every_module_that_renders_a_policy_is_linted() -> None:
         if renders and "aws_iam_policy_document" in text:
             assert (main.parent / iam_lint.TEST_FILE).is_file(), main.parent.name
     linted = {p.name for p in iam_lint.modules_with_policies()}
-    assert linted == {"alarms", "github-oidc", "ingest-function", "state-backend"}
+    assert linted == {"alarms", "event-bus-pipe", "github-oidc", "ingest-function", "state-backend"}
 
 
 def test_make_test_runs_the_lint() -> None:

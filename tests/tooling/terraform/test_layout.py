@@ -41,6 +41,7 @@ def test_modules_exist() -> None:
         "state-backend",
         "github-oidc",
         "ingest-stack",
+        "event-bus-pipe",
     }
 
 
@@ -158,6 +159,8 @@ def test_every_module_the_environments_called_has_moved() -> None:
     stack = (ROOT / "modules" / "ingest-stack" / "main.tf").read_text()
     main = (ROOT / "environments" / "dev" / "main.tf").read_text()
     called = re.findall(r'^module "([a-z_]+)"', stack, re.MULTILINE)
+    # Modules added to the stack after the move have no address to carry (modules/event-bus-pipe).
+    called = [m for m in called if m != "consumers"]
     assert called == ["event_store", "ingest_function", "http_api", "alarms"]
     moves = re.findall(r"from = (\S+)\n\s+to\s+= (\S+)", main)
     assert moves == [(f"module.{m}", f"module.stack.module.{m}") for m in called]
