@@ -43,6 +43,8 @@ SOURCES = {
     }
 }
 SERVE_OPTIONS = ("--quiet",)
+JSON = {"content-type": "application/json"}
+BINARY = {"content-type": "application/octet-stream"}
 #: Short pauses, so that a 30 % failure rate costs seconds, not minutes.
 FORWARD_OPTIONS = (
     *("--table", "events", "--retry-base", "0.02", "--retry-max", "0.2", "--quiet"),
@@ -316,3 +318,62 @@ def test_forward_delivers_each_event_once_across_failures_and_a_kill(
     saved = json.loads(checkpoint.read_text())
     assert saved["mode"] == mode
     assert saved["shards"] if mode == "stream" else saved["sources"]
+
+
+def test_serve_forward_to_forwards_from_the_embedded_emulator(tmp_path: Path) -> None:
+    """`ingest serve --forward-to`: one command, the embedded emulator's stream to the receiver."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    port = free_port()
+    sources = tmp_path / "sources.json"
+    sources.write_text(json.dumps(SOURCES))
+    to = f"http://127.0.0.1:{receiver.server_address[1]}/"
+    process = subprocess.Popen(
+        [
+            *INGEST,
+            "serve",
+            *("--port", str(port), "--emulator-port", "0"),
+            *SERVE_OPTIONS,
+            "--sources",
+            str(sources),
+            "--forward-to",
+            to,
+        ],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = Lines(process)
+    try:
+        lines.wait_for("forwarding")
+        url = f"http://127.0.0.1:{port}"
+        event = _post(f"{url}/events", b'{"type":"t","data":{"x":1.10}}', JSON)
+        raw = b"\xfe\x01 not text"
+        signature = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        hook = _post(
+            f"{url}/webhooks/hooks", raw, {**BINARY, "x-signature": signature, "x-event": "e"}
+        )
+        end = time.monotonic() + 30
+        while len(received) < 2 and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+        receiver.shutdown()
+    assert code == 0
+    assert [h["ingest-event-id"] for h, _ in received] == [event["event_id"], hook["event_id"]]
+    assert received[0][1].endswith(b',"data":{"x":1.10}}')
+    assert received[1][1] == raw

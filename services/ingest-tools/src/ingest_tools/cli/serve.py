@@ -39,6 +39,13 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--retention-days", type=int, default=None, help="override RETENTION_DAYS for stored events"
     )
+    parser.add_argument(
+        "--forward-to",
+        default=None,
+        metavar="URL",
+        help="also POST every newly stored event to this URL, as `ingest forward --to` does "
+        "(webhooks byte-exact with their headers, events as CloudEvents)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     parser.add_argument(
         "--emit-metrics", action="store_true", help="print EMF metrics as Lambda would"
@@ -54,6 +61,41 @@ def _prepare_environment(args: argparse.Namespace, endpoint: str) -> None:
     if not args.emit_metrics:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
+
+
+def _start_forwarder(
+    args: argparse.Namespace, endpoint: str, *, embedded: bool, stop: threading.Event
+) -> threading.Thread | None:
+    """``--forward-to``: ``ingest forward`` in a background thread. The embedded emulator's table
+    gets a stream (as the table in AWS has), and a checkpoint that lives as long as its data."""
+    if not args.forward_to:
+        return None
+    import tempfile
+
+    from ingest.adapters.dynamodb import EventStore
+
+    from ingest_tools.cli.forward import Forwarder, Target
+
+    store = EventStore(args.table, endpoint_url=endpoint, read_timeout=30.0)
+    if embedded:
+        store.client.update_table(
+            TableName=args.table,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        checkpoint = Path(tempfile.mkdtemp(prefix="ingest-forward-")) / "checkpoint.json"
+    else:
+        checkpoint = Path(".ingest") / f"forward-{args.table}.json"
+    forwarder = Forwarder(
+        store=store,
+        target=Target(args.forward_to, timeout=10.0, retry_base=0.5, retry_max=30.0),
+        checkpoint_path=checkpoint,
+        out=sys.stdout,
+        err=sys.stderr,
+        endpoint_url=endpoint,
+    )
+    thread = threading.Thread(target=forwarder.run, args=(stop,), name="forward", daemon=True)
+    thread.start()
+    return thread
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     server = LocalGateway(args.host, args.port, lambda_handler, quiet=args.quiet)
     stopping = threading.Event()
+    forwarding = _start_forwarder(args, endpoint, embedded=emulator is not None, stop=stopping)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
@@ -111,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        stopping.set()
+        if forwarding is not None:
+            forwarding.join(30)  # the delivery under way finishes, the checkpoint is saved
         server.server_close()
         if emulator is not None:
             emulator.stop()
