@@ -16,6 +16,8 @@
 * applies only ever apply a saved, reviewed plan file inside a GitHub environment, and re-plan
   (`--replan`: apply only if the changes are the reviewed ones) or apply a plan saved in the
   same run attempt, so that a plan made before another run's apply is never applied;
+* every artifact upload can be repeated by a re-run (`overwrite: true`, or a name with
+  `github.run_attempt`), and what an apply downloads outlives the longest approval wait;
 * Terraform's version is pinned in one place, `.terraform-version`.
 
 Reusable workflows (`on: workflow_call`, only called from this repository) are checked where
@@ -403,6 +405,48 @@ def check_timeout(job: Job) -> None:
     assert isinstance(job.body.get("timeout-minutes"), int), f"{job.where}: timeout-minutes"
 
 
+# An environment approval waits up to 30 days; a plan kept no longer than that could expire
+# under a pending approval, or under a re-run of its apply.
+APPROVAL_WAIT_DAYS = 30
+
+
+def check_uploads_can_be_repeated(path: Path) -> None:
+    for name, job in jobs(path):
+        for step in steps(job):
+            if not str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                continue
+            settings = step.get("with") or {}
+            assert settings.get("overwrite") is True or "github.run_attempt" in str(
+                settings.get("name", "")
+            ), (
+                f"{path.name}:{name}: a re-run uploads {settings.get('name')!r} again: "
+                "overwrite: true (or name it with github.run_attempt)"
+            )
+
+
+def check_applies_outlive_the_approval(all_jobs: list[Job]) -> None:
+    """Every artifact an apply downloads is kept longer than an approval may wait."""
+    for job in all_jobs:
+        if not applies(job.body):
+            continue
+        wanted = set(artifacts(job.body, "download"))
+        for other in all_jobs:
+            if other.workflow != job.workflow:
+                continue
+            for step in steps(other.body):
+                settings = step.get("with") or {}
+                if not str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                    continue
+                if settings.get("name") not in wanted:
+                    continue
+                days = settings.get("retention-days")
+                assert isinstance(days, int), f"{other.where}: set retention-days"
+                assert days > APPROVAL_WAIT_DAYS, (
+                    f"{other.where}: {settings.get('name')} is kept {days} days; {job.where} "
+                    f"may wait {APPROVAL_WAIT_DAYS} days for approval: keep it longer"
+                )
+
+
 def check_state_concurrency(job: Job) -> None:
     if not touches_state(job.body):
         return
@@ -560,6 +604,7 @@ FILE_CHECKS: tuple[Callable[[Path], None], ...] = (
     check_run_blocks,
     check_token_only_in_steps,
     check_checkout_does_not_persist_the_token,
+    check_uploads_can_be_repeated,
 )
 
 
@@ -691,6 +736,15 @@ def test_state_touching_jobs_have_a_concurrency_group(job: Job) -> None:
 
 def test_nothing_cancels_an_apply() -> None:
     check_nothing_cancels_an_apply(ALL_JOBS)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=file_id)
+def test_a_rerun_can_upload_its_artifacts_again(path: Path) -> None:
+    check_uploads_can_be_repeated(path)
+
+
+def test_what_an_apply_needs_outlives_the_approval() -> None:
+    check_applies_outlive_the_approval(ALL_JOBS)
 
 
 def test_plans_applies_and_drift_checks_of_an_environment_never_interleave() -> None:
@@ -857,7 +911,11 @@ PLANTED_CALLEE: dict[str, Any] = {
                 {"id": "plan", "run": 'python3 -m scripts.ci.terraform_env plan "$ENVIRONMENT"'},
                 {
                     "uses": f"actions/upload-artifact@{SHA}",
-                    "with": {"name": "tfplan-${{ inputs.environment }}"},
+                    "with": {
+                        "name": "tfplan-${{ inputs.environment }}",
+                        "overwrite": True,
+                        "retention-days": 35,
+                    },
                 },
             ],
         },
@@ -1032,6 +1090,14 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
         ),
         "apply --replan, or only a plan saved in this run attempt",
     ),
+    "an upload a re-run cannot repeat": (
+        _set(f"{PLAN}.steps.3.with.overwrite", _DELETE),
+        "overwrite: true",
+    ),
+    "a plan that expires before its approval": (
+        _set(f"{PLAN}.steps.3.with.retention-days", 30),
+        "keep it longer",
+    ),
     "a drift check in a group of its own": (
         _set(f"{DRIFT}.concurrency.group", "terraform-drift-${{ matrix.environment }}"),
         "so it waits in terraform-dev",
@@ -1074,6 +1140,7 @@ def planted_violations(tmp_path: Path, mutation: Mutation | None = None) -> list
         *(partial(check_call, call, found_jobs) for call in found_calls),
         partial(check_nothing_cancels_an_apply, found_jobs),
         partial(check_environment_state_is_serialized, found_jobs, {caller_path.name}),
+        partial(check_applies_outlive_the_approval, found_jobs),
     ]
     failures: list[str] = []
     for check in checks:
