@@ -429,3 +429,21 @@ def test_cli_needs_exactly_one_volume() -> None:
         parser().parse_args(["cost", "--rate", "1/s", "--per-month", "5"])
     with pytest.raises(SystemExit):
         parser().parse_args(["cost", "--rate", "fast"])
+
+
+def test_the_pipe_costs_1_40_per_million_forwarded_events() -> None:
+    """Pipes $0.40 and EventBridge $1.00 per million, per 64 KB chunk, after the filter only."""
+    none = estimate(CostInputs(events_per_month=1_000_000.0))
+    assert none.usd("pipes_requests") == 0
+    assert none.usd("eventbridge_events") == 0
+    every = estimate(CostInputs(events_per_month=1_000_000.0, consumers=1.0))
+    assert every.usd("pipes_requests") == pytest.approx(0.40)
+    assert every.usd("eventbridge_events") == pytest.approx(1.00)
+    half = estimate(CostInputs(events_per_month=1_000_000.0, consumers=0.5))
+    assert half.usd("pipes_requests") + half.usd("eventbridge_events") == pytest.approx(0.70)
+    large = estimate(
+        CostInputs(events_per_month=1_000_000.0, consumers=1.0, event_size_bytes=100_000)
+    )
+    assert large.line("pipes_requests").quantity == 3_000_000  # ~140 KB shaped: three chunks
+    with pytest.raises(ValueError, match="consumers"):
+        CostInputs(events_per_month=1.0, consumers=1.5)

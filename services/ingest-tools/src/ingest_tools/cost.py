@@ -76,6 +76,18 @@ KMS_KEY_PRICE_PER_MONTH = 1.00
 # Secrets Manager: $0.40 per secret-month (API calls, $0.05 per 10,000, are negligible with caching).
 SECRETS_MANAGER_PRICE_PER_SECRET_MONTH = 0.40
 
+# Consumers (modules/event-bus-pipe). EventBridge Pipes: $0.40 per million requests, counted after
+# the filter (records filtered out are free), each 64 KB chunk of a record one request; reading a
+# DynamoDB stream through Pipes is not billed. EventBridge custom events: $1.00 per million, each
+# 64 KB chunk one event. Rules and same-account delivery to SQS cost nothing more on EventBridge
+# (the SQS requests are the queue's). Source: aws.amazon.com/eventbridge/pricing, 2026-11.
+PIPES_PRICE_PER_MILLION_REQUESTS = 0.40
+EVENTBRIDGE_PRICE_PER_MILLION_EVENTS = 1.00
+EVENTBRIDGE_CHUNK_BYTES = 64 * 1024
+#: The shaped event is the stored item in DynamoDB JSON (type tags, base64) plus four strings.
+PIPE_EVENT_BYTES_PER_ITEM_BYTE = 1.4
+PIPE_EVENT_EXTRA_BYTES = 300
+
 # --------------------------------------------------------------------------------------------------
 # Units and the service's own limits (see the product contract).
 # --------------------------------------------------------------------------------------------------
@@ -236,6 +248,7 @@ class CostInputs:
     dashboards: int = _input(0, "--dashboards", "N", "dashboards beyond the 3 free")
     kms_keys: int = _input(0, "--kms-keys", "N", "customer-managed KMS keys")
     secrets: int = _input(0, "--secrets", "N", "Secrets Manager secrets")
+    consumers: float = _input(0.0, "--consumers", "F", "fraction of events the EventBridge pipe passes to the bus after its filter (default {default}: no pipe; 1: every event)")
     # fmt: on
 
     def __post_init__(self) -> None:
@@ -269,6 +282,8 @@ class CostInputs:
             problems.append(f"memory_mb must be {MIN_MEMORY_MB}..{MAX_MEMORY_MB}")
         if self.xray_sample_rate > 1:
             problems.append("xray_sample_rate is a fraction of requests: 0..1")
+        if self.consumers > 1:
+            problems.append("consumers is a fraction of events: 0..1")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -398,6 +413,8 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     archived_gb = log_gb * inputs.log_retention_days / DAYS_PER_MONTH * inputs.log_archive_ratio
     traces = requests * inputs.xray_sample_rate
     metrics = inputs.custom_metrics if events > 0 else 0
+    shaped = item * PIPE_EVENT_BYTES_PER_ITEM_BYTE + PIPE_EVENT_EXTRA_BYTES
+    piped = events * inputs.consumers * math.ceil(shaped / EVENTBRIDGE_CHUNK_BYTES)
 
     lines = (
         CostLine(
@@ -517,6 +534,22 @@ def estimate(inputs: CostInputs) -> CostEstimate:
             SECRETS_MANAGER_PRICE_PER_SECRET_MONTH,
             inputs.secrets * SECRETS_MANAGER_PRICE_PER_SECRET_MONTH,
             fixed=True,
+        ),
+        CostLine(
+            "pipes_requests",
+            "EventBridge Pipes requests (64 KB chunks)",
+            piped,
+            "requests",
+            PIPES_PRICE_PER_MILLION_REQUESTS / MILLION,
+            piped * PIPES_PRICE_PER_MILLION_REQUESTS / MILLION,
+        ),
+        CostLine(
+            "eventbridge_events",
+            "EventBridge custom events (64 KB chunks)",
+            piped,
+            "events",
+            EVENTBRIDGE_PRICE_PER_MILLION_EVENTS / MILLION,
+            piped * EVENTBRIDGE_PRICE_PER_MILLION_EVENTS / MILLION,
         ),
     )
     return CostEstimate(
