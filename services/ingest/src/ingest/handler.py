@@ -11,6 +11,7 @@ resolver (:func:`resolver`): the Lambda runtime has one thread, the local server
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -32,7 +33,13 @@ from ingest.errors import (  # noqa: E402
     NotFound,
     ServiceUnavailable,
 )
-from ingest.telemetry import RequestMetrics, logger, publish, tracing_enabled  # noqa: E402
+from ingest.telemetry import (  # noqa: E402
+    RequestMetrics,
+    logger,
+    publish,
+    sample_request,
+    tracing_enabled,
+)
 
 #: The route modules, each serving one family of the route table.
 ROUTERS = (events.router, webhooks.router, health.router)
@@ -66,14 +73,14 @@ def build_resolver() -> APIGatewayHttpResolver:
         figures: RequestMetrics = app.context["metrics"]
         if isinstance(exc, ServiceUnavailable):
             figures.count("StorageUnavailable")
-            logger.error("storage unavailable", extra={"reason": exc.message})
+            figures.log("storage unavailable", level=logging.ERROR, detail=exc.message)
         elif isinstance(exc, InternalError):
             figures.count("InternalError")
-            logger.error("request failed: the deployment is broken", extra={"reason": exc.code})
+            figures.log("request failed: the deployment is broken", level=logging.ERROR)
         elif exc.status not in {404, 405}:
             if exc.status != 401:
                 figures.reason("EventsRejected", exc.code)
-            logger.info("request rejected", extra={"status": exc.status, "reason": exc.code})
+            figures.log("request rejected", status=exc.status, code=exc.code)
         return error_response(exc)
 
     @app.exception_handler(Exception)
@@ -103,8 +110,9 @@ def _remaining_seconds(context: Any) -> float | None:
 
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     app = resolver()
-    figures = RequestMetrics()
     request_id = (event.get("requestContext") or {}).get("requestId")
+    figures = RequestMetrics(request_id=request_id)
+    sample_request()
     logger.thread_safe_append_keys(correlation_id=request_id)
     deadline = set_request_deadline(_remaining_seconds(context))  # bounds storage retries
     try:

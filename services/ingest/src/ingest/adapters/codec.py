@@ -57,6 +57,11 @@ COMPRESS_LEVEL: Final = 6
 MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
 #: The listing shard key attribute, the index on it, and the most shards a writer may use.
 SHARD_ATTRIBUTE: Final = "lsk"
+LISTING_INDEX: Final = "by_source_shard"
+#: What the listing index projects beside its keys and the table's key (``--type`` filters on it).
+LISTING_PROJECTION: Final = ("type",)
+#: The table's key; the listing index's entries carry it.
+TABLE_KEY: Final = "pk"
 MAX_SHARDS: Final = MAX_LISTING_SHARDS
 DEFAULT_SHARDS: Final = DEFAULT_LISTING_SHARDS
 #: Bytes DynamoDB adds to each item (and each index entry) for storage billing.
@@ -111,6 +116,15 @@ def marshalled_size(item: Mapping[str, Mapping[str, object]]) -> int:
         else:
             raise ValueError(f"attribute {name!r} of type {kind} is not sized here")
     return total
+
+
+def index_entry(item: Mapping[str, Scalar]) -> dict[str, Scalar]:
+    """What the listing index holds for an item: its keys, the table's key and the projected
+    attributes (an item without a shard key is not in the index: an empty entry)."""
+    if SHARD_ATTRIBUTE not in item:
+        return {}
+    names = (TABLE_KEY, SHARD_ATTRIBUTE, "event_id", *LISTING_PROJECTION)
+    return {name: item[name] for name in names if name in item}
 
 
 def write_units(size: int) -> int:

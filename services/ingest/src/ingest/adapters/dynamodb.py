@@ -14,6 +14,7 @@ deployment is broken is never retried.
 from __future__ import annotations
 
 import contextvars
+import logging
 import random
 import re
 import time
@@ -35,18 +36,18 @@ if TYPE_CHECKING:
 Scalar = str | int | bytes
 Record = dict[str, Scalar]
 
-#: The listing index: one source's events over ``shards`` partitions (hash ``lsk``).
-LISTING_INDEX = "by_source_shard"
-#: What the listing index projects beside its keys and the table's key (``--type`` filters on it).
-LISTING_PROJECTION = ("type",)
+#: The listing index: one source's events over ``shards`` partitions (hash ``lsk``), projecting
+#: the keys and LISTING_PROJECTION (see ingest.adapters.codec).
+LISTING_INDEX = codec.LISTING_INDEX
+LISTING_PROJECTION = codec.LISTING_PROJECTION
 #: The index of tables created before the listing index (hash ``source``, projection ALL); read
 #: while it exists (docs/storage-format.md, "Tables written before this format").
 LEGACY_INDEX = "by_source"
 BY_SOURCE_INDEX = LEGACY_INDEX  # the name older code and scripts know
 
 #: The table as the service needs it; modules/event-store declares the same (a test compares).
-TABLE_ATTRIBUTES = {"pk": "S", codec.SHARD_ATTRIBUTE: "S", "event_id": "S"}
-TABLE_HASH_KEY = "pk"
+TABLE_ATTRIBUTES = {codec.TABLE_KEY: "S", codec.SHARD_ATTRIBUTE: "S", "event_id": "S"}
+TABLE_HASH_KEY = codec.TABLE_KEY
 TTL_ATTRIBUTE = "expires_at"
 LISTING_INDEX_DEFINITION: dict[str, Any] = {
     "IndexName": LISTING_INDEX,
@@ -89,6 +90,9 @@ _CLIENT_CONFIG = Config(
     max_pool_connections=32,  # batches write conditional events in parallel
     parameter_validation=False,  # requests are built here, not by callers: skip re-checking them
 )
+
+#: Debug lines (sampled in Lambda: docs/decisions/0026) go through the service's logger.
+_log = logging.getLogger(__name__)
 
 #: The monotonic time by which the current request must stop retrying (set by the entry point).
 _write_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -320,6 +324,7 @@ class EventStore:
         pause = _backoff(attempt)
         if time.monotonic() + pause >= deadline:
             raise StorageUnavailable(f"{what} (after {attempt} attempts)") from cause
+        _log.debug("storage write retried", extra={"attempt": attempt, "error": what})
         time.sleep(pause)
 
     def put_many(self, records: Sequence[Record], *, deadline: float | None = None) -> None:

@@ -18,7 +18,7 @@ from ingest.domain import intake
 from ingest.domain.store import backend_failure, store_events
 from ingest.errors import BadRequest
 from ingest.routes import EVENTS
-from ingest.telemetry import RequestMetrics, logger
+from ingest.telemetry import RequestMetrics
 
 if TYPE_CHECKING:
     from ingest.responses import BatchAccepted
@@ -53,21 +53,21 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
         (outcome,) = outcomes
         sent = request.events[0].event
         figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
-        logger.info(
+        figures.log(
             "duplicate event" if outcome.duplicate else "event stored",
-            extra={"event_id": outcome.event_id, "source": sent.source, "type": sent.type},
+            event_id=outcome.event_id,
+            source=sent.source,
+            type=sent.type,
         )
         return http.stored_answer(outcome)
     duplicates = sum(1 for o in outcomes if o.duplicate)
     figures.count("EventsAccepted", len(outcomes) - duplicates)
     figures.count("EventsDuplicate", duplicates)
-    logger.info(
+    figures.log(
         "batch stored",
-        extra={
-            "events": len(outcomes),
-            "duplicates": duplicates,
-            "event_ids": [o.event_id for o in outcomes],
-        },
+        events=len(outcomes),
+        duplicates=duplicates,
+        event_ids=[o.event_id for o in outcomes],
     )
     stored: BatchAccepted = {
         "accepted": len(outcomes) - duplicates,

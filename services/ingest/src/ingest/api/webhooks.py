@@ -76,7 +76,7 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
             headers={"WWW-Authenticate": challenge} if challenge else None,
         ) from None
     if delivery.reply is not None:
-        logger.info("webhook handshake answered", extra={"source": source})
+        figures.log("webhook handshake answered", source=source)
         if isinstance(delivery.reply, str):
             return http.text_response(200, delivery.reply)
         return http.json_response(200, delivery.reply)
@@ -95,13 +95,11 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
         key=key,
     )
     figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
-    logger.info(
+    figures.log(
         "duplicate delivery" if outcome.duplicate else "webhook stored",
-        extra={
-            "event_id": outcome.event_id,
-            "source": source,
-            "type": deliveries.stored_type(delivery),
-        },
+        event_id=outcome.event_id,
+        source=source,
+        type=deliveries.stored_type(delivery),
     )
     return http.stored_answer(outcome)
 
@@ -126,7 +124,7 @@ def validate_webhook(event: dict[str, Any], figures: RequestMetrics, source: str
         "WebHook-Allowed-Rate": str(config.allowed_rate) if config.allowed_rate else "*",
         "Allow": WEBHOOKS.method,
     }
-    logger.info("webhook handshake answered", extra={"source": source})
+    figures.log("webhook handshake answered", source=source)
     return http.json_response(200, {}, granted)
 
 
