@@ -7,7 +7,9 @@ aws_region = "eu-west-1" # FORK
 stack = {
   environment = "dev"
 
-  events = { retention_days = 7, deletion_protection = false }
+  # legacy_by_source_index: until `ingest events backfill-shards` has run on the table this
+  # environment created before by_source_shard (docs/storage-format.md); then remove it.
+  events = { retention_days = 7, deletion_protection = false, legacy_by_source_index = true }
   logs   = { retention_days = 14, level = "DEBUG" }
 
   # Capped to bound what a mistake can cost.

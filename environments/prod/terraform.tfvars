@@ -7,8 +7,10 @@ aws_region = "eu-west-1" # FORK
 stack = {
   environment = "prod"
 
-  events   = { retention_days = 90, deletion_protection = true }
-  logs     = { retention_days = 90, level = "INFO" }
+  # legacy_by_source_index: until `ingest events backfill-shards` has run on the table this
+  # environment created before by_source_shard (docs/storage-format.md); then remove it.
+  events   = { retention_days = 90, deletion_protection = true, legacy_by_source_index = true }
+  logs     = { retention_days = 90, level = "INFO", debug_sample_rate = 0.01 }
   function = { memory_size = 1024 }
 
   # Sized for production traffic.

@@ -18,9 +18,15 @@ locals {
       POWERTOOLS_SERVICE_NAME      = "ingest"
       POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
       POWERTOOLS_LOG_LEVEL         = var.logs.level
+      LISTING_SHARDS               = tostring(var.table.listing_shards)
     },
     var.runtime.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
+    var.logs.debug_sample_rate > 0 ? { POWERTOOLS_LOGGER_SAMPLE_RATE = tostring(var.logs.debug_sample_rate) } : {},
   )
+
+  # Lambda filters what reaches CloudWatch; the service logs at logs.level (and DEBUG for sampled
+  # requests). Never above INFO: each request's one INFO line carries its metrics (EMF).
+  application_log_level = var.logs.level == "DEBUG" || var.logs.debug_sample_rate > 0 ? "DEBUG" : "INFO"
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -151,8 +157,10 @@ resource "aws_lambda_function" "this" {
   }
 
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.this.name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.this.name
+    application_log_level = local.application_log_level
+    system_log_level      = var.logs.system_level
   }
 
   tracing_config {

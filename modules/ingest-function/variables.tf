@@ -19,15 +19,21 @@ variable "artifact_path" {
 }
 
 variable "table" {
-  description = "The events table: name (EVENTS_TABLE) and arn, the only table the function may write to."
+  description = "The events table: name (EVENTS_TABLE) and arn, the only table the function may write to; listing_shards (LISTING_SHARDS, default 16, at most 64), the listing index partitions one source's events spread over (docs/storage-format.md)."
   type = object({
-    name = string
-    arn  = string
+    name           = string
+    arn            = string
+    listing_shards = optional(number, 16)
   })
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.table.arn))
     error_message = "table.arn must be a DynamoDB table ARN."
+  }
+
+  validation {
+    condition     = var.table.listing_shards >= 1 && var.table.listing_shards <= 64 && floor(var.table.listing_shards) == var.table.listing_shards
+    error_message = "table.listing_shards must be a whole number from 1 to 64 (readers query 64 shards)."
   }
 }
 
@@ -104,11 +110,13 @@ variable "metrics_namespace" {
 }
 
 variable "logs" {
-  description = "level, POWERTOOLS_LOG_LEVEL (default INFO); the function's CloudWatch log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption)."
+  description = "level, the service's log level (POWERTOOLS_LOG_LEVEL, default INFO); debug_sample_rate, the share of requests logged at DEBUG (POWERTOOLS_LOGGER_SAMPLE_RATE, default 0); system_level, Lambda's own platform records (default WARN: no platform.start or platform.report line per request); the function's CloudWatch log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption). Logs are JSON; Lambda's application log level is DEBUG when level is DEBUG or requests are sampled, else INFO, never above: each request's line carries its metrics."
   type = object({
-    level          = optional(string, "INFO")
-    retention_days = optional(number, 30)
-    kms_key_arn    = optional(string)
+    level             = optional(string, "INFO")
+    debug_sample_rate = optional(number, 0)
+    system_level      = optional(string, "WARN")
+    retention_days    = optional(number, 30)
+    kms_key_arn       = optional(string)
   })
   default  = {}
   nullable = false
@@ -116,10 +124,12 @@ variable "logs" {
   validation {
     condition = alltrue([
       contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.logs.level),
+      var.logs.debug_sample_rate >= 0 && var.logs.debug_sample_rate <= 1,
+      contains(["DEBUG", "INFO", "WARN"], var.logs.system_level),
       contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.logs.retention_days),
       var.logs.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.logs.kms_key_arn)),
     ])
-    error_message = "logs: level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; retention_days a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653); kms_key_arn a KMS key ARN or null."
+    error_message = "logs: level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; debug_sample_rate a fraction from 0 to 1; system_level one of DEBUG, INFO, WARN; retention_days a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653); kms_key_arn a KMS key ARN or null."
   }
 }
 

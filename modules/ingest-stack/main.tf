@@ -28,9 +28,10 @@ locals {
 module "event_store" {
   source = "../event-store"
 
-  name                = "${local.prefix}-events"
-  deletion_protection = var.events.deletion_protection
-  tags                = local.tags
+  name                   = "${local.prefix}-events"
+  deletion_protection    = var.events.deletion_protection
+  legacy_by_source_index = var.events.legacy_by_source_index
+  tags                   = local.tags
 }
 
 module "ingest_function" {
@@ -38,7 +39,7 @@ module "ingest_function" {
 
   name           = "${local.prefix}-ingest"
   artifact_path  = var.artifact_path
-  table          = { name = module.event_store.table_name, arn = module.event_store.table_arn }
+  table          = { name = module.event_store.table_name, arn = module.event_store.table_arn, listing_shards = var.events.listing_shards }
   retention_days = var.events.retention_days
   runtime        = var.function
   tags           = local.tags
@@ -48,7 +49,12 @@ module "ingest_function" {
     parameter_arn = local.sources_parameter_arn
     secret_arns   = var.webhooks.secret_arns
   }
-  logs = { level = var.logs.level, retention_days = var.logs.retention_days }
+  logs = {
+    level             = var.logs.level
+    debug_sample_rate = var.logs.debug_sample_rate
+    system_level      = var.logs.system_level
+    retention_days    = var.logs.retention_days
+  }
   role = {
     path                     = "/${local.prefix}/"
     permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null

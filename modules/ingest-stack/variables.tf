@@ -42,18 +42,22 @@ variable "artifact_path" {
 }
 
 variable "events" {
-  description = "The events table: retention_days, the days an event is kept (DynamoDB TTL); deletion_protection of the table."
+  description = "The events table: retention_days, the days an event is kept (DynamoDB TTL); deletion_protection of the table; listing_shards, the listing index partitions one source's events spread over (default 16, at most 64: about 1,000 events/s each); legacy_by_source_index, keep the by_source index of a table created before by_source_shard until `ingest events backfill-shards` has run (default false; docs/storage-format.md)."
   type = object({
-    retention_days      = number
-    deletion_protection = bool
+    retention_days         = number
+    deletion_protection    = bool
+    listing_shards         = optional(number, 16)
+    legacy_by_source_index = optional(bool, false)
   })
 }
 
 variable "logs" {
-  description = "retention_days of the function's and the API's log groups; level, the service's log level (default INFO)."
+  description = "retention_days of the function's and the API's log groups; level, the service's log level (default INFO); debug_sample_rate, the share of requests logged at DEBUG (default 0); system_level, Lambda's platform records (default WARN: none per request)."
   type = object({
-    retention_days = number
-    level          = optional(string, "INFO")
+    retention_days    = number
+    level             = optional(string, "INFO")
+    debug_sample_rate = optional(number, 0)
+    system_level      = optional(string, "WARN")
   })
 }
 

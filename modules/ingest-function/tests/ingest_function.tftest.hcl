@@ -49,6 +49,11 @@ run "function_matches_the_package" {
   }
 
   assert {
+    condition     = aws_lambda_function.this.logging_config[0].application_log_level == "INFO" && aws_lambda_function.this.logging_config[0].system_log_level == "WARN"
+    error_message = "Lambda admits the service's INFO lines (each carries its request's metrics) and no platform record per request."
+  }
+
+  assert {
     condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/ingest-test-ingest" && aws_cloudwatch_log_group.this.retention_in_days == 30
     error_message = "The function logs to its own log group with retention."
   }
@@ -61,6 +66,7 @@ run "function_matches_the_package" {
       POWERTOOLS_SERVICE_NAME      = "ingest"
       POWERTOOLS_METRICS_NAMESPACE = "Ingest"
       POWERTOOLS_LOG_LEVEL         = "INFO"
+      LISTING_SHARDS               = "16"
       POWERTOOLS_TRACE_DISABLED    = "true"
     })
     error_message = "Environment must be exactly the documented variables (tracing off)."
@@ -186,6 +192,36 @@ run "rejects_bad_inputs" {
   }
 
   expect_failures = [var.artifact_path, var.sources, var.runtime, var.logs]
+}
+
+run "sampled_debug_and_more_shards" {
+  command = plan
+
+  variables {
+    table = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events", listing_shards = 32 }
+    logs  = { level = "INFO", debug_sample_rate = 0.01, system_level = "INFO" }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.logging_config[0].application_log_level == "DEBUG" && aws_lambda_function.this.logging_config[0].system_log_level == "INFO"
+    error_message = "Sampled debug lines need Lambda to admit DEBUG; the service keeps its own level."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["POWERTOOLS_LOGGER_SAMPLE_RATE"] == "0.01" && aws_lambda_function.this.environment[0].variables["POWERTOOLS_LOG_LEVEL"] == "INFO" && aws_lambda_function.this.environment[0].variables["LISTING_SHARDS"] == "32"
+    error_message = "The sample rate, the service's level and the shard count reach the function."
+  }
+}
+
+run "rejects_too_many_shards_and_a_sample_rate_over_one" {
+  command = plan
+
+  variables {
+    table = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events", listing_shards = 65 }
+    logs  = { debug_sample_rate = 2 }
+  }
+
+  expect_failures = [var.table, var.logs]
 }
 
 # One bad value per input at a time: each of these is rejected on its own.
