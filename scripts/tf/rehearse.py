@@ -415,6 +415,9 @@ def plan_is_a_migration(workdir: Path) -> None:
     moved = [(c["previous_address"], c["address"]) for c in changes if c.get("previous_address")]
     for before, after in moved:
         log(f"  moved {before} -> {after}")
+    for change in changes:
+        if change["change"]["actions"] != ["no-op"]:
+            log(f"  {'/'.join(change['change']['actions'])} {change['address']}")
     counts: dict[str, int] = {}
     for change in changes:
         action = "/".join(change["change"]["actions"])
