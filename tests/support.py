@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,21 @@ def write_sources(folder: Path, sources: Mapping[str, Any]) -> Path:
     path = folder / "sources.json"
     path.write_text(json.dumps({"sources": sources}), "utf-8")
     return path
+
+
+@contextmanager
+def mocked_table(table: str) -> Iterator[EventStore]:
+    """The handler's AWS in this process: moto's mock_aws with ``table`` created as the service
+    creates it, and the runtime's cached clients and sources reset on the way in and out."""
+    from ingest import runtime
+    from moto import mock_aws
+
+    with mock_aws():
+        store = EventStore(table, region_name=REGION)
+        store.ensure_table()
+        runtime.reset()
+        yield store
+        runtime.reset()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from ingest import ids
 
 from scripts.harness import LocalHTTP, QuietHandler
 from tests.support import Server, free_port, ingest, start_server, stop_server, write_sources
+from tests.webhook_providers import ACME_HMAC
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +32,7 @@ SOURCES: dict[str, dict[str, Any]] = {
     "slack": {"scheme": "slack", "secrets": [SECRETS["slack"]]},
     "shopify": {"scheme": "shopify", "secrets": [SECRETS["shopify"]]},
     "billing": {"scheme": "standard-webhooks", "secrets": [SECRETS["billing"]]},
-    "acme": {
-        "scheme": "hmac-sha256",
-        "secrets": [SECRETS["acme"]],
-        "header": "X-Acme-Signature",
-        "encoding": "base64",
-        "prefix": "sha256=",
-        "type_header": "X-Acme-Event",
-        "id_header": "X-Acme-Delivery",
-    },
+    "acme": {**ACME_HMAC, "secrets": [SECRETS["acme"]]},
     "sandbox": {"scheme": "none", "type_header": "X-Event-Type", "id_header": "X-Delivery-Id"},
 }
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ingest import runtime
 from ingest.adapters.dynamodb import EventStore, StorageUnavailable
 from ingest.handler import lambda_handler
 from ingest.routes import route_key_for
-from moto import mock_aws
+
+from tests.support import mocked_table
 
 
 def api_event(
@@ -45,12 +45,8 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventStore]:
     monkeypatch.setenv("EVENTS_TABLE", "handler-events")
     monkeypatch.setenv("RETENTION_DAYS", "3")
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    with mock_aws():
-        store = EventStore("handler-events", region_name="us-east-1")
-        store.ensure_table()
-        runtime.reset()
+    with mocked_table("handler-events") as store:
         yield store
-        runtime.reset()
 
 
 def emitted(out: str) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from ingest.domain.webhooks.config import SourceConfig
 from ingest.domain.webhooks.schemes import sign
 from ingest.handler import lambda_handler
 from ingest.routes import ROUTES, route_key_for
-from moto import mock_aws
+
+from tests.support import mocked_table
 
 SECRET = "hostile-secret"
 SOURCES = {
@@ -85,12 +86,8 @@ def error_code(body: dict[str, Any]) -> str:
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventStore]:
     monkeypatch.setenv("EVENTS_TABLE", "hostile-events")
     monkeypatch.setenv("SOURCES", json.dumps(SOURCES))
-    with mock_aws():
-        events = EventStore("hostile-events", region_name="us-east-1")
-        events.ensure_table()
-        runtime.reset()
+    with mocked_table("hostile-events") as events:
         yield events
-        runtime.reset()
 
 
 def count(store: EventStore) -> int:

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ingest import runtime
 from ingest.adapters.dynamodb import EventStore
 from ingest.handler import lambda_handler
 from ingest.routes import route_key_for
-from moto import mock_aws
 
+from tests.support import mocked_table
 from tests.webhook_providers import PROVIDERS, Provider, Request, deliver
 
 TABLE = "provider-events"
@@ -45,12 +44,8 @@ def source_document() -> dict[str, Any]:
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventStore]:
     monkeypatch.setenv("EVENTS_TABLE", TABLE)
     monkeypatch.setenv("SOURCES", json.dumps(source_document()))
-    with mock_aws():
-        events = EventStore(TABLE, region_name="us-east-1")
-        events.ensure_table()
-        runtime.reset()
+    with mocked_table(TABLE) as events:
         yield events
-        runtime.reset()
 
 
 def invoke(

@@ -13,6 +13,16 @@ import pytest
 from ingest.domain.webhooks.config import SourceConfig
 from ingest.domain.webhooks.schemes import VerifiedDelivery, WebhookRejected, sign, verify
 
+from tests.webhook_providers import (
+    GITHUB_DOC_BODY,
+    GITHUB_DOC_SECRET,
+    GITHUB_DOC_SIGNATURE,
+    SLACK_DOC_BODY,
+    SLACK_DOC_SECRET,
+    SLACK_DOC_SIGNATURE,
+    SLACK_DOC_TIMESTAMP,
+)
+
 NOW = 1_700_000_000.0
 
 SECRETS: dict[str, str] = {
@@ -109,11 +119,6 @@ def accepted(
 
 # --------------------------------------------------------------------------------------------
 # GitHub
-
-
-GITHUB_DOC_SECRET = "It's a Secret to Everybody"
-GITHUB_DOC_BODY = b"Hello, World!"
-GITHUB_DOC_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 
 
 def test_github_accepts_the_documented_example() -> None:
@@ -296,17 +301,6 @@ def test_stripe_event_without_id_is_accepted_without_delivery_id() -> None:
 # --------------------------------------------------------------------------------------------
 # Slack
 
-# The worked example of Slack's "Verifying requests from Slack" page.
-SLACK_DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-SLACK_DOC_TIMESTAMP = "1531420618"
-SLACK_DOC_BODY = (
-    b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow"
-    b"&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner"
-    b"&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands"
-    b"%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-    b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
-)
-SLACK_DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 SLACK_DOC_HEADERS = {
     "x-slack-signature": SLACK_DOC_SIGNATURE,
     "x-slack-request-timestamp": SLACK_DOC_TIMESTAMP,
