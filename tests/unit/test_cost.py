@@ -25,8 +25,12 @@ GIB = 1_073_741_824
 
 
 def bare(**overrides: Any) -> CostInputs:
-    """Inputs with every secondary cost switched off; the tests switch on what they check."""
+    """Inputs with every secondary cost switched off; the tests switch on what they check. The
+    layout is the simplest to compute by hand: items stored as they are, each copied into one
+    index (``legacy``, projection ALL); test_item_layout_* compute the current layout."""
     values: dict[str, Any] = {
+        "indexes": "legacy",
+        "compression_ratio": 1.0,
         "events_per_month": 1_000_000.0,
         "event_size_bytes": 1024,
         "batch_size": 1,
@@ -405,6 +409,7 @@ def test_cli_json_matches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     argv += ["--item-overhead", "0", "--log-bytes", "600", "--access-log-bytes", "0"]
     argv += ["--platform-log-bytes", "0", "--batch-log-bytes", "0"]
     argv += ["--log-retention-days", "0", "--no-pitr", "--metrics", "0", "--json"]
+    argv += ["--indexes", "legacy", "--compression-ratio", "1"]
     assert run_cli(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["prices_as_of"] == "2026-11"
@@ -441,9 +446,68 @@ def test_the_pipe_costs_1_40_per_million_forwarded_events() -> None:
     assert every.usd("eventbridge_events") == pytest.approx(1.00)
     half = estimate(CostInputs(events_per_month=1_000_000.0, consumers=0.5))
     assert half.usd("pipes_requests") + half.usd("eventbridge_events") == pytest.approx(0.70)
-    large = estimate(
-        CostInputs(events_per_month=1_000_000.0, consumers=1.0, event_size_bytes=100_000)
+    large = estimate(  # incompressible: the stream carries the item as it is
+        CostInputs(
+            events_per_month=1_000_000.0,
+            consumers=1.0,
+            event_size_bytes=100_000,
+            compression_ratio=1.0,
+        )
     )
     assert large.line("pipes_requests").quantity == 3_000_000  # ~140 KB shaped: three chunks
     with pytest.raises(ValueError, match="consumers"):
         CostInputs(events_per_month=1.0, consumers=1.5)
+
+
+# --------------------------------------------------------------------------------------------------
+# The item layout (docs/decisions/0026): deflated payloads, a keys-and-type listing index
+# --------------------------------------------------------------------------------------------------
+
+
+def test_item_layout_a_1_kib_event_deflated_with_a_small_index_entry() -> None:
+    result = estimate(
+        bare(
+            indexes="sharded", compression_ratio=0.5, item_overhead_bytes=190, index_entry_bytes=100
+        )
+    )
+    # 1,024 + 190 = 1,214 B > 1 KiB: deflated to 190 + 12 (codec) + 512 = 714 B -> 1 WRU;
+    # the index entry, 100 B -> 1 WRU: 2 WRU x 1,000,000 x $0.625/M
+    assert (result.item_size_bytes, result.item_compressed) == (714, True)
+    assert result.wru_per_event == 2
+    assert result.usd("dynamodb_writes") == pytest.approx(1.25)
+    # 1,000,000 x ((714 + 100) + (100 + 100)) B = 1,014,000,000 B = 0.9443610907 GB x $0.25
+    assert result.table_bytes + result.gsi_bytes == pytest.approx(1_014_000_000)
+    assert result.usd("dynamodb_storage") == pytest.approx(0.2360902727)
+
+
+def test_item_layout_during_the_migration_writes_both_indexes() -> None:
+    both = estimate(bare(indexes="both", compression_ratio=0.5, item_overhead_bytes=190))
+    # the table (714 B), the listing entry (100 B) and by_source's copy of the item: 3 WRU
+    assert both.wru_per_event == 3
+    assert both.index_entry_bytes == 100 + 714
+
+
+def test_item_layout_small_or_incompressible_items_are_stored_as_they_are() -> None:
+    small = estimate(bare(indexes="sharded", event_size_bytes=800, item_overhead_bytes=190))
+    assert (small.item_size_bytes, small.item_compressed) == (990, False)
+    opaque = estimate(bare(indexes="sharded", compression_ratio=1.0, item_overhead_bytes=190))
+    assert (opaque.item_size_bytes, opaque.item_compressed) == (1214, False)
+    assert opaque.wru_per_event == 3
+
+
+def test_the_sample_event_is_exactly_its_size_and_compresses_like_business_events() -> None:
+    for size in (40, 512, 1024, 4096, MAX_EVENT_BYTES):
+        text = cost.sample_event(size)
+        assert len(text.encode()) == size
+        assert json.loads(text)["type"]
+    assert cost.sample_event(1024) == cost.sample_event(1024)
+    ratios = [cost.sample_compression_ratio(size) for size in (1024, 4096, 65_536)]
+    assert ratios == sorted(ratios, reverse=True)  # larger events repeat more
+    assert 0.3 < ratios[0] < 0.5
+
+
+def test_compression_ratio_and_layout_are_checked() -> None:
+    with pytest.raises(ValueError, match="compression_ratio"):
+        CostInputs(events_per_month=1.0, compression_ratio=0.0)
+    with pytest.raises(ValueError, match="indexes"):
+        CostInputs(events_per_month=1.0, indexes="all")

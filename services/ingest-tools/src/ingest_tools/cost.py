@@ -1,8 +1,11 @@
 """Monthly AWS cost model for the ingestion service.
 
 Pure arithmetic over AWS list prices: API Gateway HTTP API -> Lambda (arm64) -> DynamoDB on-demand
-(base table + one GSI with projection ALL) -> CloudWatch Logs. Standard library only (and the service's
-limits, :mod:`ingest.limits`), so importing it costs nothing at CLI start-up.
+(the table, whose items over 1 KiB hold their payload deflated, and the keys-only listing index
+``by_source_shard``) -> CloudWatch Logs. Standard library only (and the service's limits and stored
+format, :mod:`ingest.limits` and :mod:`ingest.adapters.codec`), so importing it costs nothing at
+CLI start-up. tests/integration/test_item_economy.py holds the item sizes and write units to the
+items the service writes, and tests/integration/test_request_log.py the log sizes to its lines.
 
 Conventions (stated once, used everywhere):
 
@@ -20,10 +23,15 @@ Conventions (stated once, used everywhere):
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import math
+import random
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.adapters import codec
 from ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_ITEM_BYTES
 
 # --------------------------------------------------------------------------------------------------
@@ -109,18 +117,29 @@ DEFAULT_DURATION_MS = 20.0
 DEFAULT_DURATION_PER_EXTRA_EVENT_MS = 1.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_EVENT_SIZE_BYTES = 512
-# Attributes the service adds to each stored item (key, event_id, source, type, id, received_at,
-# request_id, expires_at and their names): roughly 200 bytes.
-DEFAULT_ITEM_OVERHEAD_BYTES = 200
+# What an item stored as it is weighs beyond the event's own bytes: the key, event_id, listing
+# shard key, received_at, request_id, caller, size, expires_at and the attribute names, less the
+# event's JSON punctuation. Measured on the items the service writes (test_item_economy.py): 189 B
+# with API Gateway's 15-character request id, an IPv4 caller and a 22-character user agent.
+DEFAULT_ITEM_OVERHEAD_BYTES = 190
+# One listing index entry: the table's key, the shard key, event_id and the projected type
+# (measured: 94-100 B for sources and types of 4-16 characters).
+DEFAULT_INDEX_ENTRY_BYTES = 100
+# The `codec` attribute of an item whose payload is stored deflated.
+CODEC_MARKER_BYTES = codec.attribute_size(codec.CODEC_ATTRIBUTE, codec.DEFLATE)
+#: Which indexes every event is written to: the listing index only (this release), the listing
+#: index and the by_source index of a table still being migrated, or by_source alone (the layout
+#: before docs/decisions/0026, projection ALL: each entry is a copy of the item).
+INDEX_LAYOUTS = ("sharded", "both", "legacy")
 DEFAULT_RETENTION_DAYS = 30.0
-# One structured JSON log line per request plus the EMF metrics document (measured: ~300 B + ~265 B,
-# plus CloudWatch's 26 B of metadata per log event).
-DEFAULT_LOG_BYTES_PER_REQUEST = 600
-# A batch's log line lists its event ids: ~30 B per event of a batch (unused for single events).
-DEFAULT_LOG_BYTES_PER_BATCHED_EVENT = 30
-# Lambda's own platform.start / platform.report records (JSON log format at the default INFO system
-# log level); 0 once the function's system log level is WARN.
-DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 400
+# The request's one JSON line, its EMF metrics included (measured: 461 B for a single event,
+# test_request_log.py), plus CloudWatch's 26 B of metadata per log event.
+DEFAULT_LOG_BYTES_PER_REQUEST = 490
+# A batch's line lists its event ids: 39 B per event of a batch (unused for single events).
+DEFAULT_LOG_BYTES_PER_BATCHED_EVENT = 40
+# Lambda's own platform.start / platform.report records: none at the system log level WARN that
+# modules/ingest-function sets; ~400 B per request at INFO.
+DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 0
 # One API Gateway access log line (JSON, 15 fields including the user agent) per request.
 DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 450
 DEFAULT_LOG_RETENTION_DAYS = 30.0
@@ -139,12 +158,23 @@ class Option:
     flag: str
     metavar: str | None
     help: str
+    kind: type | None = None  # when the default (None) does not say it
+    choices: tuple[str, ...] | None = None
 
 
-def _input(default: Any, flag: str, metavar: str | None, help: str) -> Any:
+def _input(
+    default: Any,
+    flag: str,
+    metavar: str | None,
+    help: str,
+    *,
+    kind: type | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
     """A :class:`CostInputs` field with its ``ingest cost`` option: the one place each input is
     declared, for the model, its validation and the command line."""
-    return dataclasses.field(default=default, metadata={"option": Option(flag, metavar, help)})
+    option = Option(flag, metavar, help, kind, choices)
+    return dataclasses.field(default=default, metadata={"option": option})
 
 
 def options() -> list[tuple[dataclasses.Field[Any], Option]]:
@@ -196,6 +226,82 @@ def write_units(item_bytes: int) -> int:
     return max(1, math.ceil(item_bytes / DYNAMODB_WRU_BYTES))
 
 
+#: The seed of the sample event: the same size is always the same text.
+SAMPLE_SEED = 26
+_SAMPLE_NAMES = ("Espresso beans", "Filter papers", "Ceramic mug", "Milk jug", "Grinder", "Kettle")
+
+
+@functools.lru_cache(maxsize=64)
+def sample_event(size: int) -> str:
+    """A representative event of exactly ``size`` bytes of JSON: an ``order.created`` whose data
+    is a customer and as many line items as fit (member names repeat, values vary, as in most
+    business events), padded to the size with random letters. Below ~200 bytes a minimal event."""
+    rng = random.Random(SAMPLE_SEED)  # noqa: S311 - a reproducible sample, not a secret
+
+    def hexid(n: int) -> str:
+        return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+    def letters(n: int) -> str:
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n))
+
+    head = '{"type":"order.created","id":"ord-000001","source":"shop","data":'
+    customer = {"id": f"cus_{hexid(12)}", "email": f"{hexid(8)}@example.com", "country": "DE"}
+    opening = json.dumps(
+        {"order_id": f"ord_{hexid(16)}", "customer": customer, "currency": "EUR"},
+        separators=(",", ":"),
+    )[:-1] + ',"items":['
+    closing = '],"note":"'
+    tail = '"}}'
+    fixed = len(head) + len(opening) + len(closing) + len(tail)
+    if size < fixed:
+        minimal = '{"type":"t","data":""}'
+        return minimal[:-2] + letters(max(0, size - len(minimal))) + minimal[-2:]
+    items: list[str] = []
+    used = fixed
+    while True:
+        price = f"{rng.randint(1, 200)}.{rng.randint(0, 99):02d}"
+        item = json.dumps(
+            {
+                "sku": f"SKU-{rng.randint(10000, 99999)}",
+                "name": rng.choice(_SAMPLE_NAMES),
+                "qty": rng.randint(1, 5),
+                "unit_price": price,
+            },
+            separators=(",", ":"),
+        )
+        cost = len(item) + (1 if items else 0)
+        if used + cost > size:
+            break
+        items.append(item)
+        used += cost
+    return head + opening + ",".join(items) + closing + letters(size - used) + tail
+
+
+@functools.lru_cache(maxsize=64)
+def sample_compression_ratio(size: int) -> float:
+    """The share of the sample event's bytes left in an item stored compressed: its ``data``
+    deflated as the service deflates it (ingest.adapters.codec), its other members as they are."""
+    text = sample_event(size)
+    data = json.dumps(json.loads(text)["data"], separators=(",", ":"), ensure_ascii=False)
+    raw = data.encode("utf-8")
+    packer = zlib.compressobj(codec.COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    packed = packer.compress(raw) + packer.flush()
+    return (len(text.encode("utf-8")) - len(raw) + len(packed)) / size
+
+
+def stored_item_bytes(
+    event_size_bytes: int, item_overhead_bytes: int, compression_ratio: float | None
+) -> tuple[int, bool]:
+    """The size of the item an event is stored as, and whether its payload is deflated: by the
+    service's rule, when the item would exceed one write unit and deflating makes it smaller."""
+    raw = event_size_bytes + item_overhead_bytes
+    if raw <= codec.COMPRESS_ABOVE_BYTES:
+        return raw, False
+    ratio = sample_compression_ratio(event_size_bytes) if compression_ratio is None else compression_ratio
+    packed = item_overhead_bytes + CODEC_MARKER_BYTES + math.ceil(ratio * event_size_bytes)
+    return (packed, True) if packed < raw else (raw, False)
+
+
 def request_body_bytes(event_size_bytes: int, batch_size: int) -> int:
     """Body size of a request: one JSON object, or a JSON array (brackets and commas) of a batch."""
     if batch_size == 1:
@@ -218,7 +324,9 @@ def _api_usd(metered_requests: float) -> float:
 
 
 #: Inputs with bounds of their own (checked in CostInputs.__post_init__).
-_BOUNDED = frozenset({"event_size_bytes", "batch_size", "memory_mb"})
+_BOUNDED = frozenset(
+    {"event_size_bytes", "batch_size", "memory_mb", "compression_ratio", "indexes"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,7 +342,10 @@ class CostInputs:
     duration_ms: float = _input(DEFAULT_DURATION_MS, "--duration-ms", "MS", "warm handler duration of a single-event request, as `make bench` measures it (default {default})")
     duration_per_extra_event_ms: float = _input(DEFAULT_DURATION_PER_EXTRA_EVENT_MS, "--per-event-ms", "MS", "extra handler time per additional event of a batch (default {default}; 0 if --duration-ms is a measured batch)")
     memory_mb: int = _input(DEFAULT_MEMORY_MB, "--memory-mb", "MB", "Lambda memory (default {default})")
-    item_overhead_bytes: int = _input(DEFAULT_ITEM_OVERHEAD_BYTES, "--item-overhead", "BYTES", "bytes the service adds to each stored item (default {default})")
+    item_overhead_bytes: int = _input(DEFAULT_ITEM_OVERHEAD_BYTES, "--item-overhead", "BYTES", "bytes an item stored as it is weighs beyond the event's own (default {default})")
+    compression_ratio: float | None = _input(None, "--compression-ratio", "F", "share of an event's bytes left in an item stored compressed (default: measured on a sample order event of --size; 1 = incompressible)", kind=float)
+    index_entry_bytes: int = _input(DEFAULT_INDEX_ENTRY_BYTES, "--index-entry-bytes", "BYTES", "bytes of one listing index entry (default {default})")
+    indexes: str = _input("sharded", "--indexes", "LAYOUT", "indexes each event is written to: sharded (by_source_shard), both (during the migration), legacy (by_source, projection ALL, before 0026); default {default}", choices=INDEX_LAYOUTS)
     log_bytes_per_request: int = _input(DEFAULT_LOG_BYTES_PER_REQUEST, "--log-bytes", "BYTES", "Lambda log bytes per request: JSON line + EMF (default {default})")
     log_bytes_per_batched_event: int = _input(DEFAULT_LOG_BYTES_PER_BATCHED_EVENT, "--batch-log-bytes", "BYTES", "extra Lambda log bytes per event of a batch: its event id (default {default})")
     platform_log_bytes_per_request: int = _input(DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST, "--platform-log-bytes", "BYTES", "Lambda platform log bytes per request (default {default}; 0 at system log level WARN)")
@@ -284,6 +395,11 @@ class CostInputs:
             problems.append("xray_sample_rate is a fraction of requests: 0..1")
         if self.consumers > 1:
             problems.append("consumers is a fraction of events: 0..1")
+        ratio = self.compression_ratio
+        if ratio is not None and not (math.isfinite(ratio) and 0 < ratio <= 1):
+            problems.append("compression_ratio is a share of the event's bytes: more than 0, at most 1")
+        if self.indexes not in INDEX_LAYOUTS:
+            problems.append(f"indexes must be one of {', '.join(INDEX_LAYOUTS)}")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -328,6 +444,8 @@ class CostEstimate:
     request_body_bytes: int
     api_metered_per_request: int
     item_size_bytes: int
+    item_compressed: bool
+    index_entry_bytes: int
     wru_per_event: int
     billed_ms_per_request: int
     gb_seconds: float
@@ -392,13 +510,23 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     billed_ms = billed_duration_ms(duration)
     gb_seconds = requests * billed_ms / 1000 * inputs.memory_mb / 1024
 
-    item = inputs.event_size_bytes + inputs.item_overhead_bytes
-    wru_per_event = 2 * write_units(item)  # base table + by_source GSI (projection ALL)
+    item, compressed = stored_item_bytes(
+        inputs.event_size_bytes, inputs.item_overhead_bytes, inputs.compression_ratio
+    )
+    # Every event is one table item and one entry in each index (by_source: a copy of the item).
+    index_entries = {
+        "sharded": [inputs.index_entry_bytes],
+        "both": [inputs.index_entry_bytes, item],
+        "legacy": [item],
+    }[inputs.indexes]
+    wru_per_event = write_units(item) + sum(write_units(entry) for entry in index_entries)
     wru = events * wru_per_event
 
     stored_items = events * inputs.retention_days / DAYS_PER_MONTH
     table_bytes = stored_items * (item + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES)
-    gsi_bytes = table_bytes  # projection ALL: the same attributes, the same 100-byte overhead
+    gsi_bytes = stored_items * sum(
+        entry + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES for entry in index_entries
+    )
     storage_gb = (table_bytes + gsi_bytes) / BYTES_PER_GB
     pitr_gb = table_bytes / BYTES_PER_GB if inputs.pitr else 0.0
 
@@ -444,7 +572,7 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         ),
         CostLine(
             "dynamodb_writes",
-            f"DynamoDB writes (table + GSI, {wru_per_event} WRU/event)",
+            f"DynamoDB writes (table + index, {wru_per_event} WRU/event)",
             wru,
             "WRU",
             DYNAMODB_PRICE_PER_MILLION_WRU / MILLION,
@@ -452,7 +580,7 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         ),
         CostLine(
             "dynamodb_storage",
-            "DynamoDB storage (table + GSI, steady state)",
+            "DynamoDB storage (table + index, steady state)",
             storage_gb,
             "GB-month",
             DYNAMODB_STORAGE_PRICE_PER_GB_MONTH,
@@ -559,6 +687,8 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         request_body_bytes=body,
         api_metered_per_request=metered_per_request,
         item_size_bytes=item,
+        item_compressed=compressed,
+        index_entry_bytes=sum(index_entries),
         wru_per_event=wru_per_event,
         billed_ms_per_request=billed_ms,
         gb_seconds=gb_seconds,
@@ -637,7 +767,9 @@ def render_table(estimate: CostEstimate) -> str:
         f"AWS list prices, {PRICE_REGION}, as of {PRICES_AS_OF}; no free tier; month = 730 h.",
         (
             f"{inputs.events_per_month:,.0f} events/month ({inputs.events_per_second:,.4g}/s), "
-            f"{inputs.event_size_bytes} B/event (item {estimate.item_size_bytes} B), "
+            f"{inputs.event_size_bytes} B/event (item {estimate.item_size_bytes} B"
+            f"{', deflated' if estimate.item_compressed else ''}, "
+            f"index {estimate.index_entry_bytes} B, {estimate.wru_per_event} WRU), "
             f"batch {inputs.batch_size} ({estimate.request_body_bytes:,} B/request), "
             f"retention {inputs.retention_days:g} d, "
             f"{inputs.duration_ms:g} ms + {inputs.duration_per_extra_event_ms:g} ms/extra event "

@@ -59,12 +59,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         if isinstance(item.default, bool):  # a --no-... switch
             parser.add_argument(option.flag, action="store_true", help=option.help)
             continue
+        shown = item.default if isinstance(item.default, str | None) else f"{item.default:g}"
         parser.add_argument(
             option.flag,
-            type=type(item.default),
+            type=option.kind or type(item.default),
             default=item.default,
             metavar=option.metavar,
-            help=option.help.format(default=f"{item.default:g}"),
+            choices=option.choices,
+            help=option.help.format(default=shown),
         )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(func=run)
