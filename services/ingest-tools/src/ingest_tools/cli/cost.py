@@ -11,7 +11,9 @@ import json
 import sys
 from typing import Any
 
-from ingest_tools import cost
+from ingest.limits import DEFAULT_LISTING_SHARDS
+
+from ingest_tools import capacity, cost
 
 
 def _rate(text: str) -> float:
@@ -69,6 +71,47 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             help=option.help.format(default=shown),
         )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    limits = parser.add_argument_group(
+        "capacity", "which AWS limit the traffic meets first, and what to raise (docs/capacity.md)"
+    )
+    limits.add_argument(
+        "--capacity", action="store_true", help="print the capacity model instead of the bill"
+    )
+    limits.add_argument(
+        "--hot-source-share",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="share of the events from the busiest source (default %(default)s: one source)",
+    )
+    limits.add_argument(
+        "--peak-factor",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="peak rate over the average rate (default %(default)s)",
+    )
+    limits.add_argument(
+        "--shards",
+        type=int,
+        default=DEFAULT_LISTING_SHARDS,
+        metavar="N",
+        help="LISTING_SHARDS, events.listing_shards (default %(default)s)",
+    )
+    limits.add_argument(
+        "--api-rate-limit",
+        type=float,
+        default=capacity.API_ACCOUNT_RATE_LIMIT,
+        metavar="RPS",
+        help="API Gateway requests/s: the account's (default %(default)g) or the stage's",
+    )
+    limits.add_argument(
+        "--concurrency-limit",
+        type=float,
+        default=capacity.LAMBDA_CONCURRENCY_LIMIT,
+        metavar="N",
+        help="Lambda concurrent executions available (default %(default)g)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -91,6 +134,24 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ingest cost: {exc}", file=sys.stderr)
         return 2
+    if args.capacity:
+        try:
+            limits = capacity.capacity(
+                inputs,
+                hot_source_share=args.hot_source_share,
+                peak_factor=args.peak_factor,
+                shards=args.shards,
+                api_rate_limit=args.api_rate_limit,
+                concurrency_limit=args.concurrency_limit,
+            )
+        except ValueError as exc:
+            print(f"ingest cost: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(limits.to_dict(), indent=2, sort_keys=True))
+        else:
+            print(capacity.render(limits), end="")
+        return 0
     result = cost.estimate(inputs)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
