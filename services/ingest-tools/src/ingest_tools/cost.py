@@ -246,10 +246,13 @@ def sample_event(size: int) -> str:
 
     head = '{"type":"order.created","id":"ord-000001","source":"shop","data":'
     customer = {"id": f"cus_{hexid(12)}", "email": f"{hexid(8)}@example.com", "country": "DE"}
-    opening = json.dumps(
-        {"order_id": f"ord_{hexid(16)}", "customer": customer, "currency": "EUR"},
-        separators=(",", ":"),
-    )[:-1] + ',"items":['
+    opening = (
+        json.dumps(
+            {"order_id": f"ord_{hexid(16)}", "customer": customer, "currency": "EUR"},
+            separators=(",", ":"),
+        )[:-1]
+        + ',"items":['
+    )
     closing = '],"note":"'
     tail = '"}}'
     fixed = len(head) + len(opening) + len(closing) + len(tail)
@@ -297,7 +300,11 @@ def stored_item_bytes(
     raw = event_size_bytes + item_overhead_bytes
     if raw <= codec.COMPRESS_ABOVE_BYTES:
         return raw, False
-    ratio = sample_compression_ratio(event_size_bytes) if compression_ratio is None else compression_ratio
+    ratio = (
+        sample_compression_ratio(event_size_bytes)
+        if compression_ratio is None
+        else compression_ratio
+    )
     packed = item_overhead_bytes + CODEC_MARKER_BYTES + math.ceil(ratio * event_size_bytes)
     return (packed, True) if packed < raw else (raw, False)
 
@@ -397,7 +404,9 @@ class CostInputs:
             problems.append("consumers is a fraction of events: 0..1")
         ratio = self.compression_ratio
         if ratio is not None and not (math.isfinite(ratio) and 0 < ratio <= 1):
-            problems.append("compression_ratio is a share of the event's bytes: more than 0, at most 1")
+            problems.append(
+                "compression_ratio is a share of the event's bytes: more than 0, at most 1"
+            )
         if self.indexes not in INDEX_LAYOUTS:
             problems.append(f"indexes must be one of {', '.join(INDEX_LAYOUTS)}")
         if problems:
