@@ -171,6 +171,10 @@ class Process:
     def poll(self) -> int | None:
         return self.popen.poll()
 
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
     def log(self) -> str:
         """Everything the process has printed so far."""
         if self._log.closed:
@@ -181,6 +185,14 @@ class Process:
 
     def log_tail(self, chars: int = LOG_TAIL) -> str:
         return self.log()[-chars:]
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        """Until ``text`` appears in the log; a RuntimeError with the log's tail otherwise."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline or self.poll() is not None:
+                raise RuntimeError(f"{self.name}: no {text!r} in its log:\n{self.log_tail()}")
+            time.sleep(0.05)
 
     def wait_healthy(
         self, url: str, timeout: float = 60.0, *, context: ssl.SSLContext | None = None

@@ -4,8 +4,9 @@ Every test is marked with the kind of its folder, so a run can pick kinds: `pyte
 `pytest -m "not e2e and not tooling"`. The folders (see README, Repository layout):
 
 - tests/unit: pure logic, no network, no subprocess;
-- tests/integration: the handler and the adapters in process, against moto's in-process mock_aws;
-- tests/e2e: a real `ingest serve` or other servers and subprocesses (load, fuzzing, replay);
+- tests/integration: the handler and the adapters in process, against moto's in-process mock_aws,
+  and what a fresh interpreter imports for them (tests/support.py fresh_python);
+- tests/e2e: a real `ingest serve`, other servers and the `ingest` command (load, fuzzing, replay);
 - tests/tooling: the repository's own tooling (CI scripts, Terraform lint, fork, docs, package).
 """
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,18 @@ def start_server(
     return server, server.process
 
 
+@contextmanager
+def serving(
+    *extra: str, table: str = "events", env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """:func:`start_server` for the length of a ``with`` block, stopped however it ends."""
+    server, process = start_server(*extra, table=table, env=env)
+    try:
+        yield server
+    finally:
+        process.stop()
+
+
 def stop_server(process: Process) -> str:
     """Stop with SIGTERM (as an operator would) and return everything the server printed."""
     return process.stop()
@@ -130,6 +143,21 @@ def replay(*args: str, env: Mapping[str, str] | None = None) -> tuple[Ran, dict[
     summary = [line for line in ran.err.splitlines() if line.startswith("{")]
     assert summary, ran.err
     return ran, json.loads(summary[-1])
+
+
+def fresh_python(code: str, env: Mapping[str, str] | None = None) -> str:
+    """Run ``code`` in a fresh interpreter (this one's executable) and return what it printed;
+    ``env``, when given, is its whole environment (as Lambda's is). Fails with its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def write_sources(folder: Path, sources: Mapping[str, Any]) -> Path:

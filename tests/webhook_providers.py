@@ -359,22 +359,35 @@ def check(
     )
 
 
-# The providers' own worked examples, byte for byte.
+@dataclass(frozen=True)
+class WorkedExample:
+    """A provider's own worked example of a signed delivery, byte for byte."""
+
+    secret: str
+    body: bytes
+    signature: str
+    timestamp: str = ""
+
+
 # GitHub's "Validating webhook deliveries" (testing the implementation).
-GITHUB_DOC_SECRET = "It's a Secret to Everybody"
-GITHUB_DOC_BODY = b"Hello, World!"
-GITHUB_DOC_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-# Slack's "Verifying requests from Slack": a slash command signed in 2018.
-SLACK_DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-SLACK_DOC_TIMESTAMP = "1531420618"
-SLACK_DOC_BODY = (
-    b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow"
-    b"&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner"
-    b"&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands"
-    b"%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-    b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+GITHUB_DOC = WorkedExample(
+    secret="It's a Secret to Everybody",
+    body=b"Hello, World!",
+    signature="sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
 )
-SLACK_DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+# Slack's "Verifying requests from Slack": a slash command signed in 2018.
+SLACK_DOC = WorkedExample(
+    secret="8f742231b10e8888abcd99yyyzzz85a5",
+    body=(
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow"
+        b"&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner"
+        b"&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands"
+        b"%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    ),
+    signature="v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+    timestamp="1531420618",
+)
 
 # A generic HMAC-SHA256 sender, base64 and prefixed, with type and delivery-id headers: the
 # end-to-end tests' source "acme" (with its "secrets").

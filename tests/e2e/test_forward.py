@@ -10,36 +10,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_tools.local.emulator import free_port
+
+from scripts import harness
+from scripts.harness import INGEST, LocalHTTP, Process, QuietHandler, aws_env
+from tests.support import Server, serving, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
-INGEST = [sys.executable, "-m", "ingest_tools.cli.main"]
 SECRET = "forward-secret"
 SOURCES = {
-    "sources": {
-        "hooks": {
-            "scheme": "hmac-sha256",
-            "secrets": [SECRET],
-            "header": "X-Signature",
-            "type_header": "X-Event",
-            "id_header": "X-Delivery",
-        }
+    "hooks": {
+        "scheme": "hmac-sha256",
+        "secrets": [SECRET],
+        "header": "X-Signature",
+        "type_header": "X-Event",
+        "id_header": "X-Delivery",
     }
 }
 SERVE_OPTIONS = ("--quiet",)
@@ -80,8 +76,8 @@ class Receiver:
         return 503
 
 
-def serve_receiver(receiver: Receiver) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
+def serve_receiver(receiver: Receiver) -> LocalHTTP:
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             status = receiver.answer({k.lower(): v for k, v in self.headers.items()}, body)
@@ -92,94 +88,21 @@ def serve_receiver(receiver: Receiver) -> ThreadingHTTPServer:
             except OSError:
                 pass
 
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return LocalHTTP(Handler)
 
 
-class Lines:
-    """A process's stderr, read as it comes."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        stream = process.stderr
-        assert stream is not None
-
-        def read() -> None:
-            for line in stream:
-                self.lines.append(line)
-
-        threading.Thread(target=read, daemon=True).start()
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if any(text in line for line in self.lines):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"no {text!r} in {''.join(self.lines)}")
-
-
-def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-@dataclass
-class Stack:
-    url: str
-    endpoint: str
-    process: subprocess.Popen[str]
+def start(*args: str) -> Process:
+    """An `ingest` command left running, its output in its log (unbuffered: read as it comes)."""
+    return harness.start([*INGEST, *args], env=aws_env(extra={"PYTHONUNBUFFERED": "1"}))
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    port, emulator = free_port(), free_port()
-    sources = tmp_path / "sources.json"
-    sources.write_text(json.dumps(SOURCES))
-    process = subprocess.Popen(
-        [
-            *INGEST,
-            "serve",
-            *("--port", str(port), "--emulator-port", str(emulator)),
-            *SERVE_OPTIONS,
-            "--sources",
-            str(sources),
-        ],
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        assert process.poll() is None, "ingest serve stopped"
-        assert time.monotonic() < end, "ingest serve did not start"
-        time.sleep(0.2)
-    try:
-        yield Stack(url, f"http://127.0.0.1:{emulator}", process)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def stack(tmp_path: Path) -> Iterator[Server]:
+    sources = write_sources(tmp_path, SOURCES)
+    with serving(
+        *SERVE_OPTIONS, "--sources", str(sources), env={"PYTHONUNBUFFERED": "1"}
+    ) as server:
+        yield server
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Any:
@@ -223,71 +146,53 @@ def produce(url: str) -> dict[str, tuple[str, bytes]]:
     return sent
 
 
-def start_forwarder(stack: Stack, to: str, checkpoint: Path) -> tuple[subprocess.Popen[str], Lines]:
-    process = subprocess.Popen(
-        [
-            *INGEST,
-            "forward",
-            "--to",
-            to,
-            "--endpoint-url",
-            stack.endpoint,
-            *FORWARD_OPTIONS,
-            "--checkpoint",
-            str(checkpoint),
-        ],
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = Lines(process)
-    lines.wait_for("forwarding")
-    return process, lines
+def start_forwarder(stack: Server, to: str, checkpoint: Path) -> Process:
+    forwarder = start(
+        "forward", "--to", to, "--endpoint-url", stack.endpoint, *FORWARD_OPTIONS,
+        "--checkpoint", str(checkpoint),
+    )  # fmt: skip
+    forwarder.wait_for("forwarding")
+    return forwarder
 
 
 @pytest.mark.parametrize("mode", ["stream", "listing"])
 def test_forward_delivers_each_event_once_across_failures_and_a_kill(
-    stack: Stack, tmp_path: Path, mode: str
+    stack: Server, tmp_path: Path, mode: str
 ) -> None:
     if mode == "stream":
-        from ingest.adapters.dynamodb import EventStore
-
-        os.environ.update({k: v for k, v in _env().items() if k.startswith("AWS_")})
-        EventStore(
-            "events", endpoint_url=stack.endpoint, region_name="us-east-1"
-        ).client.update_table(
+        stack.store().client.update_table(
             TableName="events",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
     receiver = Receiver()
-    server = serve_receiver(receiver)
-    to = f"http://127.0.0.1:{server.server_address[1]}/hook?from=ingest"
-    checkpoint = tmp_path / "forward.json"
-    forwarder, lines = start_forwarder(stack, to, checkpoint)
-    assert f"({mode})" in "".join(lines.lines)
-    try:
-        producer: dict[str, dict[str, tuple[str, bytes]]] = {}
-        sending = threading.Thread(target=lambda: producer.setdefault("sent", produce(stack.url)))
-        sending.start()
-        assert receiver.held.wait(DEADLINE), "the receiver never reached the kill point"
-        forwarder.kill()  # SIGKILL while a delivery is under way: no chance to save anything
-        forwarder.wait(10)
-        receiver.release.set()
-        forwarder, lines = start_forwarder(stack, to, checkpoint)
-        sending.join(DEADLINE)
-        sent = producer["sent"]
-        end = time.monotonic() + DEADLINE
-        while len(receiver.acked) < len(sent) and time.monotonic() < end:
-            time.sleep(0.1)
-        time.sleep(2.5)  # anything more would be a repeat
-        forwarder.send_signal(signal.SIGTERM)
-        assert forwarder.wait(30) == 0
-        lines.wait_for("forwarded ")
-    finally:
-        if forwarder.poll() is None:
-            forwarder.kill()
-        server.shutdown()
+    with serve_receiver(receiver) as server:
+        to = f"{server.url}/hook?from=ingest"
+        checkpoint = tmp_path / "forward.json"
+        forwarder = start_forwarder(stack, to, checkpoint)
+        assert f"({mode})" in forwarder.log()
+        try:
+            producer: dict[str, dict[str, tuple[str, bytes]]] = {}
+            sending = threading.Thread(
+                target=lambda: producer.setdefault("sent", produce(stack.url))
+            )
+            sending.start()
+            assert receiver.held.wait(DEADLINE), "the receiver never reached the kill point"
+            forwarder.popen.kill()  # SIGKILL while a delivery is under way: no chance to save anything
+            forwarder.popen.wait(10)
+            forwarder.stop()
+            receiver.release.set()
+            forwarder = start_forwarder(stack, to, checkpoint)
+            sending.join(DEADLINE)
+            sent = producer["sent"]
+            end = time.monotonic() + DEADLINE
+            while len(receiver.acked) < len(sent) and time.monotonic() < end:
+                time.sleep(0.1)
+            time.sleep(2.5)  # anything more would be a repeat
+            forwarder.popen.send_signal(signal.SIGTERM)
+            assert forwarder.popen.wait(30) == 0
+            forwarder.wait_for("forwarded ")
+        finally:
+            forwarder.stop()
 
     received = [headers["ingest-event-id"] for headers, _ in receiver.acked]
     assert len(received) == len(set(received)), "an acknowledged event was delivered again"
@@ -324,55 +229,35 @@ def test_serve_forward_to_forwards_from_the_embedded_emulator(tmp_path: Path) ->
     """`ingest serve --forward-to`: one command, the embedded emulator's stream to the receiver."""
     received: list[tuple[dict[str, str], bytes]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             received.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    receiver = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    port = free_port()
-    sources = tmp_path / "sources.json"
-    sources.write_text(json.dumps(SOURCES))
-    to = f"http://127.0.0.1:{receiver.server_address[1]}/"
-    process = subprocess.Popen(
-        [
-            *INGEST,
-            "serve",
-            *("--port", str(port), "--emulator-port", "0"),
-            *SERVE_OPTIONS,
-            "--sources",
-            str(sources),
-            "--forward-to",
-            to,
-        ],
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = Lines(process)
-    try:
-        lines.wait_for("forwarding")
-        url = f"http://127.0.0.1:{port}"
-        event = _post(f"{url}/events", b'{"type":"t","data":{"x":1.10}}', JSON)
-        raw = b"\xfe\x01 not text"
-        signature = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        hook = _post(
-            f"{url}/webhooks/hooks", raw, {**BINARY, "x-signature": signature, "x-event": "e"}
-        )
-        end = time.monotonic() + 30
-        while len(received) < 2 and time.monotonic() < end:
-            time.sleep(0.1)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(30)
-        receiver.shutdown()
+    sources = write_sources(tmp_path, SOURCES)
+    with LocalHTTP(Handler) as receiver:
+        server, process = start_server(
+            *SERVE_OPTIONS, "--sources", str(sources), "--forward-to", receiver.url + "/",
+            env={"PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        try:
+            process.wait_for("forwarding")
+            event = _post(f"{server.url}/events", b'{"type":"t","data":{"x":1.10}}', JSON)
+            raw = b"\xfe\x01 not text"
+            signature = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            hook = _post(
+                f"{server.url}/webhooks/hooks",
+                raw,
+                {**BINARY, "x-signature": signature, "x-event": "e"},
+            )
+            end = time.monotonic() + 30
+            while len(received) < 2 and time.monotonic() < end:
+                time.sleep(0.1)
+        finally:
+            stop_server(process)
+        code = process.returncode
     assert code == 0
     assert [h["ingest-event-id"] for h, _ in received] == [event["event_id"], hook["event_id"]]
     assert received[0][1].endswith(b',"data":{"x":1.10}}')

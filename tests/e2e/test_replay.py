@@ -16,7 +16,7 @@ from ingest import jsonexact
 from ingest.adapters.dynamodb import Record
 from ingest_tools.cli.main import main
 
-from tests.support import Server, replay, start_server, stop_server, write_sources
+from tests.support import Server, replay, serving, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -94,9 +94,8 @@ def _table(server: Server) -> list[str]:
 
 @pytest.fixture
 def target(source: Source) -> Iterator[Server]:
-    server, process = start_server("--sources", str(source.sources), table="replay-target")
-    yield server
-    stop_server(process)
+    with serving("--sources", str(source.sources), table="replay-target") as server:
+        yield server
 
 
 def _replay(*args: str) -> tuple[int, str, dict[str, Any]]:

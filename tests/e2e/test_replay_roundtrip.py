@@ -29,7 +29,16 @@ from ingest.domain.webhooks.schemes import sign
 from ingest.limits import MAX_EVENT_BYTES
 from ingest_tools.cli.main import main
 
-from tests.support import Process, Reply, Server, replay, start_server, stop_server, write_sources
+from tests.support import (
+    Process,
+    Reply,
+    Server,
+    replay,
+    serving,
+    start_server,
+    stop_server,
+    write_sources,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -212,9 +221,8 @@ def _table(server: Server, table: str | None = None) -> list[str]:
 
 @pytest.fixture
 def target(world: World) -> Iterator[Server]:
-    server, process = start_server("--sources", str(world.sources), table="roundtrip-target")
-    yield server
-    stop_server(process)
+    with serving("--sources", str(world.sources), table="roundtrip-target") as server:
+        yield server
 
 
 def _replay(*args: str) -> tuple[int, dict[str, Any], str]:

@@ -13,7 +13,13 @@ import pytest
 from ingest import ids
 
 from scripts.harness import LocalHTTP, QuietHandler
-from tests.support import Server, free_port, ingest, start_server, stop_server, write_sources
+from tests.support import (
+    Server,
+    free_port,
+    ingest,
+    serving,
+    write_sources,
+)
 from tests.webhook_providers import ACME_HMAC
 
 pytestmark = pytest.mark.slow
@@ -73,9 +79,8 @@ def sources_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def api(sources_file: Path) -> Iterator[Server]:
-    server, process = start_server("--sources", str(sources_file), table="send-cli")
-    yield server
-    stop_server(process)
+    with serving("--sources", str(sources_file), table="send-cli") as server:
+        yield server
 
 
 def stored(server: Server, event_id: str) -> dict[str, Any]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +11,7 @@ from ingest.adapters.dynamodb import EventStore, StorageUnavailable
 from ingest.handler import lambda_handler
 from ingest.routes import route_key_for
 
-from tests.support import mocked_table
+from tests.support import fresh_python, mocked_table
 
 
 def api_event(
@@ -144,13 +142,7 @@ def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
         " 'ingest_tools', 'moto', 'ingest.responses', 'aws_lambda_powertools.event_handler.appsync']\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"EVENTS_TABLE": "x", "POWERTOOLS_METRICS_DISABLED": "true"},
-    ).stdout
+    out = fresh_python(probe, {"EVENTS_TABLE": "x", "POWERTOOLS_METRICS_DISABLED": "true"})
     assert out.strip().splitlines()[-1] == "[]"
 
 
@@ -167,18 +159,13 @@ def _webhook_imports(source: dict[str, Any], headers: str, body: str) -> list[st
         "print([m for m in ('cryptography', 'cffi') if m in sys.modules])\n"
     )
     sources = json.dumps({"sources": {"s": source}})
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "EVENTS_TABLE": "events",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "SOURCES": sources,
-        },
-    ).stdout
+    env = {
+        "EVENTS_TABLE": "events",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "SOURCES": sources,
+    }
+    out = fresh_python(probe, env)
     found: list[str] = json.loads(out.strip().splitlines()[-1].replace("'", '"'))
     return found
 
@@ -200,11 +187,5 @@ def test_deferred_event_handler_package_still_imports_everything() -> None:
         "import aws_lambda_powertools.event_handler as package\n"
         "print(A is APIGatewayHttpResolver, 'AppSyncResolver' in package.__all__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"EVENTS_TABLE": "x"},
-    ).stdout
+    out = fresh_python(probe, {"EVENTS_TABLE": "x"})
     assert out.strip() == "True True"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ingest import ids
 
-from tests.support import Server, ingest, start_server, stop_server, write_sources
+from tests.support import Server, ingest, serving, write_sources
 from tests.webhook_providers import PROVIDERS
 
 pytestmark = pytest.mark.slow
@@ -31,9 +31,8 @@ def sources_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def api(sources_file: Path) -> Iterator[Server]:
-    server, process = start_server("--sources", str(sources_file), table="send-providers")
-    yield server
-    stop_server(process)
+    with serving("--sources", str(sources_file), table="send-providers") as server:
+        yield server
 
 
 def send(api: Server, sources_file: Path, folder: Path, scheme: str) -> tuple[int, Any]:

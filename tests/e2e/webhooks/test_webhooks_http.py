@@ -36,16 +36,7 @@ from ingest.limits import MAX_WEBHOOK_BYTES
 from standardwebhooks import Webhook
 
 from tests.support import Process, Reply, Server, start_server, stop_server, write_sources
-from tests.webhook_providers import (
-    ACME_HMAC,
-    GITHUB_DOC_BODY,
-    GITHUB_DOC_SECRET,
-    GITHUB_DOC_SIGNATURE,
-    SLACK_DOC_BODY,
-    SLACK_DOC_SECRET,
-    SLACK_DOC_SIGNATURE,
-    SLACK_DOC_TIMESTAMP,
-)
+from tests.webhook_providers import ACME_HMAC, GITHUB_DOC, SLACK_DOC
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +52,9 @@ WRONG_SECRET = "a-secret-nobody-configured-e2e-0000"
 WRONG_SW_SECRET = "whsec_" + base64.b64encode(b"not-the-configured-key-0123456789").decode()
 
 SOURCES: dict[str, dict[str, Any]] = {
-    "github": {"scheme": "github", "secrets": [GITHUB_DOC_SECRET]},
+    "github": {"scheme": "github", "secrets": [GITHUB_DOC.secret]},
     "stripe": {"scheme": "stripe", "secrets": [STRIPE_SECRET], "tolerance_seconds": 300},
-    "slack": {"scheme": "slack", "secrets": [SLACK_DOC_SECRET]},
+    "slack": {"scheme": "slack", "secrets": [SLACK_DOC.secret]},
     "shopify": {"scheme": "shopify", "secrets": [SHOPIFY_SECRET]},
     "billing": {"scheme": "standard-webhooks", "secrets": [SW_SECRET]},
     "acme": {**ACME_HMAC, "secrets": [ACME_SECRET]},
@@ -82,9 +73,9 @@ SIGNATURE_HEADER = {
     "acme": "X-Acme-Signature",
 }
 SECRET_OF = {
-    "github": GITHUB_DOC_SECRET,
+    "github": GITHUB_DOC.secret,
     "stripe": STRIPE_SECRET,
-    "slack": SLACK_DOC_SECRET,
+    "slack": SLACK_DOC.secret,
     "shopify": SHOPIFY_SECRET,
     "billing": SW_SECRET,
     "acme": ACME_SECRET,
@@ -384,20 +375,20 @@ def test_a_none_source_stores_anything_with_the_default_type(hooks: Harness) -> 
 def test_githubs_documented_example_is_accepted(hooks: Harness) -> None:
     delivery_id = str(uuid.uuid4())
     headers = {
-        "X-Hub-Signature-256": GITHUB_DOC_SIGNATURE,
+        "X-Hub-Signature-256": GITHUB_DOC.signature,
         "X-GitHub-Event": "ping",
         "X-GitHub-Delivery": delivery_id,
     }
-    event_id = hooks.accept("github", GITHUB_DOC_BODY, headers)
+    event_id = hooks.accept("github", GITHUB_DOC.body, headers)
     assert_stored(
         hooks,
         event_id,
-        GITHUB_DOC_BODY,
+        GITHUB_DOC.body,
         source="github",
         event_type="ping",
         delivery_id=delivery_id,
     )
-    assert_redelivery_is_a_duplicate(hooks, "github", GITHUB_DOC_BODY, headers, event_id)
+    assert_redelivery_is_a_duplicate(hooks, "github", GITHUB_DOC.body, headers, event_id)
     hooks.reject("github", b"Hello, World?", headers, "invalid_signature")
 
 
@@ -405,12 +396,12 @@ def test_slacks_documented_example_verifies_and_is_then_refused_as_stale(hooks: 
     """The 2018 example's signature matches (the timestamp is checked only after it), so the
     answer is stale_timestamp; one changed byte makes it invalid_signature instead."""
     headers = {
-        "X-Slack-Signature": SLACK_DOC_SIGNATURE,
-        "X-Slack-Request-Timestamp": SLACK_DOC_TIMESTAMP,
+        "X-Slack-Signature": SLACK_DOC.signature,
+        "X-Slack-Request-Timestamp": SLACK_DOC.timestamp,
     }
     form = "application/x-www-form-urlencoded"
-    hooks.reject("slack", SLACK_DOC_BODY, headers, "stale_timestamp", content_type=form)
-    tampered = SLACK_DOC_BODY.replace(b"foobar", b"foobaz")
+    hooks.reject("slack", SLACK_DOC.body, headers, "stale_timestamp", content_type=form)
+    tampered = SLACK_DOC.body.replace(b"foobar", b"foobaz")
     hooks.reject("slack", tampered, headers, "invalid_signature", content_type=form)
 
 
@@ -865,7 +856,7 @@ def test_rotation_accepts_both_configured_secrets_and_nothing_else(hooks: Harnes
     fresh = signed_headers("rotating", body, secret=ROTATION_NEW, delivery_id=uid())
     hooks.accept("rotating", body, fresh)
     # the other source's secret, or a retired one, does not verify here
-    for secret in (GITHUB_DOC_SECRET, WRONG_SECRET):
+    for secret in (GITHUB_DOC.secret, WRONG_SECRET):
         headers = signed_headers("rotating", body, secret=secret, delivery_id=uid())
         hooks.reject("rotating", body, headers, "invalid_signature")
 

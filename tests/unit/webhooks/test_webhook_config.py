@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from typing import Any
 
@@ -228,22 +226,3 @@ def test_yaml_syntax_errors_never_repeat_the_document() -> None:
     with pytest.raises(SourcesDocumentError) as info:
         parse_sources_text(text)
     assert SECRET not in str(info.value)
-
-
-def test_json_documents_never_import_yaml() -> None:
-    """pyyaml is not in the Lambda package: JSON input must not need it, in the tools either."""
-    script = textwrap.dedent(
-        """
-        import sys
-        from ingest.domain.webhooks.config import parse_sources_document
-        from ingest.domain.webhooks.sources import load_sources
-        from ingest_tools.sources import parse_sources_text
-        parse_sources_document('{"sources": {"a": {"scheme": "none"}}}')
-        load_sources('{"sources": {"b": {"scheme": "none"}}}')
-        parse_sources_text('{"sources": {"c": {"scheme": "none"}}}')
-        assert "yaml" not in sys.modules, "yaml was imported"
-        assert "boto3" not in sys.modules, "boto3 was imported"
-        assert "aws_lambda_powertools.utilities.parameters" not in sys.modules
-        """
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

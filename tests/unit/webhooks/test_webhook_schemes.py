@@ -13,15 +13,7 @@ import pytest
 from ingest.domain.webhooks.config import SourceConfig
 from ingest.domain.webhooks.schemes import VerifiedDelivery, WebhookRejected, sign, verify
 
-from tests.webhook_providers import (
-    GITHUB_DOC_BODY,
-    GITHUB_DOC_SECRET,
-    GITHUB_DOC_SIGNATURE,
-    SLACK_DOC_BODY,
-    SLACK_DOC_SECRET,
-    SLACK_DOC_SIGNATURE,
-    SLACK_DOC_TIMESTAMP,
-)
+from tests.webhook_providers import GITHUB_DOC, SLACK_DOC
 
 NOW = 1_700_000_000.0
 
@@ -122,30 +114,30 @@ def accepted(
 
 
 def test_github_accepts_the_documented_example() -> None:
-    config = make_config("github", GITHUB_DOC_SECRET)
+    config = make_config("github", GITHUB_DOC.secret)
     headers = {
-        "x-hub-signature-256": GITHUB_DOC_SIGNATURE,
+        "x-hub-signature-256": GITHUB_DOC.signature,
         "x-github-event": "push",
         "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
     }
-    delivery = accepted(config, headers, GITHUB_DOC_BODY)
+    delivery = accepted(config, headers, GITHUB_DOC.body)
     assert delivery == VerifiedDelivery("push", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
 
 
 def test_github_signs_the_documented_example() -> None:
-    config = make_config("github", GITHUB_DOC_SECRET)
-    headers = sign(config, GITHUB_DOC_BODY, GITHUB_DOC_SECRET, NOW, delivery_id="d", event_type="e")
+    config = make_config("github", GITHUB_DOC.secret)
+    headers = sign(config, GITHUB_DOC.body, GITHUB_DOC.secret, NOW, delivery_id="d", event_type="e")
     assert headers == {
-        "X-Hub-Signature-256": GITHUB_DOC_SIGNATURE,
+        "X-Hub-Signature-256": GITHUB_DOC.signature,
         "X-GitHub-Event": "e",
         "X-GitHub-Delivery": "d",
     }
 
 
 def test_github_accepts_uppercase_hex() -> None:
-    config = make_config("github", GITHUB_DOC_SECRET)
-    headers = {"x-hub-signature-256": "sha256=" + GITHUB_DOC_SIGNATURE[7:].upper()}
-    assert accepted(config, headers, GITHUB_DOC_BODY).event_type == "webhook"
+    config = make_config("github", GITHUB_DOC.secret)
+    headers = {"x-hub-signature-256": "sha256=" + GITHUB_DOC.signature[7:].upper()}
+    assert accepted(config, headers, GITHUB_DOC.body).event_type == "webhook"
 
 
 @pytest.mark.parametrize(
@@ -170,20 +162,20 @@ def test_github_accepts_uppercase_hex() -> None:
     ],
 )
 def test_github_rejects_bad_signature_headers(value: str | None, reason: str) -> None:
-    config = make_config("github", GITHUB_DOC_SECRET)
+    config = make_config("github", GITHUB_DOC.secret)
     headers = {} if value is None else {"x-hub-signature-256": value}
-    assert rejected(config, headers, GITHUB_DOC_BODY).reason == reason
+    assert rejected(config, headers, GITHUB_DOC.body).reason == reason
 
 
 def test_github_ignores_the_legacy_sha1_header() -> None:
-    config = make_config("github", GITHUB_DOC_SECRET)
+    config = make_config("github", GITHUB_DOC.secret)
     headers = {"x-hub-signature": "sha1=7d38cdd689735b008b3c702edd92eea23791c5f6"}
-    assert rejected(config, headers, GITHUB_DOC_BODY).reason == "missing_signature"
+    assert rejected(config, headers, GITHUB_DOC.body).reason == "missing_signature"
 
 
 def test_github_without_event_and_delivery_headers_defaults() -> None:
-    config = make_config("github", GITHUB_DOC_SECRET)
-    delivery = accepted(config, {"x-hub-signature-256": GITHUB_DOC_SIGNATURE}, GITHUB_DOC_BODY)
+    config = make_config("github", GITHUB_DOC.secret)
+    delivery = accepted(config, {"x-hub-signature-256": GITHUB_DOC.signature}, GITHUB_DOC.body)
     assert delivery == VerifiedDelivery("webhook", None)
 
 
@@ -302,20 +294,20 @@ def test_stripe_event_without_id_is_accepted_without_delivery_id() -> None:
 # Slack
 
 SLACK_DOC_HEADERS = {
-    "x-slack-signature": SLACK_DOC_SIGNATURE,
-    "x-slack-request-timestamp": SLACK_DOC_TIMESTAMP,
+    "x-slack-signature": SLACK_DOC.signature,
+    "x-slack-request-timestamp": SLACK_DOC.timestamp,
 }
 
 
 def test_slack_accepts_the_documented_slash_command_example() -> None:
-    config = make_config("slack", SLACK_DOC_SECRET)
-    delivery = accepted(config, SLACK_DOC_HEADERS, SLACK_DOC_BODY, now=float(SLACK_DOC_TIMESTAMP))
+    config = make_config("slack", SLACK_DOC.secret)
+    delivery = accepted(config, SLACK_DOC_HEADERS, SLACK_DOC.body, now=float(SLACK_DOC.timestamp))
     assert delivery == VerifiedDelivery("/webhook-collect", None)
 
 
 def test_slack_signs_the_documented_example() -> None:
-    config = make_config("slack", SLACK_DOC_SECRET)
-    headers = sign(config, SLACK_DOC_BODY, SLACK_DOC_SECRET, float(SLACK_DOC_TIMESTAMP))
+    config = make_config("slack", SLACK_DOC.secret)
+    headers = sign(config, SLACK_DOC.body, SLACK_DOC.secret, float(SLACK_DOC.timestamp))
     assert lower(headers) == SLACK_DOC_HEADERS
 
 
@@ -325,29 +317,29 @@ def test_slack_signs_the_documented_example() -> None:
 def test_slack_rejects_the_documented_example_outside_the_tolerance(
     offset: int, reason: str
 ) -> None:
-    config = make_config("slack", SLACK_DOC_SECRET)
-    now = float(SLACK_DOC_TIMESTAMP) + offset
-    assert rejected(config, SLACK_DOC_HEADERS, SLACK_DOC_BODY, now=now).reason == reason
+    config = make_config("slack", SLACK_DOC.secret)
+    now = float(SLACK_DOC.timestamp) + offset
+    assert rejected(config, SLACK_DOC_HEADERS, SLACK_DOC.body, now=now).reason == reason
 
 
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
-        ({"x-slack-request-timestamp": SLACK_DOC_TIMESTAMP}, "missing_signature"),
-        ({"x-slack-signature": SLACK_DOC_SIGNATURE}, "missing_timestamp"),
+        ({"x-slack-request-timestamp": SLACK_DOC.timestamp}, "missing_signature"),
+        ({"x-slack-signature": SLACK_DOC.signature}, "missing_timestamp"),
         ({**SLACK_DOC_HEADERS, "x-slack-request-timestamp": "yesterday"}, "malformed_timestamp"),
         ({**SLACK_DOC_HEADERS, "x-slack-signature": "v1=" + "a" * 64}, "malformed_signature"),
         (
-            {**SLACK_DOC_HEADERS, "x-slack-signature": SLACK_DOC_SIGNATURE[3:]},
+            {**SLACK_DOC_HEADERS, "x-slack-signature": SLACK_DOC.signature[3:]},
             "malformed_signature",
         ),
         ({**SLACK_DOC_HEADERS, "x-slack-request-timestamp": "1531420619"}, "invalid_signature"),
     ],
 )
 def test_slack_rejects_bad_headers(headers: dict[str, str], reason: str) -> None:
-    config = make_config("slack", SLACK_DOC_SECRET)
-    now = float(SLACK_DOC_TIMESTAMP)
-    assert rejected(config, headers, SLACK_DOC_BODY, now=now).reason == reason
+    config = make_config("slack", SLACK_DOC.secret)
+    now = float(SLACK_DOC.timestamp)
+    assert rejected(config, headers, SLACK_DOC.body, now=now).reason == reason
 
 
 def test_slack_url_verification_is_answered_with_its_challenge() -> None:
