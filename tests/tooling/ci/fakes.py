@@ -10,6 +10,18 @@ from urllib.parse import parse_qs, urlsplit
 
 from scripts.harness import LocalHTTP, QuietHandler
 
+# A least-privilege workflow of one job, `build`, up to its steps: add `      - run: ...` lines.
+WORKFLOW_HEAD = """\
+on: push
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+    steps:
+"""
+
 FAKE_TERRAFORM = r'''#!{python}
 """Stand-in for the terraform binary: records its calls, behaves as FAKE_TF_* says."""
 import json, os, sys

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling.ci.fakes import WORKFLOW_HEAD
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 NODE_TOOLS = REPO_ROOT / ".tools" / "node"
 NODE = shutil.which("node")
@@ -17,17 +19,7 @@ pytestmark = pytest.mark.skipif(
     reason="node or .tools/node (make node-tools) not installed; make test-workflows installs it",
 )
 
-GOOD = """\
-on: push
-permissions: {}
-jobs:
-  build:
-    runs-on: ubuntu-24.04
-    permissions:
-      contents: read
-    steps:
-      - run: echo "${{ vars.AWS_REGION }}"
-"""
+GOOD = WORKFLOW_HEAD + '      - run: echo "${{ vars.AWS_REGION }}"\n'
 
 BAD = """\
 on: push

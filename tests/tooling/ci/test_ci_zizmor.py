@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from scripts.ci import zizmor_check
+from tests.tooling.ci.fakes import WORKFLOW_HEAD
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GITHUB_DIR = REPO_ROOT / ".github"
@@ -35,19 +36,12 @@ jobs:
       - run: echo "Thanks for ${{ github.event.pull_request.title }}"
 """
 
-PERSISTED_CHECKOUT = """\
-name: build
-on: push
-permissions: {}
-jobs:
-  build:
-    runs-on: ubuntu-24.04
-    permissions:
-      contents: read
-    steps:
-      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-      - run: make package
-"""
+PERSISTED_CHECKOUT = (
+    "name: build\n"
+    + WORKFLOW_HEAD
+    + "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n"
+    + "      - run: make package\n"
+)
 
 
 def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
