@@ -460,10 +460,21 @@ def _tidy(world: World, before: int) -> None:
 
 
 def _put(store: EventStore, item: dict[str, Any]) -> str:
+    """An item with the table's keys (and its listing shard key, which a writer that is not this
+    service gets from `ingest events backfill-shards`), and whatever else ``item`` holds."""
+    from ingest.adapters import codec
+
     event_id = ids.new_event_id(ids.random_key())
+    source = item["source"]["S"]
+    shard = codec.shard_key(source, codec.shard_of(event_id, store.shards))
     store.client.put_item(
         TableName=store.table_name,
-        Item={"pk": {"S": ids.key_of(event_id)}, "event_id": {"S": event_id}, **item},
+        Item={
+            "pk": {"S": ids.key_of(event_id)},
+            "event_id": {"S": event_id},
+            "lsk": {"S": shard},
+            **item,
+        },
     )
     return event_id
 
