@@ -46,7 +46,7 @@ def test_every_batch_gets_through_sustained_faults() -> None:
         lock = threading.Lock()
 
         def send(batch: int) -> None:
-            events = [
+            events: list[dict[str, Any]] = [
                 {"type": "sustained", "id": f"b{batch}-e{n}", "source": "faults", "data": {"n": n}}
                 for n in range(EVENTS_PER_BATCH)
             ]
