@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from ingest.handler import build_resolver, lambda_handler
 from ingest.models import Event
+from ingest.routes import ROUTES
 from ingest_tools import openapi
 from ingest_tools.local.gateway import LambdaContext, to_event
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -195,14 +196,9 @@ def test_other_methods_on_known_paths_answer_405_with_the_documented_allow(
         concrete = path.replace("{source}", "github")
         # An operation that needs a header (the CloudEvents webhook validation) is, without it,
         # another method like the rest.
-        allowed = {
-            method.upper()
-            for method, operation in item.items()
-            if not any(
-                parameter["in"] == "header" and parameter.get("required")
-                for parameter in operation.get("parameters", [])
-            )
-        }
+        routes = [route for route in ROUTES if route.template == path]
+        assert {route.method.lower() for route in routes} == set(item)
+        allowed = {route.method for route in routes if route.requires is None}
         for method in METHODS:
             if method in allowed:
                 continue

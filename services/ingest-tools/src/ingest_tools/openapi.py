@@ -318,8 +318,12 @@ def _options_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
             {
                 "name": "WebHook-Request-Origin",
                 "in": "header",
-                "required": True,
-                "description": "The sender's origin (a host name).",
+                # Not required: without it the request is a plain OPTIONS, answered 405 (above).
+                "required": False,
+                "description": (
+                    "The sender's origin (a host name). Without it the request is a plain "
+                    "`OPTIONS`: 405 with `Allow`."
+                ),
                 "schema": {"type": "string"},
             },
         ],
