@@ -308,6 +308,35 @@ def utf8_keys(secrets: Sequence[str]) -> list[bytes]:
     return [secret.encode("utf-8", "surrogatepass") for secret in usable(secrets)]
 
 
+def parsed_keys(secrets: Sequence[str], parse: Callable[[str], T]) -> list[T]:
+    """Each usable secret that ``parse`` reads as a key (a public key in the provider's format);
+    an ``unusable_secret`` rejection when none does."""
+    found: list[T] = []
+    for secret in usable(secrets):
+        try:
+            found.append(parse(secret))
+        except ValueError:
+            continue
+    if not found:
+        raise WebhookRejected("unusable_secret")
+    return found
+
+
+def verify_sha256_header(
+    delivery: Delivery, signature: str, event: str, delivery_id_header: str
+) -> VerifiedDelivery:
+    """``SIGNATURE: sha256=<hex HMAC-SHA256 of the body>``, the type and delivery id in headers
+    (GitHub and Bitbucket Cloud)."""
+    keys = utf8_keys(delivery.secrets)
+    algorithm, _, hex_digest = delivery.signature(signature).partition("=")
+    signed = decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
+    check_hmac(keys, delivery.body, [require(signed, "malformed_signature")])
+    return VerifiedDelivery(
+        event_type=event_type(delivery.headers.get(event)),
+        delivery_id=delivery_id(delivery.headers.get(delivery_id_header)),
+    )
+
+
 def parse_timestamp(value: str | None, *, digits: int = _MAX_TIMESTAMP_DIGITS) -> int:
     """Whole Unix seconds (or, with more ``digits``, milliseconds) from a signed timestamp."""
     value = require(value, "missing_timestamp")

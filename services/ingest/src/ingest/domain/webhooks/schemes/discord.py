@@ -33,20 +33,8 @@ INTERACTION_TYPES: Final = {
 }
 
 
-def public_keys(secrets: list[str]) -> list[bytes]:
-    found = []
-    for secret in secrets:
-        try:
-            found.append(asymmetric.ed25519_public_bytes(secret))
-        except ValueError:
-            continue
-    if not found:
-        raise common.WebhookRejected("unusable_secret")
-    return found
-
-
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = public_keys(common.usable(delivery.secrets))
+    keys = common.parsed_keys(delivery.secrets, asymmetric.ed25519_public_bytes)
     value = delivery.signature(SIGNATURE)
     raw_timestamp = delivery.header(TIMESTAMP)
     timestamp = common.parse_timestamp(raw_timestamp)

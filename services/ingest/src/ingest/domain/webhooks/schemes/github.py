@@ -16,14 +16,7 @@ DELIVERY: Final = "x-github-delivery"
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = common.utf8_keys(delivery.secrets)
-    algorithm, _, hex_digest = delivery.signature(SIGNATURE).partition("=")
-    signature = common.decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
-    common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
-    return VerifiedDelivery(
-        event_type=common.event_type(delivery.headers.get(EVENT)),
-        delivery_id=common.delivery_id(delivery.headers.get(DELIVERY)),
-    )
+    return common.verify_sha256_header(delivery, SIGNATURE, EVENT, DELIVERY)
 
 
 def sign(signing: Signing) -> dict[str, str]:

@@ -24,20 +24,8 @@ TIMESTAMP: Final = "x-twilio-email-event-webhook-timestamp"
 _MAX_SIGNATURE_BYTES: Final = 80
 
 
-def public_keys(secrets: list[str]) -> list[bytes]:
-    found = []
-    for secret in secrets:
-        try:
-            found.append(asymmetric.p256_public_der(secret))
-        except ValueError:
-            continue
-    if not found:
-        raise common.WebhookRejected("unusable_secret")
-    return found
-
-
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = public_keys(common.usable(delivery.secrets))
+    keys = common.parsed_keys(delivery.secrets, asymmetric.p256_public_der)
     value = delivery.signature(SIGNATURE)
     raw_timestamp = delivery.header(TIMESTAMP)
     timestamp = common.parse_timestamp(raw_timestamp)
