@@ -322,6 +322,42 @@ def parsed_keys(secrets: Sequence[str], parse: Callable[[str], T]) -> list[T]:
     return found
 
 
+def check_timestamped_hmac(
+    delivery: Delivery,
+    value: str,
+    *,
+    separator: str,
+    stamp_key: str,
+    signature_key: str,
+    joiner: bytes,
+) -> None:
+    """A ``<stamp_key>=<ts><separator><signature_key>=<hex>...`` header (Stripe, Paddle): exactly
+    one timestamp, at least one decodable hex HMAC-SHA256 of ``<ts><joiner><body>``, and the
+    timestamp within the source's tolerance. Other keys are ignored."""
+    keys = utf8_keys(delivery.secrets)
+    timestamps: list[str] = []
+    signatures: list[bytes] = []
+    for item in value.split(separator):
+        key, equals, item_value = item.strip().partition("=")
+        if not equals:
+            continue
+        if key == stamp_key:
+            timestamps.append(item_value.strip())
+        elif key == signature_key:
+            decoded = decode_hex(item_value.strip().lower())
+            if decoded is not None:
+                signatures.append(decoded)
+    if not timestamps:
+        raise WebhookRejected("missing_timestamp")
+    if len(timestamps) > 1:
+        raise WebhookRejected("malformed_signature")
+    timestamp = parse_timestamp(timestamps[0])
+    if not signatures:
+        raise WebhookRejected("malformed_signature")
+    check_hmac(keys, timestamps[0].encode("ascii") + joiner + delivery.body, signatures)
+    delivery.check_timestamp(timestamp)
+
+
 def verify_sha256_header(
     delivery: Delivery, signature: str, event: str, delivery_id_header: str
 ) -> VerifiedDelivery:

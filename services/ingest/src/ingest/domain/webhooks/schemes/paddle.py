@@ -19,28 +19,14 @@ TOLERANCE_SECONDS: Final = 5
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = common.utf8_keys(delivery.secrets)
-    timestamps: list[str] = []
-    signatures: list[bytes] = []
-    for item in delivery.signature(SIGNATURE).split(";"):
-        key, separator, value = item.strip().partition("=")
-        if not separator:
-            continue
-        if key == "ts":
-            timestamps.append(value.strip())
-        elif key == "h1":
-            decoded = common.decode_hex(value.strip().lower())
-            if decoded is not None:
-                signatures.append(decoded)
-    if not timestamps:
-        raise common.WebhookRejected("missing_timestamp")
-    if len(timestamps) > 1:
-        raise common.WebhookRejected("malformed_signature")
-    timestamp = common.parse_timestamp(timestamps[0])
-    if not signatures:
-        raise common.WebhookRejected("malformed_signature")
-    common.check_hmac(keys, timestamps[0].encode("ascii") + b":" + delivery.body, signatures)
-    delivery.check_timestamp(timestamp)
+    common.check_timestamped_hmac(
+        delivery,
+        delivery.signature(SIGNATURE),
+        separator=";",
+        stamp_key="ts",
+        signature_key="h1",
+        joiner=b":",
+    )
     payload = common.json_object(delivery.body)
     return VerifiedDelivery(
         event_type=common.event_type(common.body_field(payload, "event_type")),

@@ -14,35 +14,15 @@ from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, Ver
 SIGNATURE: Final = "stripe-signature"
 
 
-def _parts(value: str) -> tuple[list[str], list[bytes]]:
-    """The ``t=`` timestamps and the decodable ``v1=`` signatures of the header."""
-    timestamps: list[str] = []
-    signatures: list[bytes] = []
-    for item in value.split(","):
-        key, separator, item_value = item.strip().partition("=")
-        if not separator:
-            continue
-        if key == "t":
-            timestamps.append(item_value.strip())
-        elif key == "v1":
-            decoded = common.decode_hex(item_value.strip().lower())
-            if decoded is not None:
-                signatures.append(decoded)
-    return timestamps, signatures
-
-
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = common.utf8_keys(delivery.secrets)
-    timestamps, signatures = _parts(delivery.signature(SIGNATURE))
-    if not timestamps:
-        raise common.WebhookRejected("missing_timestamp")
-    if len(timestamps) > 1:
-        raise common.WebhookRejected("malformed_signature")
-    timestamp = common.parse_timestamp(timestamps[0])
-    if not signatures:
-        raise common.WebhookRejected("malformed_signature")
-    common.check_hmac(keys, timestamps[0].encode("ascii") + b"." + delivery.body, signatures)
-    delivery.check_timestamp(timestamp)
+    common.check_timestamped_hmac(
+        delivery,
+        delivery.signature(SIGNATURE),
+        separator=",",
+        stamp_key="t",
+        signature_key="v1",
+        joiner=b".",
+    )
     payload = common.json_object(delivery.body)
     found_type = common.required_type(payload)
     assert payload is not None  # required_type rejected it otherwise
