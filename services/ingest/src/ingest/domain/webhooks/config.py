@@ -123,6 +123,12 @@ class SourceConfig(BaseModel):
     def _check_scheme_options(self) -> SourceConfig:
         scheme = REGISTRY[self.scheme]
         self._check_secrets(signed=scheme.signed)
+        for option, meaning in scheme.required.items():
+            if getattr(self, option) is None:
+                raise ValueError(f"scheme {self.scheme!r} needs {option} ({meaning})")
+        if scheme.key_format is not None:
+            for secret in self.inline_secrets():
+                scheme.key_format(secret)
         if scheme.check is not None:
             scheme.check(self)
         self._check_misplaced_options(scheme.options)

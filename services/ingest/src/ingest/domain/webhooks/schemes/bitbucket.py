@@ -8,15 +8,11 @@ from __future__ import annotations
 from typing import Final
 
 from ingest.domain.webhooks.schemes import common
-from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
+from ingest.domain.webhooks.schemes.common import Scheme, Signing
 
-SIGNATURE: Final = "x-hub-signature"
-EVENT: Final = "x-event-key"
-REQUEST: Final = "x-request-uuid"
-
-
-def verify(delivery: Delivery) -> VerifiedDelivery:
-    return common.verify_sha256_header(delivery, SIGNATURE, EVENT, REQUEST)
+HEADERS: Final = common.HubSignature(
+    signature="x-hub-signature", event="x-event-key", delivery="x-request-uuid"
+)
 
 
 def sign(signing: Signing) -> dict[str, str]:
@@ -25,8 +21,8 @@ def sign(signing: Signing) -> dict[str, str]:
         "X-Request-UUID": signing.delivery_id or common.new_delivery_id(),
         "X-Hook-UUID": common.new_delivery_id(),
         "X-Attempt-Number": "1",
-        "X-Hub-Signature": "sha256=" + signing.hex_hmac(signing.body),
+        "X-Hub-Signature": HEADERS.value(signing),
     }
 
 
-SCHEME: Final = Scheme("bitbucket", verify, sign, id_header=REQUEST)
+SCHEME: Final = Scheme("bitbucket", HEADERS.verify, sign, id_header=HEADERS.delivery)

@@ -14,7 +14,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import parse_qsl
 
@@ -121,6 +121,16 @@ class Delivery:
         """The signature header ``name``: a ``missing_signature`` rejection without it."""
         return require(self.header(name), "missing_signature")
 
+    def signed_timestamp(
+        self, name: str, parse: Callable[[str | None], float] | None = None
+    ) -> tuple[str, float]:
+        """The timestamp header ``name`` as received (it is part of the signed content) and as
+        Unix seconds read by ``parse`` (whole seconds by default); rejected when missing or
+        malformed."""
+        raw = self.header(name)
+        seconds = (parse or parse_timestamp)(raw)
+        return require(raw, "missing_timestamp"), seconds
+
     def public_url(self) -> str:
         """The URL the provider signed: the source's ``url`` and the query string received."""
         url = require(self.config.url, "no_url")
@@ -172,6 +182,10 @@ class Signing:
     def base64_hmac(self, message: bytes) -> str:
         return base64.b64encode(hmac_sha256(self.key, message)).decode("ascii")
 
+    def v0_signature(self) -> str:
+        """``v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">`` (Slack, Zoom)."""
+        return "v0=" + self.hex_hmac(v0_message(self.timestamp, self.body))
+
     def public_url(self, query: str = "") -> str:
         """The URL the provider signs (the source's ``url``), with ``query`` when given."""
         if self.config.url is None:
@@ -194,6 +208,8 @@ class Scheme:
     options: frozenset[str] = frozenset()
     #: Rules a source's configuration must also follow for this scheme (raise ``ValueError``).
     check: Callable[[SourceConfig], None] | None = None
+    #: The source options the scheme cannot work without, each with what it holds.
+    required: Mapping[str, str] = field(default_factory=dict)
     #: The header in which :attr:`sign` makes up a delivery id when it is given none.
     id_header: str | None = None
     #: Older signature headers of the provider that a fresh signature supersedes.
@@ -211,12 +227,21 @@ class Scheme:
     #: For schemes whose keys may be public keys: whether a key is one (``sign`` then needs the
     #: private key instead).
     public_key: Callable[[str], bool] | None = None
+    #: For schemes whose keys are all public keys: the provider's key format, read from each
+    #: inline key when the document is read (raises ``ValueError`` on a key in another format).
+    key_format: Callable[[str], object] | None = None
     #: The query string the provider adds to the source's URL when it signs (Twilio's
     #: ``bodySHA256``), for ``sign``'s callers; ``None`` when it adds none.
     signed_query: Callable[[Signing], str] | None = None
     #: For providers that sign inside the body (Mailgun) or stamp it (Linear): the body as the
     #: provider would send it, signed at ``now``; ``sign``'s callers send that body.
     signed_body: Callable[[Signing], bytes] | None = None
+
+    def __post_init__(self) -> None:
+        # A required option is an option; a key format makes every key a public key.
+        object.__setattr__(self, "options", self.options | frozenset(self.required))
+        if self.key_format is not None and self.public_key is None:
+            object.__setattr__(self, "public_key", _always)
 
     @property
     def asymmetric(self) -> bool:
@@ -231,6 +256,10 @@ class Scheme:
 
 # --------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _always(_key: str) -> bool:
+    return True
 
 
 def require(value: T | None, reason: str) -> T:
@@ -268,6 +297,16 @@ def check_hmac(keys: Sequence[bytes], message: bytes, signatures: Sequence[bytes
     """Reject unless one key's HMAC-SHA256 of ``message`` is one of ``signatures``; the index of
     the first key that matches (see :func:`matching`)."""
     return check_digests([hmac_sha256(key, message) for key in keys], signatures)
+
+
+def check_token(secrets: Sequence[str], token: str | bytes) -> None:
+    """Reject unless ``token`` is one of the secrets. Digests of equal length are compared in
+    constant time, so the token's length stays private too."""
+    keys = utf8_keys(secrets)
+    raw = token.encode("utf-8", "surrogatepass") if isinstance(token, str) else token
+    given = hashlib.sha256(raw).digest()
+    if matching([hashlib.sha256(key).digest() for key in keys], [given]) is None:
+        raise WebhookRejected("invalid_credentials")
 
 
 def check_digests(expected: Sequence[bytes], signatures: Sequence[bytes]) -> int:
@@ -322,28 +361,30 @@ def parsed_keys(secrets: Sequence[str], parse: Callable[[str], T]) -> list[T]:
     return found
 
 
-def check_timestamped_hmac(
-    delivery: Delivery,
-    value: str,
-    *,
-    separator: str,
-    stamp_key: str,
-    signature_key: str,
-    joiner: bytes,
-) -> None:
-    """A ``<stamp_key>=<ts><separator><signature_key>=<hex>...`` header (Stripe, Paddle): exactly
-    one timestamp, at least one decodable hex HMAC-SHA256 of ``<ts><joiner><body>``, and the
-    timestamp within the source's tolerance. Other keys are ignored."""
+@dataclass(frozen=True)
+class StampedHeader:
+    """A ``<stamp>=<ts><separator><signature>=<hex>...`` header (Stripe, Paddle) whose hex
+    HMAC-SHA256 signs ``<ts><joiner><body>``."""
+
+    separator: str
+    stamp: str
+    signature: str
+    joiner: bytes
+
+
+def check_timestamped_hmac(delivery: Delivery, header: str, layout: StampedHeader) -> None:
+    """Header ``header`` in ``layout``: exactly one timestamp, at least one decodable signature
+    that matches, and the timestamp within the source's tolerance. Other keys are ignored."""
     keys = utf8_keys(delivery.secrets)
     timestamps: list[str] = []
     signatures: list[bytes] = []
-    for item in value.split(separator):
+    for item in delivery.signature(header).split(layout.separator):
         key, equals, item_value = item.strip().partition("=")
         if not equals:
             continue
-        if key == stamp_key:
+        if key == layout.stamp:
             timestamps.append(item_value.strip())
-        elif key == signature_key:
+        elif key == layout.signature:
             decoded = decode_hex(item_value.strip().lower())
             if decoded is not None:
                 signatures.append(decoded)
@@ -354,22 +395,67 @@ def check_timestamped_hmac(
     timestamp = parse_timestamp(timestamps[0])
     if not signatures:
         raise WebhookRejected("malformed_signature")
-    check_hmac(keys, timestamps[0].encode("ascii") + joiner + delivery.body, signatures)
+    check_hmac(keys, timestamps[0].encode("ascii") + layout.joiner + delivery.body, signatures)
     delivery.check_timestamp(timestamp)
 
 
-def verify_sha256_header(
-    delivery: Delivery, signature: str, event: str, delivery_id_header: str
-) -> VerifiedDelivery:
-    """``SIGNATURE: sha256=<hex HMAC-SHA256 of the body>``, the type and delivery id in headers
-    (GitHub and Bitbucket Cloud)."""
+def v0_message(timestamp: str, body: bytes) -> bytes:
+    return b"v0:" + timestamp.encode("ascii") + b":" + body
+
+
+def check_v0_hmac(delivery: Delivery, signature: str, timestamp: str) -> int:
+    """``SIGNATURE: v0=<hex HMAC-SHA256 of "v0:<ts>:<body>">`` with the timestamp in header
+    ``timestamp`` (Slack, Zoom); the index of the secret that matched."""
     keys = utf8_keys(delivery.secrets)
-    algorithm, _, hex_digest = delivery.signature(signature).partition("=")
-    signed = decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
-    check_hmac(keys, delivery.body, [require(signed, "malformed_signature")])
+    version, _, hex_digest = delivery.signature(signature).partition("=")
+    raw_timestamp, seconds = delivery.signed_timestamp(timestamp)
+    decoded = decode_hex(hex_digest.lower()) if version == "v0" else None
+    signed = v0_message(raw_timestamp, delivery.body)
+    matched = check_hmac(keys, signed, [require(decoded, "malformed_signature")])
+    delivery.check_timestamp(seconds)
+    return matched
+
+
+@dataclass(frozen=True)
+class HubSignature:
+    """``<signature>: sha256=<hex HMAC-SHA256 of the body>``, with the type and the delivery id
+    in the headers ``event`` and ``delivery`` (GitHub and Bitbucket Cloud)."""
+
+    signature: str
+    event: str
+    delivery: str
+
+    def verify(self, delivery: Delivery) -> VerifiedDelivery:
+        keys = utf8_keys(delivery.secrets)
+        algorithm, _, hex_digest = delivery.signature(self.signature).partition("=")
+        signed = decode_hex(hex_digest.lower()) if algorithm.lower() == "sha256" else None
+        check_hmac(keys, delivery.body, [require(signed, "malformed_signature")])
+        return header_delivery(delivery.headers, self.event, self.delivery)
+
+    @staticmethod
+    def value(signing: Signing) -> str:
+        return "sha256=" + signing.hex_hmac(signing.body)
+
+
+def header_delivery(
+    headers: Mapping[str, str], type_header: str | None, *id_headers: str | None
+) -> VerifiedDelivery:
+    """The type from header ``type_header`` and the delivery id from the first of ``id_headers``
+    present (names may be ``None``: not configured)."""
+    found_type = headers.get(type_header) if type_header else None
+    found_id = None
+    for name in id_headers:
+        found_id = found_id or (delivery_id(headers.get(name)) if name else None)
+    return VerifiedDelivery(event_type=event_type(found_type), delivery_id=found_id)
+
+
+def body_delivery(
+    payload: Mapping[str, object] | None, type_path: Sequence[str], id_path: Sequence[str]
+) -> VerifiedDelivery:
+    """The type and delivery id from the body's members at ``type_path`` and ``id_path``."""
     return VerifiedDelivery(
-        event_type=event_type(delivery.headers.get(event)),
-        delivery_id=delivery_id(delivery.headers.get(delivery_id_header)),
+        event_type=event_type(body_field(payload, *type_path)),
+        delivery_id=delivery_id(body_field(payload, *id_path)),
     )
 
 
@@ -498,9 +584,7 @@ def batch_type(types: Sequence[object]) -> str:
 def mapped(delivery: Delivery) -> VerifiedDelivery:
     """The type and delivery id from the headers the source's configuration names."""
     config = delivery.config
-    found_type = delivery.headers.get(config.type_header) if config.type_header else None
-    found_id = delivery.headers.get(config.id_header) if config.id_header else None
-    return VerifiedDelivery(event_type=event_type(found_type), delivery_id=delivery_id(found_id))
+    return header_delivery(delivery.headers, config.type_header, config.id_header)
 
 
 def mapped_headers(signing: Signing) -> dict[str, str]:

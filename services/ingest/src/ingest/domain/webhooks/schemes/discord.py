@@ -10,14 +10,11 @@ the interaction type's name (e.g. ``APPLICATION_COMMAND``); the delivery id the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ingest.domain.webhooks import keys as asymmetric
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-
-if TYPE_CHECKING:
-    from ingest.domain.webhooks.config import SourceConfig
 
 SIGNATURE: Final = "x-signature-ed25519"
 TIMESTAMP: Final = "x-signature-timestamp"
@@ -36,9 +33,7 @@ INTERACTION_TYPES: Final = {
 def verify(delivery: Delivery) -> VerifiedDelivery:
     keys = common.parsed_keys(delivery.secrets, asymmetric.ed25519_public_bytes)
     value = delivery.signature(SIGNATURE)
-    raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = common.parse_timestamp(raw_timestamp)
-    assert raw_timestamp is not None  # parse_timestamp rejected it otherwise
+    raw_timestamp, timestamp = delivery.signed_timestamp(TIMESTAMP)
     signature = common.require(
         common.decode_hex(value.lower(), _SIGNATURE_BYTES), "malformed_signature"
     )
@@ -65,12 +60,10 @@ def sign(signing: Signing) -> dict[str, str]:
     return {"X-Signature-Ed25519": signature.hex(), "X-Signature-Timestamp": timestamp}
 
 
-def check(config: SourceConfig) -> None:
-    """Inline keys must be Ed25519 public keys already when the document is read."""
-    for secret in config.inline_secrets():
-        asymmetric.ed25519_public_bytes(secret)
-
-
 SCHEME: Final = Scheme(
-    "discord", verify, sign, timestamped=True, check=check, public_key=lambda _key: True
+    "discord",
+    verify,
+    sign,
+    timestamped=True,
+    key_format=asymmetric.ed25519_public_bytes,
 )

@@ -8,29 +8,25 @@ from __future__ import annotations
 from typing import Final
 
 from ingest.domain.webhooks.schemes import common
-from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
+from ingest.domain.webhooks.schemes.common import Scheme, Signing
 
-SIGNATURE: Final = "x-hub-signature-256"
-EVENT: Final = "x-github-event"
-DELIVERY: Final = "x-github-delivery"
-
-
-def verify(delivery: Delivery) -> VerifiedDelivery:
-    return common.verify_sha256_header(delivery, SIGNATURE, EVENT, DELIVERY)
+HEADERS: Final = common.HubSignature(
+    signature="x-hub-signature-256", event="x-github-event", delivery="x-github-delivery"
+)
 
 
 def sign(signing: Signing) -> dict[str, str]:
     return {
         "X-GitHub-Event": signing.event_type or common.DEFAULT_EVENT_TYPE,
         "X-GitHub-Delivery": signing.delivery_id or common.new_delivery_id(),
-        "X-Hub-Signature-256": "sha256=" + signing.hex_hmac(signing.body),
+        "X-Hub-Signature-256": HEADERS.value(signing),
     }
 
 
 SCHEME: Final = Scheme(
     "github",
-    verify,
+    HEADERS.verify,
     sign,
-    id_header=DELIVERY,
+    id_header=HEADERS.delivery,
     superseded_headers=frozenset({"x-hub-signature"}),  # the legacy SHA-1 signature
 )

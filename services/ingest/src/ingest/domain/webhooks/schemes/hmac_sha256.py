@@ -6,13 +6,10 @@ The source says where and how: ``header`` (required), ``encoding`` (``hex`` or `
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-
-if TYPE_CHECKING:
-    from ingest.domain.webhooks.config import SourceConfig
 
 NAME: Final = "hmac-sha256"
 
@@ -47,15 +44,10 @@ def sign(signing: Signing) -> dict[str, str]:
     return headers
 
 
-def check(config: SourceConfig) -> None:
-    if config.header is None:
-        raise ValueError(f"scheme {NAME!r} needs header (the signature header name)")
-
-
 SCHEME: Final = Scheme(
     NAME,
     verify,
     sign,
-    options=frozenset({"header", "encoding", "prefix", "type_header", "id_header"}),
-    check=check,
+    options=frozenset({"encoding", "prefix", "type_header", "id_header"}),
+    required={"header": "the signature header name"},
 )

@@ -11,13 +11,10 @@ else ``batch``; the delivery id is the one event's ``eventId``, or a digest of a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-
-if TYPE_CHECKING:
-    from ingest.domain.webhooks.config import SourceConfig
 
 SIGNATURE: Final = "x-hubspot-signature-v3"
 TIMESTAMP: Final = "x-hubspot-request-timestamp"
@@ -51,9 +48,7 @@ def _signed(method: str, url: str, body: bytes, timestamp: str) -> bytes:
 def verify(delivery: Delivery) -> VerifiedDelivery:
     keys = common.utf8_keys(delivery.secrets)
     signature = common.decode_base64(delivery.signature(SIGNATURE).strip())
-    raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = common.parse_millis(raw_timestamp)
-    assert raw_timestamp is not None  # parse_millis rejected it otherwise
+    raw_timestamp, timestamp = delivery.signed_timestamp(TIMESTAMP, common.parse_millis)
     signed = _signed(delivery.method, delivery.public_url(), delivery.body, raw_timestamp)
     common.check_hmac(keys, signed, [common.require(signature, "malformed_signature")])
     delivery.check_timestamp(timestamp)
@@ -80,17 +75,11 @@ def sign(signing: Signing) -> dict[str, str]:
     }
 
 
-def check(config: SourceConfig) -> None:
-    if config.url is None:
-        raise ValueError("scheme 'hubspot' needs url (the target URL registered with HubSpot)")
-
-
 SCHEME: Final = Scheme(
     "hubspot",
     verify,
     sign,
     timestamped=True,
-    options=frozenset({"url"}),
-    check=check,
+    required={"url": "the target URL registered with HubSpot"},
     superseded_headers=frozenset({"x-hubspot-signature", "x-hubspot-signature-version"}),
 )

@@ -25,10 +25,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     expected = [common.hmac_sha1(key, delivery.body) for key in keys]
     common.check_digests(expected, [common.require(signature, "malformed_signature")])
     payload = common.json_object(delivery.body)
-    return VerifiedDelivery(
-        event_type=common.event_type(common.body_field(payload, "topic")),
-        delivery_id=common.delivery_id(common.body_field(payload, "id")),
-    )
+    return common.body_delivery(payload, ["topic"], ["id"])
 
 
 def sign(signing: Signing) -> dict[str, str]:

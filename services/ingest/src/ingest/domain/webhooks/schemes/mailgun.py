@@ -24,10 +24,7 @@ def _signature_fields(body: bytes) -> tuple[object, object, object, VerifiedDeli
     if payload is not None:
         fields = common.body_field(payload, "signature")
         fields = fields if isinstance(fields, dict) else {}
-        found = VerifiedDelivery(
-            event_type=common.event_type(common.body_field(payload, "event-data", "event")),
-            delivery_id=common.delivery_id(common.body_field(payload, "event-data", "id")),
-        )
+        found = common.body_delivery(payload, ["event-data", "event"], ["event-data", "id"])
         return fields.get("timestamp"), fields.get("token"), fields.get("signature"), found
     form = common.form(body)
     found = VerifiedDelivery(event_type=common.event_type(form.get("event")), delivery_id=None)

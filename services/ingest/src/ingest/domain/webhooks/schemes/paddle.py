@@ -14,24 +14,14 @@ from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 SIGNATURE: Final = "paddle-signature"
+LAYOUT: Final = common.StampedHeader(separator=";", stamp="ts", signature="h1", joiner=b":")
 #: Paddle's SDKs allow 5 seconds between signing and verifying.
 TOLERANCE_SECONDS: Final = 5
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    common.check_timestamped_hmac(
-        delivery,
-        delivery.signature(SIGNATURE),
-        separator=";",
-        stamp_key="ts",
-        signature_key="h1",
-        joiner=b":",
-    )
-    payload = common.json_object(delivery.body)
-    return VerifiedDelivery(
-        event_type=common.event_type(common.body_field(payload, "event_type")),
-        delivery_id=common.delivery_id(common.body_field(payload, "event_id")),
-    )
+    common.check_timestamped_hmac(delivery, SIGNATURE, LAYOUT)
+    return common.body_delivery(common.json_object(delivery.body), ["event_type"], ["event_id"])
 
 
 def sign(signing: Signing) -> dict[str, str]:

@@ -27,10 +27,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
         raise common.WebhookRejected("malformed_signature")
     common.check_hmac(keys, delivery.body, signatures)
     payload = common.json_object(delivery.body)
-    return VerifiedDelivery(
-        event_type=common.event_type(common.body_field(payload, "event", "event_type")),
-        delivery_id=common.delivery_id(common.body_field(payload, "event", "id")),
-    )
+    return common.body_delivery(payload, ["event", "event_type"], ["event", "id"])
 
 
 def sign(signing: Signing) -> dict[str, str]:

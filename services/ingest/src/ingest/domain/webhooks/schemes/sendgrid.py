@@ -10,14 +10,11 @@ one, else ``batch``; the delivery id is the one event's ``sg_event_id``, or a di
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ingest.domain.webhooks import keys as asymmetric
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-
-if TYPE_CHECKING:
-    from ingest.domain.webhooks.config import SourceConfig
 
 SIGNATURE: Final = "x-twilio-email-event-webhook-signature"
 TIMESTAMP: Final = "x-twilio-email-event-webhook-timestamp"
@@ -27,9 +24,7 @@ _MAX_SIGNATURE_BYTES: Final = 80
 def verify(delivery: Delivery) -> VerifiedDelivery:
     keys = common.parsed_keys(delivery.secrets, asymmetric.p256_public_der)
     value = delivery.signature(SIGNATURE)
-    raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = common.parse_timestamp(raw_timestamp)
-    assert raw_timestamp is not None  # parse_timestamp rejected it otherwise
+    raw_timestamp, timestamp = delivery.signed_timestamp(TIMESTAMP)
     signature = common.decode_base64(value.strip(), None)
     if not signature or len(signature) > _MAX_SIGNATURE_BYTES:
         raise common.WebhookRejected("malformed_signature")
@@ -58,12 +53,10 @@ def sign(signing: Signing) -> dict[str, str]:
     }
 
 
-def check(config: SourceConfig) -> None:
-    """Inline keys must be ECDSA P-256 public keys already when the document is read."""
-    for secret in config.inline_secrets():
-        asymmetric.p256_public_der(secret)
-
-
 SCHEME: Final = Scheme(
-    "sendgrid", verify, sign, timestamped=True, check=check, public_key=lambda _key: True
+    "sendgrid",
+    verify,
+    sign,
+    timestamped=True,
+    key_format=asymmetric.p256_public_der,
 )

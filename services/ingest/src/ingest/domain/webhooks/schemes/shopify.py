@@ -22,12 +22,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     keys = common.utf8_keys(delivery.secrets)
     signature = common.decode_base64(delivery.signature(HMAC))
     common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
-    headers = delivery.headers
-    return VerifiedDelivery(
-        event_type=common.event_type(headers.get(TOPIC)),
-        delivery_id=common.delivery_id(headers.get(WEBHOOK_ID))
-        or common.delivery_id(headers.get(EVENT_ID)),
-    )
+    return common.header_delivery(delivery.headers, TOPIC, WEBHOOK_ID, EVENT_ID)
 
 
 def sign(signing: Signing) -> dict[str, str]:

@@ -21,16 +21,7 @@ TIMESTAMP: Final = "x-slack-request-timestamp"
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = common.utf8_keys(delivery.secrets)
-    value = delivery.signature(SIGNATURE)
-    raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = common.parse_timestamp(raw_timestamp)
-    assert raw_timestamp is not None  # parse_timestamp rejected it otherwise
-    version, _, hex_digest = value.partition("=")
-    signature = common.decode_hex(hex_digest.lower()) if version == "v0" else None
-    signed = b"v0:" + raw_timestamp.encode("ascii") + b":" + delivery.body
-    common.check_hmac(keys, signed, [common.require(signature, "malformed_signature")])
-    delivery.check_timestamp(timestamp)
+    common.check_v0_hmac(delivery, SIGNATURE, TIMESTAMP)
     return _slack_delivery(delivery.body)
 
 
@@ -63,11 +54,9 @@ def _slack_delivery(body: bytes) -> VerifiedDelivery:
 
 
 def sign(signing: Signing) -> dict[str, str]:
-    timestamp = signing.timestamp
-    signed = b"v0:" + timestamp.encode("ascii") + b":" + signing.body
     return {
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": "v0=" + signing.hex_hmac(signed),
+        "X-Slack-Request-Timestamp": signing.timestamp,
+        "X-Slack-Signature": signing.v0_signature(),
     }
 
 

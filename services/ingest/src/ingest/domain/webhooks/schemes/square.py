@@ -8,13 +8,10 @@ query string if it has one. The type and delivery id are the body's ``type`` (e.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-
-if TYPE_CHECKING:
-    from ingest.domain.webhooks.config import SourceConfig
 
 SIGNATURE: Final = "x-square-hmacsha256-signature"
 LEGACY_SIGNATURE: Final = "x-square-signature"
@@ -26,10 +23,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     url = delivery.public_url().encode("utf-8")
     common.check_hmac(keys, url + delivery.body, [common.require(signature, "malformed_signature")])
     payload = common.json_object(delivery.body)
-    return VerifiedDelivery(
-        event_type=common.event_type(common.body_field(payload, "type")),
-        delivery_id=common.delivery_id(common.body_field(payload, "event_id")),
-    )
+    return common.body_delivery(payload, ["type"], ["event_id"])
 
 
 def sign(signing: Signing) -> dict[str, str]:
@@ -37,16 +31,10 @@ def sign(signing: Signing) -> dict[str, str]:
     return {"x-square-hmacsha256-signature": signing.base64_hmac(url + signing.body)}
 
 
-def check(config: SourceConfig) -> None:
-    if config.url is None:
-        raise ValueError("scheme 'square' needs url (the notification URL registered with Square)")
-
-
 SCHEME: Final = Scheme(
     "square",
     verify,
     sign,
-    options=frozenset({"url"}),
-    check=check,
+    required={"url": "the notification URL registered with Square"},
     superseded_headers=frozenset({LEGACY_SIGNATURE}),
 )

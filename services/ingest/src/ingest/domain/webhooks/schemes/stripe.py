@@ -12,17 +12,11 @@ from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
 
 SIGNATURE: Final = "stripe-signature"
+LAYOUT: Final = common.StampedHeader(separator=",", stamp="t", signature="v1", joiner=b".")
 
 
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    common.check_timestamped_hmac(
-        delivery,
-        delivery.signature(SIGNATURE),
-        separator=",",
-        stamp_key="t",
-        signature_key="v1",
-        joiner=b".",
-    )
+    common.check_timestamped_hmac(delivery, SIGNATURE, LAYOUT)
     payload = common.json_object(delivery.body)
     found_type = common.required_type(payload)
     assert payload is not None  # required_type rejected it otherwise

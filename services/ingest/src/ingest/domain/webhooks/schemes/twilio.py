@@ -15,14 +15,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ingest.domain.webhooks.schemes import common
 from ingest.domain.webhooks.schemes.common import Delivery, Scheme, Signing, VerifiedDelivery
-
-if TYPE_CHECKING:
-    from ingest.domain.webhooks.config import SourceConfig
 
 SIGNATURE: Final = "x-twilio-signature"
 IDEMPOTENCY_TOKEN: Final = "i-twilio-idempotency-token"  # noqa: S105 - a header name
@@ -132,17 +129,11 @@ def sign(signing: Signing) -> dict[str, str]:
     }
 
 
-def check(config: SourceConfig) -> None:
-    if config.url is None:
-        raise ValueError("scheme 'twilio' needs url (the webhook URL configured in Twilio)")
-
-
 SCHEME: Final = Scheme(
     "twilio",
     verify,
     sign,
-    options=frozenset({"url"}),
-    check=check,
+    required={"url": "the webhook URL configured in Twilio"},
     id_header=IDEMPOTENCY_TOKEN,
     signed_query=signed_query,
 )

@@ -58,9 +58,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     keys = common.utf8_keys(delivery.secrets)
     value = delivery.signature(SIGNATURE)
     message_id = common.require(delivery.header(MESSAGE_ID), "missing_delivery_id")
-    raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = parse_rfc3339(raw_timestamp)
-    assert raw_timestamp is not None  # parse_rfc3339 rejected it otherwise
+    raw_timestamp, timestamp = delivery.signed_timestamp(TIMESTAMP, parse_rfc3339)
     algorithm, _, hex_digest = value.partition("=")
     signature = common.decode_hex(hex_digest.lower()) if algorithm == "sha256" else None
     signed = _signed(message_id, raw_timestamp, delivery.body)

@@ -19,10 +19,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     signature = common.decode_base64(encoded.strip()) if algorithm == "sha256" else None
     common.check_hmac(keys, delivery.body, [common.require(signature, "malformed_signature")])
     payload = common.json_object(delivery.body)
-    return VerifiedDelivery(
-        event_type=common.event_type(common.body_field(payload, "event_type")),
-        delivery_id=common.delivery_id(common.body_field(payload, "event_id")),
-    )
+    return common.body_delivery(payload, ["event_type"], ["event_id"])
 
 
 def sign(signing: Signing) -> dict[str, str]:

@@ -22,28 +22,16 @@ TIMESTAMP: Final = "x-zm-request-timestamp"
 URL_VALIDATION: Final = "endpoint.url_validation"
 
 
-def _signed(timestamp: str, body: bytes) -> bytes:
-    return b"v0:" + timestamp.encode("ascii") + b":" + body
-
-
 def verify(delivery: Delivery) -> VerifiedDelivery:
-    keys = common.utf8_keys(delivery.secrets)
-    value = delivery.signature(SIGNATURE)
-    raw_timestamp = delivery.header(TIMESTAMP)
-    timestamp = common.parse_timestamp(raw_timestamp)
-    assert raw_timestamp is not None  # parse_timestamp rejected it otherwise
-    version, _, hex_digest = value.partition("=")
-    signature = common.decode_hex(hex_digest.lower()) if version == "v0" else None
-    signed = _signed(raw_timestamp, delivery.body)
-    matched = common.check_hmac(keys, signed, [common.require(signature, "malformed_signature")])
-    delivery.check_timestamp(timestamp)
+    matched = common.check_v0_hmac(delivery, SIGNATURE, TIMESTAMP)
+    key = common.utf8_keys(delivery.secrets)[matched]
     payload = common.json_object(delivery.body)
     event = common.body_field(payload, "event")
     if event == URL_VALIDATION:
         plain = common.body_field(payload, "payload", "plainToken")
         if not isinstance(plain, str):
             raise common.WebhookRejected("malformed_payload", status=400)
-        encrypted = hmac.new(keys[matched], plain.encode("utf-8"), hashlib.sha256).hexdigest()
+        encrypted = hmac.new(key, plain.encode("utf-8"), hashlib.sha256).hexdigest()
         return VerifiedDelivery(
             event_type=URL_VALIDATION,
             delivery_id=None,
@@ -56,10 +44,9 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
 
 
 def sign(signing: Signing) -> dict[str, str]:
-    timestamp = signing.timestamp
     return {
-        "x-zm-request-timestamp": timestamp,
-        "x-zm-signature": "v0=" + signing.hex_hmac(_signed(timestamp, signing.body)),
+        "x-zm-request-timestamp": signing.timestamp,
+        "x-zm-signature": signing.v0_signature(),
         "x-zm-trackingid": "v=2.0&s=" + common.new_delivery_id(),
     }
 
