@@ -368,6 +368,11 @@ def rewrite(
     return "".join(b + e for b, e in zip(bodies, endings, strict=True)), unknown
 
 
+#: What decides where an attribute's value ends: strings (escapes kept inside), brackets and the
+#: start of a comment.
+_TOKEN = re.compile(r'"(?:\\.|[^"\\])*(?P<closed>"?)|[\[{(\]})]|#|//')
+
+
 @dataclass
 class _Cells:
     indent: str
@@ -382,28 +387,21 @@ def _cells(line: str) -> _Cells | None:
     if not match or line.lstrip().startswith(("#", "//")):
         return None
     rest = match.group("rest")
-    depth, quoted, index = 0, False, 0
+    depth = 0
     comment: str | None = None
-    while index < len(rest):
-        char = rest[index]
-        if quoted:
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char in "[{(":
-            depth += 1
-        elif char in "]})":
-            depth -= 1
-        elif char == "#" or rest.startswith("//", index):
-            comment = rest[index:]
-            rest = rest[:index]
+    for token in _TOKEN.finditer(rest):
+        text = token.group()
+        if text.startswith('"'):
+            if not token.group("closed"):
+                return None  # a string that goes on past the line
+        elif text in ("#", "//"):
+            comment = rest[token.start() :]
+            rest = rest[: token.start()]
             break
-        index += 1
+        else:
+            depth += 1 if text in "[{(" else -1
     value = rest.rstrip()
-    if quoted or depth != 0 or not value or "<<" in value:
+    if depth != 0 or not value or "<<" in value:
         return None
     return _Cells(match.group("indent"), match.group("key"), value, comment)
 
