@@ -874,258 +874,30 @@ def test_scripts_called_by_workflows_exist(path: Path) -> None:
 
 # --- the same checks on a planted caller and reusable workflow: they can fail -------------------
 
-SHA = "0123456789abcdef0123456789abcdef01234567"
+PLANTED = yaml.safe_load((Path(__file__).parent / "planted_workflows.yaml").read_text("utf-8"))
+MUTATIONS: dict[str, dict[str, Any]] = {entry["name"]: entry for entry in PLANTED["mutations"]}
 
 
-def credentials_step() -> dict[str, Any]:
-    return {
-        "uses": f"{AWS_CREDENTIALS}@{SHA}",
-        "with": {"role-to-assume": "${{ vars.ROLE }}", "aws-region": "${{ vars.AWS_REGION }}"},
-    }
+def mutate(caller: dict[str, Any], callee: dict[str, Any], mutation: dict[str, Any]) -> None:
+    """Set (or, with ``delete``, remove) the mutation's ``path`` in the caller or the callee."""
+    first, *keys = mutation["path"].split(".")
+    node: Any = caller if first == "caller" else callee
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last = keys[-1]
+    if mutation.get("delete"):
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = mutation["value"]
+    else:
+        node[last] = mutation["value"]
 
 
-PLANTED_CALLEE: dict[str, Any] = {
-    "on": {
-        "workflow_call": {
-            "inputs": {
-                "environment": {"type": "string", "required": True},
-                "apply-when-unchanged": {"type": "boolean", "default": False},
-            }
-        }
-    },
-    "permissions": {},
-    "jobs": {
-        "plan": {
-            "runs-on": "ubuntu-24.04",
-            "timeout-minutes": 20,
-            "concurrency": {
-                "group": "terraform-${{ inputs.environment }}",
-                "cancel-in-progress": False,
-            },
-            "permissions": {"contents": "read", "id-token": "write"},
-            "outputs": {"plan_sha256": "${{ steps.plan.outputs.plan_sha256 }}"},
-            "env": {"ENVIRONMENT": "${{ inputs.environment }}"},
-            "steps": [
-                {"uses": f"actions/checkout@{SHA}", "with": {"persist-credentials": False}},
-                credentials_step(),
-                {"id": "plan", "run": 'python3 -m scripts.ci.terraform_env plan "$ENVIRONMENT"'},
-                {
-                    "uses": f"actions/upload-artifact@{SHA}",
-                    "with": {
-                        "name": "tfplan-${{ inputs.environment }}",
-                        "overwrite": True,
-                        "retention-days": 35,
-                    },
-                },
-            ],
-        },
-        "apply": {
-            "needs": "plan",
-            "runs-on": "ubuntu-24.04",
-            "timeout-minutes": 30,
-            "environment": {"name": "${{ inputs.environment }}"},
-            "concurrency": {
-                "group": "terraform-${{ inputs.environment }}",
-                "cancel-in-progress": False,
-            },
-            "permissions": {"contents": "read", "id-token": "write"},
-            "env": {"ENVIRONMENT": "${{ inputs.environment }}"},
-            "steps": [
-                {"uses": f"actions/checkout@{SHA}", "with": {"persist-credentials": False}},
-                {
-                    "uses": f"actions/download-artifact@{SHA}",
-                    "with": {"name": "tfplan-${{ inputs.environment }}"},
-                },
-                credentials_step(),
-                {
-                    "env": {"PLAN_SHA256": "${{ needs.plan.outputs.plan_sha256 }}"},
-                    "run": 'python3 -m scripts.ci.terraform_env apply "$ENVIRONMENT" '
-                    '--plan "$RUNNER_TEMP/tfplan" --expect-sha256 "$PLAN_SHA256" --replan',
-                },
-            ],
-        },
-    },
-}
-PLANTED_CALLER: dict[str, Any] = {
-    "on": {"push": {"branches": ["main"]}},
-    "permissions": {},
-    "jobs": {
-        "prod": {
-            "permissions": {"contents": "read", "id-token": "write"},
-            "uses": "./.github/workflows/_env.yml",
-            "with": {"environment": "prod"},
-        },
-        "drift": {
-            "runs-on": "ubuntu-24.04",
-            "timeout-minutes": 20,
-            "strategy": {"matrix": {"environment": ["dev", "prod"]}},
-            "concurrency": {
-                "group": "terraform-${{ matrix.environment }}",
-                "cancel-in-progress": False,
-            },
-            "permissions": {"contents": "read", "id-token": "write"},
-            "env": {"ENVIRONMENT": "${{ matrix.environment }}"},
-            "steps": [
-                {"uses": f"actions/checkout@{SHA}", "with": {"persist-credentials": False}},
-                credentials_step(),
-                {"run": 'python3 -m scripts.ci.terraform_env plan "$ENVIRONMENT" --lock=false'},
-            ],
-        },
-    },
-}
-
-Mutation = Callable[[dict[str, Any], dict[str, Any]], None]
-_DELETE = object()
-
-
-def _set(path: str, value: Any) -> Mutation:
-    """Set caller.<...> or callee.<...> (dotted path; a list index is a number)."""
-
-    def mutate(caller: dict[str, Any], callee: dict[str, Any]) -> None:
-        first, *keys = path.split(".")
-        node: Any = caller if first == "caller" else callee
-        for key in keys[:-1]:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        last = keys[-1]
-        if value is _DELETE:
-            del node[last]
-        elif isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
-
-    return mutate
-
-
-CALL = "caller.jobs.prod"
-DRIFT = "caller.jobs.drift"
-PLAN = "callee.jobs.plan"
-APPLY = "callee.jobs.apply"
-
-MUTATIONS: dict[str, tuple[Mutation, str]] = {
-    "the call grants more than its jobs ask for": (
-        _set(f"{CALL}.permissions.pull-requests", "write"),
-        "grant exactly the called jobs' permissions",
-    ),
-    "the call withholds id-token": (
-        _set(f"{CALL}.permissions.id-token", _DELETE),
-        "grant exactly the called jobs' permissions",
-    ),
-    "the call declares no permissions": (
-        _set(f"{CALL}.permissions", _DELETE),
-        "declare the permissions the called jobs need",
-    ),
-    "secrets: inherit": (_set(f"{CALL}.secrets", "inherit"), "no secrets: inherit"),
-    "an undeclared input": (_set(f"{CALL}.with.env", "prod"), "undeclared inputs"),
-    "a required input left out": (
-        _set(f"{CALL}.with.environment", _DELETE),
-        "required inputs missing",
-    ),
-    "a boolean input given a string": (
-        _set(f"{CALL}.with.apply-when-unchanged", "yes"),
-        "must be a boolean",
-    ),
-    "a reusable workflow from elsewhere": (
-        _set(f"{CALL}.uses", f"octo/pipelines/.github/workflows/_env.yml@{SHA}"),
-        "call a reusable workflow of this repository",
-    ),
-    "the call holds its jobs' concurrency group": (
-        _set(f"{CALL}.concurrency", "terraform-prod"),
-        "belongs to the called jobs",
-    ),
-    "a reusable workflow that also runs on push": (
-        _set("callee.on.push", None),
-        "only called",
-    ),
-    "an expression expanded in a called run block": (
-        _set(
-            f"{PLAN}.steps.2.run",
-            "python3 -m scripts.ci.terraform_env plan ${{ inputs.environment }}",
-        ),
-        "expands an expression into its script",
-    ),
-    "a called job without a timeout": (_set(f"{PLAN}.timeout-minutes", _DELETE), "timeout-minutes"),
-    "id-token without a role": (_set(f"{PLAN}.steps", []), "id-token: write must go with"),
-    "a role from an input": (
-        _set(f"{APPLY}.steps.2.with.role-to-assume", "${{ inputs.role }}"),
-        "role-to-assume must be",
-    ),
-    "a write scope next to the credentials": (
-        _set(f"{PLAN}.permissions.pull-requests", "write"),
-        "split the job",
-    ),
-    "an apply outside an environment": (
-        _set(f"{APPLY}.environment", _DELETE),
-        "apply inside a GitHub environment",
-    ),
-    "an apply that may be cancelled": (
-        _set(f"{APPLY}.concurrency.cancel-in-progress", True),
-        "never be cancelled",
-    ),
-    "a plan that may cancel the apply": (
-        _set(f"{PLAN}.concurrency.cancel-in-progress", True),
-        "must never cancel",
-    ),
-    "an apply of a fresh plan": (
-        _set(f"{APPLY}.steps.3.run", 'python3 -m scripts.ci.terraform_env apply "$ENVIRONMENT"'),
-        "apply needs --plan",
-    ),
-    "an apply of another environment's plan": (
-        _set(f"{APPLY}.steps.1.with.name", "tfplan-dev"),
-        "download the saved plan tfplan-prod",
-    ),
-    "a digest from a job that is not needed": (
-        _set(f"{APPLY}.steps.3.env.PLAN_SHA256", "${{ needs.other.outputs.plan_sha256 }}"),
-        "needs the plan job other",
-    ),
-    "a plan outside the apply's group": (
-        _set(f"{PLAN}.concurrency.group", "plan-${{ inputs.environment }}"),
-        "plan and apply share",
-    ),
-    "an apply of a saved plan from any attempt, without re-planning": (
-        _set(
-            f"{APPLY}.steps.3.run",
-            'python3 -m scripts.ci.terraform_env apply "$ENVIRONMENT" '
-            '--plan "$RUNNER_TEMP/tfplan" --expect-sha256 "$PLAN_SHA256"',
-        ),
-        "apply --replan, or only a plan saved in this run attempt",
-    ),
-    "an upload a re-run cannot repeat": (
-        _set(f"{PLAN}.steps.3.with.overwrite", _DELETE),
-        "overwrite: true",
-    ),
-    "a plan that expires before its approval": (
-        _set(f"{PLAN}.steps.3.with.retention-days", 30),
-        "keep it longer",
-    ),
-    "a drift check in a group of its own": (
-        _set(f"{DRIFT}.concurrency.group", "terraform-drift-${{ matrix.environment }}"),
-        "so it waits in terraform-dev",
-    ),
-    "a drift check that cancels": (
-        _set(f"{DRIFT}.concurrency.cancel-in-progress", True),
-        "so it must never cancel",
-    ),
-    "a drift check without a concurrency group": (
-        _set(f"{DRIFT}.concurrency", _DELETE),
-        "so it waits in terraform-dev",
-    ),
-    "a drift check that does not say its environment": (
-        _set(f"{DRIFT}.env", _DELETE),
-        "name the environment it touches",
-    ),
-    "a plan that waits in another environment's group": (
-        _set(f"{PLAN}.concurrency.group", "terraform-dev"),
-        "waits in terraform-prod",
-    ),
-}
-
-
-def planted_violations(tmp_path: Path, mutation: Mutation | None = None) -> list[str]:
+def planted_violations(tmp_path: Path, mutation: dict[str, Any] | None = None) -> list[str]:
     """Write the planted pair (optionally broken), run every check, return the failures."""
-    caller, callee = copy.deepcopy(PLANTED_CALLER), copy.deepcopy(PLANTED_CALLEE)
+    caller, callee = copy.deepcopy(PLANTED["caller"]), copy.deepcopy(PLANTED["callee"])
     if mutation is not None:
-        mutation(caller, callee)
+        mutate(caller, callee, mutation)
     directory = tmp_path / ".github" / "workflows"
     directory.mkdir(parents=True)
     caller_path, callee_path = directory / "deploy.yml", directory / "_env.yml"
@@ -1157,6 +929,6 @@ def test_the_planted_pair_passes_as_written(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("broken", sorted(MUTATIONS))
 def test_each_rule_fails_on_a_planted_violation(tmp_path: Path, broken: str) -> None:
-    mutation, expected = MUTATIONS[broken]
+    mutation = MUTATIONS[broken]
     failures = planted_violations(tmp_path, mutation)
-    assert any(expected in failure for failure in failures), failures
+    assert any(mutation["expect"] in failure for failure in failures), failures
