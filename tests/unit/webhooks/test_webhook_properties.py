@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,30 @@ def outcome(
         return error
 
 
+@dataclass(frozen=True)
+class Signed:
+    """A body signed for a source, with one of its secrets, at ``now``."""
+
+    config: SourceConfig
+    secret: str
+    body: bytes
+    now: float
+    headers: dict[str, str]
+
+    def outcome(self, body: bytes | None = None) -> VerifiedDelivery | WebhookRejected:
+        """What ``verify`` decides for the signed body, or for ``body`` under its signature."""
+        other = self.body if body is None else body
+        return outcome(self.config, self.headers, other, self.secret, self.now)
+
+
+@st.composite
+def signed_bodies(draw: st.DrawFn, *, min_size: int = 0, max_size: int = 256) -> Signed:
+    config, secret = draw(sources())
+    body = draw(st.binary(min_size=min_size, max_size=max_size))
+    now = draw(timestamps)
+    return Signed(config, secret, body, now, lowered(sign(config, body, secret, now)))
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | texts,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(texts, children, max_size=4),
@@ -70,16 +95,12 @@ events = st.fixed_dictionaries(
 
 
 @settings(max_examples=150)
-@given(source=sources(), body=st.binary(max_size=4096), now=timestamps)
-def test_any_signed_body_passes_the_signature_check(
-    source: tuple[SourceConfig, str], body: bytes, now: float
-) -> None:
-    config, secret = source
-    headers = lowered(sign(config, body, secret, now))
-    result = outcome(config, headers, body, secret, now)
+@given(signed=signed_bodies(max_size=4096))
+def test_any_signed_body_passes_the_signature_check(signed: Signed) -> None:
+    result = signed.outcome()
     if isinstance(result, WebhookRejected):
         # Only a body lacking the type it must carry may fail, and never as an auth failure.
-        assert config.scheme in BODY_TYPED_SCHEMES
+        assert signed.config.scheme in BODY_TYPED_SCHEMES
         assert (result.status, result.reason in PAYLOAD_REASONS) == (400, True)
     else:
         assert result.event_type
@@ -112,30 +133,23 @@ def test_any_signed_event_round_trips(
 
 
 @settings(max_examples=150)
-@given(source=sources(), body=st.binary(min_size=1, max_size=2048), now=timestamps, data=st.data())
-def test_any_single_byte_change_is_rejected(
-    source: tuple[SourceConfig, str], body: bytes, now: float, data: st.DataObject
-) -> None:
-    config, secret = source
-    headers = lowered(sign(config, body, secret, now))
-    index = data.draw(st.integers(min_value=0, max_value=len(body) - 1), label="index")
+@given(signed=signed_bodies(min_size=1, max_size=2048), data=st.data())
+def test_any_single_byte_change_is_rejected(signed: Signed, data: st.DataObject) -> None:
+    index = data.draw(st.integers(min_value=0, max_value=len(signed.body) - 1), label="index")
     delta = data.draw(st.integers(min_value=1, max_value=255), label="delta")
-    changed = bytearray(body)
+    changed = bytearray(signed.body)
     changed[index] = (changed[index] + delta) % 256
-    result = outcome(config, headers, bytes(changed), secret, now)
+    result = signed.outcome(bytes(changed))
     assert isinstance(result, WebhookRejected)
     assert result.reason == "invalid_signature"
 
 
 @settings(max_examples=100)
-@given(source=sources(), body=st.binary(max_size=256), now=timestamps)
-def test_truncated_or_extended_bodies_are_rejected(
-    source: tuple[SourceConfig, str], body: bytes, now: float
-) -> None:
-    config, secret = source
-    headers = lowered(sign(config, body, secret, now))
+@given(signed=signed_bodies(max_size=256))
+def test_truncated_or_extended_bodies_are_rejected(signed: Signed) -> None:
+    body = signed.body
     for other in (body + b"\n", body[:-1] if body else b" "):
-        result = outcome(config, headers, other, secret, now)
+        result = signed.outcome(other)
         assert isinstance(result, WebhookRejected)
         assert result.reason == "invalid_signature"
 

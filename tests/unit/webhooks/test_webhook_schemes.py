@@ -8,6 +8,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from ingest.domain.webhooks.config import SourceConfig
@@ -82,21 +83,6 @@ def signed(
     return lower(sign(config, body, key, at, delivery_id=delivery_id, event_type=event_type))
 
 
-def rejected(
-    config: SourceConfig,
-    headers: Mapping[str, str],
-    body: bytes = EVENT_BODY,
-    *,
-    secrets: list[str] | None = None,
-    now: float = NOW,
-) -> WebhookRejected:
-    active = config.inline_secrets() if secrets is None else secrets
-    with pytest.raises(WebhookRejected) as info:
-        verify(config, headers, body, active, now)
-    assert info.value.reason in KNOWN_REASONS
-    return info.value
-
-
 def accepted(
     config: SourceConfig,
     headers: Mapping[str, str],
@@ -107,6 +93,14 @@ def accepted(
 ) -> VerifiedDelivery:
     active = config.inline_secrets() if secrets is None else secrets
     return verify(config, headers, body, active, now)
+
+
+def rejected(*args: Any, **options: Any) -> WebhookRejected:
+    """The rejection :func:`accepted`'s call gets instead (a known reason)."""
+    with pytest.raises(WebhookRejected) as info:
+        accepted(*args, **options)
+    assert info.value.reason in KNOWN_REASONS
+    return info.value
 
 
 # --------------------------------------------------------------------------------------------
