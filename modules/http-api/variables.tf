@@ -36,10 +36,11 @@ variable "throttling" {
 }
 
 variable "access_logs" {
-  description = "The access log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption)."
+  description = "The access log group: retention_days (default 30), kms_key_arn (null: CloudWatch Logs' own encryption) and log_group_class (default INFREQUENT_ACCESS: half the ingestion price, read with Logs Insights; STANDARD adds Live Tail, metric and subscription filters; changing it replaces the group and its logs)."
   type = object({
-    retention_days = optional(number, 30)
-    kms_key_arn    = optional(string)
+    retention_days  = optional(number, 30)
+    kms_key_arn     = optional(string)
+    log_group_class = optional(string, "INFREQUENT_ACCESS")
   })
   default  = {}
   nullable = false
@@ -52,6 +53,11 @@ variable "access_logs" {
   validation {
     condition     = var.access_logs.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.access_logs.kms_key_arn))
     error_message = "access_logs.kms_key_arn must be a KMS key ARN or null."
+  }
+
+  validation {
+    condition     = contains(["STANDARD", "INFREQUENT_ACCESS"], var.access_logs.log_group_class)
+    error_message = "access_logs.log_group_class must be STANDARD or INFREQUENT_ACCESS."
   }
 }
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,20 @@ from tests.integration.test_handler import api_event
 
 #: CloudWatch Logs bills 26 bytes of metadata per log event on top of the line.
 CLOUDWATCH_EVENT_BYTES = 26
+#: The access log line API Gateway writes for each request (modules/http-api).
+ACCESS_LOG_FORMAT = Path(__file__).parents[2] / "modules" / "http-api" / "access-log-format.json"
+#: What API Gateway puts in its place for a POST /events from an IPv4 address and an SDK.
+CONTEXT = {
+    "$context.requestId": "Ab1CdEfGhIjKlM=",
+    "$context.requestTimeEpoch": "1796024946474",
+    "$context.identity.sourceIp": "203.0.113.10",
+    "$context.identity.userAgent": "python-requests/2.31.0",
+    "$context.httpMethod": "POST",
+    "$context.path": "/events",
+    "$context.status": "202",
+    "$context.responseLatency": "14",
+    "$context.integrationErrorMessage": "-",
+}
 
 
 @pytest.fixture
@@ -69,6 +84,19 @@ def test_an_accepted_event_is_one_line_with_its_metrics(lambda_env: EventStore) 
     assert (record["EventsAccepted"], record["PayloadBytes"]) == (1, len(body))
     # The cost model's Lambda log bytes per request cover this line and CloudWatch's metadata.
     assert len(line.encode()) + CLOUDWATCH_EVENT_BYTES <= cost.DEFAULT_LOG_BYTES_PER_REQUEST
+
+
+def test_the_access_log_line_is_what_the_model_charges() -> None:
+    """The line of access-log-format.json as Terraform's jsonencode renders it (keys sorted, no
+    spaces) with a typical request's values: the trail (request id), and what the function's line
+    cannot say for requests it never sees (who, what, the status, the time taken, the failure)."""
+    fields: dict[str, str] = json.loads(ACCESS_LOG_FORMAT.read_text())
+    assert {"requestId", "ip", "path", "status", "latency", "integrationError"} <= set(fields)
+    line = json.dumps({k: CONTEXT[v] for k, v in sorted(fields.items())}, separators=(",", ":"))
+    assert len(line.encode()) + CLOUDWATCH_EVENT_BYTES <= cost.DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST
+    # the class the model prices is the module's default
+    variables = (ACCESS_LOG_FORMAT.parent / "variables.tf").read_text()
+    assert f'log_group_class = optional(string, "{cost.DEFAULT_ACCESS_LOG_CLASS}")' in variables
 
 
 def test_a_batch_is_one_line_naming_every_event(lambda_env: EventStore) -> None:

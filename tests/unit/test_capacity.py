@@ -19,8 +19,8 @@ def test_single_events_meet_the_api_gateway_rate_first() -> None:
     assert result.binding.key == "api_rate"
     assert result.binding.utilisation == pytest.approx(0.5)
     limits = {limit.key: limit for limit in result.limits}
-    # 5,000 requests/s x 20 ms = 100 concurrent executions (Little's law)
-    assert limits["lambda_concurrency"].needed == pytest.approx(100)
+    # 5,000 requests/s x 10 ms (the default duration) = 50 concurrent executions (Little's law)
+    assert limits["lambda_concurrency"].needed == pytest.approx(50)
     # a 1 KiB event is a 1-unit item and a 1-unit index entry; 16 shards share one source
     assert limits["table_writes"].needed == pytest.approx(5000)
     assert limits["index_shard_writes"].needed == pytest.approx(5000 / 16)

@@ -46,6 +46,9 @@ def bare(**overrides: Any) -> CostInputs:
         "log_retention_days": 0.0,
         "pitr": False,
         "custom_metrics": 0,
+        "alarms": 0,
+        "dashboards": 0,
+        "kms_keys": 0,
     }
     values.update(overrides)
     return CostInputs(**values)
@@ -117,10 +120,30 @@ def test_pitr_and_archived_logs() -> None:
     )
     # PITR on the base table only: 1,000,000 x 1,124 B = 1,124,000,000 B = 1.0468065739 GB x $0.20
     assert result.usd("dynamodb_pitr") == pytest.approx(0.2093613148)
-    # logs: 1,000,000 x (600 + 400) B = 1e9 B = 0.9313225746 GB; x $0.50 = $0.4656612873
-    assert result.usd("logs_ingestion") == pytest.approx(0.4656612873)
+    # the function's log group: 1,000,000 x 600 B = 0.5587935448 GB x $0.50 (Standard)
+    assert result.usd("logs_ingestion") == pytest.approx(0.2793967724)
+    # the access log group: 1,000,000 x 400 B = 0.3725290298 GB x $0.25 (Infrequent Access)
+    assert result.usd("access_logs_ingestion") == pytest.approx(0.0931322575)
     # archive: 0.9313225746 GB x 2.4 months x 0.25 compressed = 0.5587935448 GB-month x $0.03
     assert result.usd("logs_storage") == pytest.approx(0.0167638063)
+
+
+def test_the_access_log_class_sets_its_ingestion_price() -> None:
+    standard = estimate(bare(access_log_bytes_per_request=400, access_log_class="STANDARD"))
+    # 0.3725290298 GB x $0.50 in the Standard class: twice the Infrequent Access price
+    assert standard.usd("access_logs_ingestion") == pytest.approx(0.1862645149)
+    assert "(Standard)" in standard.line("access_logs_ingestion").label
+    with pytest.raises(cost.InvalidInputs, match="access_log_class must be one of"):
+        bare(access_log_class="DELIVERY")
+
+
+def test_the_duration_model_stretches_cpu_time_by_the_memorys_share_of_a_vcpu() -> None:
+    # 0.9 ms of one core at 512 MB (0.2894 vCPU): 0.9 x 1769 / 512 = 3.1096 ms, + 5 ms for the write
+    assert cost.modelled_duration_ms(0.9, 512) == pytest.approx(8.1095703125)
+    # from 1,769 MB on, a single-threaded handler has a whole core
+    assert cost.modelled_duration_ms(0.9, 3008) == pytest.approx(5.9)
+    # the default duration covers the bench's measurement (0.90 ms, docs/cost.md) with a margin
+    assert cost.modelled_duration_ms(0.9, cost.DEFAULT_MEMORY_MB) <= cost.DEFAULT_DURATION_MS
 
 
 def test_platform_lines_and_batch_event_ids_add_log_bytes() -> None:
@@ -359,10 +382,26 @@ def test_render_table_names_prices_components_and_totals() -> None:
     assert "2026-11" in text
     for label in ("API Gateway", "Lambda invocations", "DynamoDB writes", "CloudWatch Logs"):
         assert label in text
-    assert "CloudWatch alarms" in text
+    assert "CloudWatch alarm metrics" in text
     assert "Total USD/month" in text
     assert "Per million events" in text
-    assert "by batch size: 1: $" in text
+    assert "by events per request: 1: $" in text
+
+
+def test_a_batch_size_capped_by_the_1_mib_request_says_so() -> None:
+    text = cost.render_table(estimate(CostInputs(events_per_month=1e6, event_size_bytes=4096)))
+    # 500 events of 4 KiB do not fit one request: the row is the largest batch that does
+    assert "255 (the most that fit in 1 MiB): $" in text
+    assert ", 500" not in text
+
+
+def test_by_default_the_fixed_cost_is_what_the_terraform_deploys() -> None:
+    idle = estimate(CostInputs(events_per_month=0.0))
+    # 12 alarm metrics x $0.10 + 1 dashboard x $3.00 + the alarm topic's KMS key $1.00
+    assert idle.fixed_usd == pytest.approx(5.20)
+    assert idle.usd("secrets") == 0  # the Terraform creates none; --secrets N for webhook sources
+    busy = estimate(CostInputs(events_per_month=1e6))
+    assert busy.fixed_usd == pytest.approx(5.20 + 3.60)  # and 12 EMF metric series with traffic
 
 
 def test_render_table_for_an_idle_month() -> None:
@@ -409,6 +448,7 @@ def test_cli_json_matches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     argv += ["--item-overhead", "0", "--log-bytes", "600", "--access-log-bytes", "0"]
     argv += ["--platform-log-bytes", "0", "--batch-log-bytes", "0"]
     argv += ["--log-retention-days", "0", "--no-pitr", "--metrics", "0", "--json"]
+    argv += ["--alarms", "0", "--dashboards", "0", "--kms-keys", "0"]
     argv += ["--indexes", "legacy", "--compression-ratio", "1"]
     assert run_cli(argv) == 0
     data = json.loads(capsys.readouterr().out)
@@ -420,6 +460,38 @@ def test_cli_json_matches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     lines = {line["key"]: line["usd"] for line in data["lines"]}
     assert lines["api_requests"] == pytest.approx(1.00)
     assert lines["dynamodb_writes"] == pytest.approx(1.25)
+
+
+def test_cli_json_numbers_are_the_decimals_they_stand_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli(["cost", "--rate", "10/s", "--size", "1024", "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    lines = {line["key"]: line["usd"] for line in data["lines"]}
+    assert lines["custom_metrics"] == 3.6  # 12 x 0.30, not 3.5999999999999996
+    assert data["fixed_usd"] == 8.8
+    assert "99999999" not in out
+    assert "00000000" not in out
+
+    def floats(value: Any) -> list[float]:
+        if isinstance(value, float):
+            return [value]
+        if isinstance(value, dict):
+            value = list(value.values())
+        return [f for item in value for f in floats(item)] if isinstance(value, list) else []
+
+    assert all(f == float(f"{f:.12g}") for f in floats(data))  # 12 significant digits at most
+
+
+def test_cli_names_the_flag_of_an_input_it_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["cost", "--rate", "1/s", "--size", "0", "--memory-mb", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "--size must be 1..262144" in err
+    assert "--memory-mb must be 128..10240, got 64" in err
+    assert "event_size_bytes" not in err
+    assert "memory_mb" not in err
+    assert "\n" not in err.rstrip("\n")  # one line
 
 
 def test_cli_refuses_a_batch_over_the_limits(capsys: pytest.CaptureFixture[str]) -> None:

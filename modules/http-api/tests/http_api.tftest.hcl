@@ -74,6 +74,11 @@ run "routes_payload_and_throttling" {
   }
 
   assert {
+    condition     = jsondecode(aws_apigatewayv2_stage.default.access_log_settings[0].format) == jsondecode(file("access-log-format.json")) && aws_cloudwatch_log_group.access.log_group_class == "INFREQUENT_ACCESS"
+    error_message = "The access log line is access-log-format.json (no authorizerError without an authorizer), in an Infrequent Access log group."
+  }
+
+  assert {
     condition     = aws_lambda_permission.api.source_arn == "arn:aws:execute-api:eu-west-1:123456789012:abc123/*" && aws_lambda_permission.api.principal == "apigateway.amazonaws.com"
     error_message = "The invoke permission is scoped to this API's execution ARN."
   }
@@ -104,6 +109,11 @@ run "jwt_only_on_the_events_route" {
   }
 
   assert {
+    condition     = jsondecode(aws_apigatewayv2_stage.default.access_log_settings[0].format).authorizerError == "$context.authorizer.error"
+    error_message = "With an authorizer, the access log line says why it refused a request."
+  }
+
+  assert {
     condition     = alltrue([for k, r in aws_apigatewayv2_route.this : r.authorization_type == "NONE" if k != "events"])
     error_message = "Webhooks and health stay unauthenticated at the gateway (webhooks are verified by signature)."
   }
@@ -119,7 +129,7 @@ run "rejects_bad_inputs" {
 
   variables {
     throttling  = { rate_limit = 50, burst_limit = 0 }
-    access_logs = { retention_days = 8 }
+    access_logs = { retention_days = 8, log_group_class = "DELIVERY" }
     jwt_authorizer = {
       issuer   = "http://insecure.example.com"
       audience = []

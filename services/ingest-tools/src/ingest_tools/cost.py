@@ -66,16 +66,24 @@ DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES = 100
 # Point-in-time recovery (continuous backups): $0.20 per GB-month of table size (GSIs not counted).
 DYNAMODB_PITR_PRICE_PER_GB_MONTH = 0.20
 
-# CloudWatch Logs (Standard log class) ingestion: $0.50 per GB.
+# CloudWatch Logs ingestion: $0.50 per GB in the Standard log class (the function's log group: its
+# metrics are EMF, which only Standard extracts), $0.25 per GB in the Infrequent Access class (the
+# API's access log group: read with Logs Insights only; no Live Tail, metric or subscription filters).
 LOGS_INGESTION_PRICE_PER_GB = 0.50
-# CloudWatch Logs archived storage: $0.03 per GB-month, measured after gzip compression.
+LOGS_INFREQUENT_ACCESS_INGESTION_PRICE_PER_GB = 0.25
+#: Ingestion price per GB by log class (the classes `aws_cloudwatch_log_group` names).
+LOG_CLASS_PRICES_PER_GB = {
+    "STANDARD": LOGS_INGESTION_PRICE_PER_GB,
+    "INFREQUENT_ACCESS": LOGS_INFREQUENT_ACCESS_INGESTION_PRICE_PER_GB,
+}
+# CloudWatch Logs archived storage: $0.03 per GB-month (either class), measured after gzip.
 LOGS_STORAGE_PRICE_PER_GB_MONTH = 0.03
 # CloudWatch custom metrics (the EMF metrics): $0.30 per metric-month (first 10,000 metrics).
 CLOUDWATCH_METRIC_PRICE_PER_MONTH = 0.30
 # CloudWatch standard-resolution alarm: $0.10 per alarm metric-month (a metric-math alarm is billed
 # for each metric it reads).
 CLOUDWATCH_ALARM_PRICE_PER_MONTH = 0.10
-# CloudWatch dashboard: $3.00 per dashboard-month beyond the 3 free ones (pass only billable ones).
+# CloudWatch dashboard: $3.00 per dashboard-month (an account's first 3 are free tier, not modelled).
 CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH = 3.00
 # AWS X-Ray: $5.00 per million traces recorded (retrieval/scans not modelled).
 XRAY_PRICE_PER_MILLION_TRACES = 5.00
@@ -107,12 +115,20 @@ MILLION = 1_000_000
 
 MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10_240
+# Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB.
+LAMBDA_MB_PER_VCPU = 1769
+# One conditional write's round trip from a function to DynamoDB in the same region (DynamoDB's
+# PutItem SuccessfulRequestLatency is typically 3-5 ms): the one figure of the duration not measured.
+DYNAMODB_WRITE_ROUND_TRIP_MS = 5.0
 
 # --------------------------------------------------------------------------------------------------
 # Default inputs.
 # --------------------------------------------------------------------------------------------------
-# Warm handler duration of a single-event request; replace it with the figure `make bench` prints.
-DEFAULT_DURATION_MS = 20.0
+# Warm duration of a single-event request at DEFAULT_MEMORY_MB. `make bench` measures the handler's
+# CPU time against an instant DynamoDB stub (0.90 ms on one core, 2026-11) and prints
+# modelled_duration_ms() for it: 0.90 ms x 1769/512 + 5 ms = 8.1 ms. 10 ms leaves a quarter for a
+# Graviton core slower than the bench host's and for the runtime's own work per invocation.
+DEFAULT_DURATION_MS = 10.0
 # Extra handler time per additional event of a batch (validation + its share of the writes).
 DEFAULT_DURATION_PER_EXTRA_EVENT_MS = 1.0
 DEFAULT_MEMORY_MB = 512
@@ -140,14 +156,33 @@ DEFAULT_LOG_BYTES_PER_BATCHED_EVENT = 40
 # Lambda's own platform.start / platform.report records: none at the system log level WARN that
 # modules/ingest-function sets; ~400 B per request at INFO.
 DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 0
-# One API Gateway access log line (JSON, 15 fields including the user agent) per request.
-DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 450
+# One API Gateway access log line per request (modules/http-api/access-log-format.json, 9 fields;
+# measured: 197 B for a POST /events from an IPv4 address with a 22-character user agent, so 223 B
+# with CloudWatch's metadata; an IPv6 address adds up to 27 B).
+DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST = 230
+#: The access log group's class (modules/http-api: access_logs.log_group_class).
+DEFAULT_ACCESS_LOG_CLASS = "INFREQUENT_ACCESS"
 DEFAULT_LOG_RETENTION_DAYS = 30.0
 # Archived log bytes / ingested log bytes (archives are gzip-compressed; JSON compresses 5-10x).
 DEFAULT_LOG_ARCHIVE_RATIO = 0.2
 # EMF metric series while traffic flows: EventsAccepted, EventsDuplicate, PayloadBytes,
 # StorageUnavailable, EventsRejected x ~5 reasons, WebhookRejected x ~3 reasons.
 DEFAULT_CUSTOM_METRICS = 12
+# What an environment's Terraform deploys whatever the traffic (modules/alarms): 8 alarms reading
+# 12 metrics (the 5xx-rate alarm is metric math over 2, DynamoDB throttles over 2, DynamoDB system
+# errors over 3 operations), one dashboard, and one customer-managed KMS key for the alarm topic
+# (modules/ingest-stack always has modules/alarms create it). Secrets Manager secrets are the operator's: one per
+# webhook source that names a secret_id; the Terraform creates none.
+DEPLOYED_ALARM_METRICS = 12
+DEPLOYED_DASHBOARDS = 1
+DEPLOYED_KMS_KEYS = 1
+
+
+def modelled_duration_ms(cpu_ms: float, memory_mb: int) -> float:
+    """The warm Lambda duration of a request whose handler needs ``cpu_ms`` of one full core (what
+    `make bench` measures against an instant DynamoDB stub): that CPU time stretched by the share of
+    a vCPU that ``memory_mb`` buys, plus one DynamoDB write round trip."""
+    return cpu_ms * max(1.0, LAMBDA_MB_PER_VCPU / memory_mb) + DYNAMODB_WRITE_ROUND_TRIP_MS
 
 
 @dataclass(frozen=True)
@@ -332,8 +367,35 @@ def _api_usd(metered_requests: float) -> float:
 
 #: Inputs with bounds of their own (checked in CostInputs.__post_init__).
 _BOUNDED = frozenset(
-    {"event_size_bytes", "batch_size", "memory_mb", "compression_ratio", "indexes"}
+    {
+        "event_size_bytes",
+        "batch_size",
+        "memory_mb",
+        "compression_ratio",
+        "indexes",
+        "access_log_class",
+    }
 )
+
+
+class _Names(dict[str, str]):
+    """Each input by its own name, unless named otherwise (see InvalidInputs.describe)."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+class InvalidInputs(ValueError):
+    """Inputs the model (or the service's limits) cannot take. Each problem is a template in which
+    ``{field}`` stands for an input, so that a caller can name the inputs its own way."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self.describe({}))
+
+    def describe(self, names: dict[str, str]) -> str:
+        """The problems, each input named by ``names`` (by its field name when absent)."""
+        return "; ".join(problem.format_map(_Names(names)) for problem in self.problems)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -357,15 +419,16 @@ class CostInputs:
     log_bytes_per_batched_event: int = _input(DEFAULT_LOG_BYTES_PER_BATCHED_EVENT, "--batch-log-bytes", "BYTES", "extra Lambda log bytes per event of a batch: its event id (default {default})")
     platform_log_bytes_per_request: int = _input(DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST, "--platform-log-bytes", "BYTES", "Lambda platform log bytes per request (default {default}; 0 at system log level WARN)")
     access_log_bytes_per_request: int = _input(DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST, "--access-log-bytes", "BYTES", "API Gateway access log bytes per request (default {default})")
+    access_log_class: str = _input(DEFAULT_ACCESS_LOG_CLASS, "--access-log-class", "CLASS", "the access log group's class, access_logs.log_group_class (default {default})", choices=tuple(LOG_CLASS_PRICES_PER_GB))
     log_retention_days: float = _input(DEFAULT_LOG_RETENTION_DAYS, "--log-retention-days", "D", "log group retention (default {default}; 0 = no archived storage)")
     log_archive_ratio: float = DEFAULT_LOG_ARCHIVE_RATIO
     pitr: bool = _input(True, "--no-pitr", None, "point-in-time recovery disabled on the table")
     xray_sample_rate: float = _input(0.0, "--xray-sample-rate", "F", "fraction of requests traced by X-Ray (default {default}: tracing off)")
     custom_metrics: int = _input(DEFAULT_CUSTOM_METRICS, "--metrics", "N", "custom metric series published while traffic flows (default {default})")
-    alarms: int = _input(0, "--alarms", "N", "CloudWatch alarm metrics")  # a metric-math alarm counts once per metric it reads
-    dashboards: int = _input(0, "--dashboards", "N", "dashboards beyond the 3 free")
-    kms_keys: int = _input(0, "--kms-keys", "N", "customer-managed KMS keys")
-    secrets: int = _input(0, "--secrets", "N", "Secrets Manager secrets")
+    alarms: int = _input(DEPLOYED_ALARM_METRICS, "--alarms", "N", "CloudWatch alarm metrics, a metric-math alarm counting each metric it reads (default {default}: the 8 alarms the Terraform deploys)")
+    dashboards: int = _input(DEPLOYED_DASHBOARDS, "--dashboards", "N", "CloudWatch dashboards (default {default}: the one deployed; free while the account has at most 3)")
+    kms_keys: int = _input(DEPLOYED_KMS_KEYS, "--kms-keys", "N", "customer-managed KMS keys (default {default}: the alarm topic's)")
+    secrets: int = _input(0, "--secrets", "N", "Secrets Manager secrets, one per webhook source with a secret_id (default {default}: the Terraform creates none)")
     consumers: float = _input(0.0, "--consumers", "F", "fraction of events the EventBridge pipe passes to the bus after its filter (default {default}: no pipe; 1: every event)")
     # fmt: on
 
@@ -378,14 +441,17 @@ class CostInputs:
             if item.name not in _BOUNDED and not isinstance(getattr(self, item.name), bool)
         }
         problems += [
-            f"{name} must be a finite number >= 0 (got {value!r})"
+            f"{{{name}}} must be a finite number >= 0 (got {value!r})"
             for name, value in numbers.items()
             if not (math.isfinite(value) and value >= 0)
         ]
         if not 1 <= self.event_size_bytes <= MAX_EVENT_BYTES:
-            problems.append(f"event_size_bytes must be 1..{MAX_EVENT_BYTES} (one event <= 256 KiB)")
+            problems.append(
+                f"{{event_size_bytes}} must be 1..{MAX_EVENT_BYTES} (one event <= 256 KiB), "
+                f"got {self.event_size_bytes}"
+            )
         if not 1 <= self.batch_size <= MAX_BATCH_EVENTS:
-            problems.append(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
+            problems.append(f"{{batch_size}} must be 1..{MAX_BATCH_EVENTS}, got {self.batch_size}")
         elif (
             self.event_size_bytes <= MAX_EVENT_BYTES
             and request_body_bytes(self.event_size_bytes, self.batch_size) > MAX_BODY_BYTES
@@ -395,22 +461,29 @@ class CostInputs:
                 f"1 MiB request limit; at most {max_batch_for(self.event_size_bytes)} fit"
             )
         if self.event_size_bytes + self.item_overhead_bytes > MAX_ITEM_BYTES:
-            problems.append("event_size_bytes + item_overhead_bytes exceeds DynamoDB's 400 KB item")
+            problems.append(
+                "{event_size_bytes} + {item_overhead_bytes} exceeds DynamoDB's 400 KB item"
+            )
         if not MIN_MEMORY_MB <= self.memory_mb <= MAX_MEMORY_MB:
-            problems.append(f"memory_mb must be {MIN_MEMORY_MB}..{MAX_MEMORY_MB}")
+            problems.append(
+                f"{{memory_mb}} must be {MIN_MEMORY_MB}..{MAX_MEMORY_MB}, got {self.memory_mb}"
+            )
         if self.xray_sample_rate > 1:
-            problems.append("xray_sample_rate is a fraction of requests: 0..1")
+            problems.append("{xray_sample_rate} is a fraction of requests: 0..1")
         if self.consumers > 1:
-            problems.append("consumers is a fraction of events: 0..1")
+            problems.append("{consumers} is a fraction of events: 0..1")
         ratio = self.compression_ratio
         if ratio is not None and not (math.isfinite(ratio) and 0 < ratio <= 1):
             problems.append(
-                "compression_ratio is a share of the event's bytes: more than 0, at most 1"
+                "{compression_ratio} is a share of the event's bytes: more than 0, at most 1"
             )
         if self.indexes not in INDEX_LAYOUTS:
-            problems.append(f"indexes must be one of {', '.join(INDEX_LAYOUTS)}")
+            problems.append(f"{{indexes}} must be one of {', '.join(INDEX_LAYOUTS)}")
+        if self.access_log_class not in LOG_CLASS_PRICES_PER_GB:
+            classes = ", ".join(LOG_CLASS_PRICES_PER_GB)
+            problems.append(f"{{access_log_class}} must be one of {classes}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise InvalidInputs(problems)
 
     @classmethod
     def from_rate(cls, events_per_second: float, **kwargs: Any) -> CostInputs:
@@ -494,6 +567,7 @@ class CostEstimate:
         return self.variable_usd / self.inputs.events_per_month * MILLION
 
     def to_dict(self) -> dict[str, Any]:
+        """Every input, line and derived quantity, numbers as the decimals they stand for."""
         data = dataclasses.asdict(self)
         data["prices_as_of"] = PRICES_AS_OF
         data["region"] = PRICE_REGION
@@ -504,7 +578,28 @@ class CostEstimate:
         data["usd_per_million_events_by_batch"] = {
             str(batch): usd for batch, usd in per_million_by_batch(self.inputs)
         }
-        return data
+        data["max_batch_size"] = max_batch_for(self.inputs.event_size_bytes)
+        tidy: dict[str, Any] = _decimals(data)
+        return tidy
+
+
+def _decimals(value: Any) -> Any:
+    """``value`` with each float rounded to 12 significant digits, which sheds binary noise
+    (12 x 0.30 is 3.5999999999999996 in floats, 3.6 here) and keeps more than any price has."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {key: _decimals(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_decimals(item) for item in value]
+    return value
+
+
+def _line(
+    key: str, label: str, quantity: float, unit: str, price: float, *, fixed: bool = False
+) -> CostLine:
+    """A component of the bill billed at one price per unit."""
+    return CostLine(key, label, quantity, unit, price, quantity * price, fixed)
 
 
 def estimate(inputs: CostInputs) -> CostEstimate:
@@ -539,19 +634,20 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     storage_gb = (table_bytes + gsi_bytes) / BYTES_PER_GB
     pitr_gb = table_bytes / BYTES_PER_GB if inputs.pitr else 0.0
 
-    log_bytes_per_request = (
+    function_log_bytes = requests * (
         inputs.log_bytes_per_request
         + inputs.platform_log_bytes_per_request
-        + inputs.access_log_bytes_per_request
         + (inputs.batch_size * inputs.log_bytes_per_batched_event if inputs.batch_size > 1 else 0)
     )
-    log_bytes = requests * log_bytes_per_request
+    access_log_bytes = requests * inputs.access_log_bytes_per_request
+    log_bytes = function_log_bytes + access_log_bytes
     log_gb = log_bytes / BYTES_PER_GB
     archived_gb = log_gb * inputs.log_retention_days / DAYS_PER_MONTH * inputs.log_archive_ratio
     traces = requests * inputs.xray_sample_rate
     metrics = inputs.custom_metrics if events > 0 else 0
     shaped = item * PIPE_EVENT_BYTES_PER_ITEM_BYTE + PIPE_EVENT_EXTRA_BYTES
     piped = events * inputs.consumers * math.ceil(shaped / EVENTBRIDGE_CHUNK_BYTES)
+    access_class = inputs.access_log_class.replace("_", " ").title()
 
     lines = (
         CostLine(
@@ -563,149 +659,28 @@ def estimate(inputs: CostInputs) -> CostEstimate:
             API_PRICE_PER_MILLION_REQUESTS / MILLION,
             _api_usd(metered),
         ),
-        CostLine(
-            "lambda_requests",
-            "Lambda invocations",
-            requests,
-            "requests",
-            LAMBDA_PRICE_PER_MILLION_REQUESTS / MILLION,
-            requests * LAMBDA_PRICE_PER_MILLION_REQUESTS / MILLION,
-        ),
-        CostLine(
-            "lambda_duration",
-            f"Lambda arm64 duration ({billed_ms} ms x {inputs.memory_mb} MB)",
-            gb_seconds,
-            "GB-s",
-            LAMBDA_ARM64_PRICE_PER_GB_SECOND,
-            gb_seconds * LAMBDA_ARM64_PRICE_PER_GB_SECOND,
-        ),
-        CostLine(
-            "dynamodb_writes",
-            f"DynamoDB writes (table + index, {wru_per_event} WRU/event)",
-            wru,
-            "WRU",
-            DYNAMODB_PRICE_PER_MILLION_WRU / MILLION,
-            wru * DYNAMODB_PRICE_PER_MILLION_WRU / MILLION,
-        ),
-        CostLine(
-            "dynamodb_storage",
-            "DynamoDB storage (table + index, steady state)",
-            storage_gb,
-            "GB-month",
-            DYNAMODB_STORAGE_PRICE_PER_GB_MONTH,
-            storage_gb * DYNAMODB_STORAGE_PRICE_PER_GB_MONTH,
-        ),
-        CostLine(
-            "dynamodb_pitr",
-            "DynamoDB point-in-time recovery",
-            pitr_gb,
-            "GB-month",
-            DYNAMODB_PITR_PRICE_PER_GB_MONTH,
-            pitr_gb * DYNAMODB_PITR_PRICE_PER_GB_MONTH,
-        ),
-        CostLine(
-            "logs_ingestion",
-            "CloudWatch Logs ingestion (Lambda + access logs)",
-            log_gb,
-            "GB",
-            LOGS_INGESTION_PRICE_PER_GB,
-            log_gb * LOGS_INGESTION_PRICE_PER_GB,
-        ),
-        CostLine(
-            "logs_storage",
-            "CloudWatch Logs archive (compressed, steady state)",
-            archived_gb,
-            "GB-month",
-            LOGS_STORAGE_PRICE_PER_GB_MONTH,
-            archived_gb * LOGS_STORAGE_PRICE_PER_GB_MONTH,
-        ),
-        CostLine(
-            "xray_traces",
-            "X-Ray traces recorded",
-            traces,
-            "traces",
-            XRAY_PRICE_PER_MILLION_TRACES / MILLION,
-            traces * XRAY_PRICE_PER_MILLION_TRACES / MILLION,
-        ),
-        CostLine(
-            "custom_metrics",
-            "CloudWatch custom metrics (EMF)",
-            metrics,
-            "metrics",
-            CLOUDWATCH_METRIC_PRICE_PER_MONTH,
-            metrics * CLOUDWATCH_METRIC_PRICE_PER_MONTH,
-            fixed=True,
-        ),
-        CostLine(
-            "alarms",
-            "CloudWatch alarms",
-            inputs.alarms,
-            "alarms",
-            CLOUDWATCH_ALARM_PRICE_PER_MONTH,
-            inputs.alarms * CLOUDWATCH_ALARM_PRICE_PER_MONTH,
-            fixed=True,
-        ),
-        CostLine(
-            "dashboards",
-            "CloudWatch dashboards (beyond 3 free)",
-            inputs.dashboards,
-            "dashboards",
-            CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH,
-            inputs.dashboards * CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH,
-            fixed=True,
-        ),
-        CostLine(
-            "kms_keys",
-            "KMS customer-managed keys",
-            inputs.kms_keys,
-            "keys",
-            KMS_KEY_PRICE_PER_MONTH,
-            inputs.kms_keys * KMS_KEY_PRICE_PER_MONTH,
-            fixed=True,
-        ),
-        CostLine(
-            "secrets",
-            "Secrets Manager secrets",
-            inputs.secrets,
-            "secrets",
-            SECRETS_MANAGER_PRICE_PER_SECRET_MONTH,
-            inputs.secrets * SECRETS_MANAGER_PRICE_PER_SECRET_MONTH,
-            fixed=True,
-        ),
-        CostLine(
-            "pipes_requests",
-            "EventBridge Pipes requests (64 KB chunks)",
-            piped,
-            "requests",
-            PIPES_PRICE_PER_MILLION_REQUESTS / MILLION,
-            piped * PIPES_PRICE_PER_MILLION_REQUESTS / MILLION,
-        ),
-        CostLine(
-            "eventbridge_events",
-            "EventBridge custom events (64 KB chunks)",
-            piped,
-            "events",
-            EVENTBRIDGE_PRICE_PER_MILLION_EVENTS / MILLION,
-            piped * EVENTBRIDGE_PRICE_PER_MILLION_EVENTS / MILLION,
-        ),
-    )
+        _line("lambda_requests", "Lambda invocations", requests, "requests", LAMBDA_PRICE_PER_MILLION_REQUESTS / MILLION),
+        _line("lambda_duration", f"Lambda arm64 duration ({billed_ms} ms x {inputs.memory_mb} MB)", gb_seconds, "GB-s", LAMBDA_ARM64_PRICE_PER_GB_SECOND),
+        _line("dynamodb_writes", f"DynamoDB writes (table + index, {wru_per_event} WRU/event)", wru, "WRU", DYNAMODB_PRICE_PER_MILLION_WRU / MILLION),
+        _line("dynamodb_storage", "DynamoDB storage (table + index, steady state)", storage_gb, "GB-month", DYNAMODB_STORAGE_PRICE_PER_GB_MONTH),
+        _line("dynamodb_pitr", "DynamoDB point-in-time recovery", pitr_gb, "GB-month", DYNAMODB_PITR_PRICE_PER_GB_MONTH),
+        _line("logs_ingestion", "CloudWatch Logs ingestion, function (Standard)", function_log_bytes / BYTES_PER_GB, "GB", LOGS_INGESTION_PRICE_PER_GB),
+        _line("access_logs_ingestion", f"CloudWatch Logs ingestion, API access ({access_class})", access_log_bytes / BYTES_PER_GB, "GB", LOG_CLASS_PRICES_PER_GB[inputs.access_log_class]),
+        _line("logs_storage", "CloudWatch Logs archive (compressed, steady state)", archived_gb, "GB-month", LOGS_STORAGE_PRICE_PER_GB_MONTH),
+        _line("xray_traces", "X-Ray traces recorded", traces, "traces", XRAY_PRICE_PER_MILLION_TRACES / MILLION),
+        _line("custom_metrics", "CloudWatch custom metrics (EMF)", metrics, "metrics", CLOUDWATCH_METRIC_PRICE_PER_MONTH, fixed=True),
+        _line("alarms", "CloudWatch alarm metrics", inputs.alarms, "alarms", CLOUDWATCH_ALARM_PRICE_PER_MONTH, fixed=True),
+        _line("dashboards", "CloudWatch dashboards", inputs.dashboards, "dashboards", CLOUDWATCH_DASHBOARD_PRICE_PER_MONTH, fixed=True),
+        _line("kms_keys", "KMS customer-managed keys", inputs.kms_keys, "keys", KMS_KEY_PRICE_PER_MONTH, fixed=True),
+        _line("secrets", "Secrets Manager secrets", inputs.secrets, "secrets", SECRETS_MANAGER_PRICE_PER_SECRET_MONTH, fixed=True),
+        _line("pipes_requests", "EventBridge Pipes requests (64 KB chunks)", piped, "requests", PIPES_PRICE_PER_MILLION_REQUESTS / MILLION),
+        _line("eventbridge_events", "EventBridge custom events (64 KB chunks)", piped, "events", EVENTBRIDGE_PRICE_PER_MILLION_EVENTS / MILLION),
+    )  # fmt: skip
+    # In the order of CostEstimate's fields.
     return CostEstimate(
-        inputs=inputs,
-        lines=lines,
-        requests_per_month=requests,
-        request_body_bytes=body,
-        api_metered_per_request=metered_per_request,
-        item_size_bytes=item,
-        item_compressed=compressed,
-        index_entry_bytes=sum(index_entries),
-        wru_per_event=wru_per_event,
-        billed_ms_per_request=billed_ms,
-        gb_seconds=gb_seconds,
-        stored_items=stored_items,
-        table_bytes=table_bytes,
-        gsi_bytes=gsi_bytes,
-        log_bytes_per_month=log_bytes,
-    )
+        inputs, lines, requests, body, metered_per_request, item, compressed, sum(index_entries),
+        wru_per_event, billed_ms, gb_seconds, stored_items, table_bytes, gsi_bytes, log_bytes,
+    )  # fmt: skip
 
 
 def per_million_by_batch(
@@ -772,6 +747,7 @@ def render_table(estimate: CostEstimate) -> str:
 
     rule = "-" * len(fmt(tuple("-" * w for w in widths)))
     per_million = estimate.usd_per_million_events
+    most = max_batch_for(inputs.event_size_bytes)
     out = [
         f"AWS list prices, {PRICE_REGION}, as of {PRICES_AS_OF}; no free tier; month = 730 h.",
         (
@@ -791,13 +767,17 @@ def render_table(estimate: CostEstimate) -> str:
         rule,
         f"{'Variable (scales with traffic and stored data)':<{len(rule) - 12}}"
         f"{estimate.variable_usd:>12,.4f}",
-        f"{'Fixed (metrics, alarms, dashboards, keys, secrets)':<{len(rule) - 12}}"
+        f"{'Fixed (metrics, alarms, dashboard, keys, secrets: what the Terraform deploys)':<{len(rule) - 12}}"
         f"{estimate.fixed_usd:>12,.4f}",
         f"{'Total USD/month':<{len(rule) - 12}}{estimate.total_usd:>12,.4f}",
         "",
         "Per million events (variable cost): "
         + ("n/a (idle month)" if per_million is None else f"${per_million:,.4f}"),
-        "  by batch size: "
-        + ", ".join(f"{size}: ${usd:,.4f}" for size, usd in per_million_by_batch(inputs)),
+        "  by events per request: "
+        + ", ".join(
+            f"{size}{' (the most that fit in 1 MiB)' if size == most < MAX_BATCH_EVENTS else ''}"
+            f": ${usd:,.4f}"
+            for size, usd in per_million_by_batch(inputs)
+        ),
     ]
     return "\n".join(out) + "\n"

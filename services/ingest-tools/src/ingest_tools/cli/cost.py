@@ -33,6 +33,16 @@ def _count(text: str) -> float:
     return value
 
 
+#: The capacity model's options: flag, type, default, metavar, help.
+_CAPACITY_OPTIONS: tuple[tuple[str, type, float, str, str], ...] = (
+    ("--hot-source-share", float, 1.0, "F", "share of the events from the busiest source (default %(default)s: one source)"),
+    ("--peak-factor", float, 1.0, "F", "peak rate over the average rate (default %(default)s)"),
+    ("--shards", int, DEFAULT_LISTING_SHARDS, "N", "LISTING_SHARDS, events.listing_shards (default %(default)s)"),
+    ("--api-rate-limit", float, capacity.API_ACCOUNT_RATE_LIMIT, "RPS", "API Gateway requests/s: the account's (default %(default)g) or the stage's"),
+    ("--concurrency-limit", float, capacity.LAMBDA_CONCURRENCY_LIMIT, "N", "Lambda concurrent executions available (default %(default)g)"),
+)  # fmt: skip
+
+
 def _dest(option: cost.Option) -> str:
     return option.flag.removeprefix("--").replace("-", "_")
 
@@ -77,41 +87,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     limits.add_argument(
         "--capacity", action="store_true", help="print the capacity model instead of the bill"
     )
-    limits.add_argument(
-        "--hot-source-share",
-        type=float,
-        default=1.0,
-        metavar="F",
-        help="share of the events from the busiest source (default %(default)s: one source)",
-    )
-    limits.add_argument(
-        "--peak-factor",
-        type=float,
-        default=1.0,
-        metavar="F",
-        help="peak rate over the average rate (default %(default)s)",
-    )
-    limits.add_argument(
-        "--shards",
-        type=int,
-        default=DEFAULT_LISTING_SHARDS,
-        metavar="N",
-        help="LISTING_SHARDS, events.listing_shards (default %(default)s)",
-    )
-    limits.add_argument(
-        "--api-rate-limit",
-        type=float,
-        default=capacity.API_ACCOUNT_RATE_LIMIT,
-        metavar="RPS",
-        help="API Gateway requests/s: the account's (default %(default)g) or the stage's",
-    )
-    limits.add_argument(
-        "--concurrency-limit",
-        type=float,
-        default=capacity.LAMBDA_CONCURRENCY_LIMIT,
-        metavar="N",
-        help="Lambda concurrent executions available (default %(default)g)",
-    )
+    for flag, kind, default, metavar, text in _CAPACITY_OPTIONS:
+        limits.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
     parser.set_defaults(func=run)
 
 
@@ -124,6 +101,12 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
     return chosen
 
 
+def _flags() -> dict[str, str]:
+    """Each input by the option that sets it, for messages about the command line."""
+    flags = {item.name: option.flag for item, option in cost.options()}
+    return {**flags, "events_per_month": "--rate/--per-month"}
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the estimate; 2 on inputs the model (or the service's limits) cannot take."""
     events_per_month = (
@@ -131,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         inputs = cost.CostInputs(events_per_month=float(events_per_month), **_inputs(args))
-    except ValueError as exc:
-        print(f"ingest cost: {exc}", file=sys.stderr)
+    except cost.InvalidInputs as exc:
+        print(f"ingest cost: {exc.describe(_flags())}", file=sys.stderr)
         return 2
     if args.capacity:
         try:
