@@ -670,24 +670,20 @@ def test_reusable_workflows_are_only_called_from_here(path: Path) -> None:
     check_reusable_workflow(path, ALL_CALLS)
 
 
+@pytest.mark.parametrize(
+    ("check", "job"),
+    [(check, job) for check in JOB_CHECKS for job in ALL_JOBS],
+    ids=[f"{check.__name__}:{job_id(job)}" for check in JOB_CHECKS for job in ALL_JOBS],
+)
+def test_every_job_follows_each_job_rule(check: Callable[[Job], None], job: Job) -> None:
+    """JOB_CHECKS: narrow permissions, id-token only with a role, no credentials where GitHub is
+    written, roles from variables, timeouts, a concurrency group on state, reviewed plans."""
+    check(job)
+
+
 @pytest.mark.parametrize("call", ALL_CALLS, ids=call_id)
 def test_calls_grant_exactly_what_the_called_jobs_need_and_pass_declared_inputs(call: Call) -> None:
     check_call(call, ALL_JOBS)
-
-
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_each_job_declares_its_own_narrow_permissions(job: Job) -> None:
-    check_job_permissions(job)
-
-
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_id_token_only_where_an_aws_role_is_assumed(job: Job) -> None:
-    check_id_token(job)
-
-
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_a_job_that_writes_to_github_holds_no_cloud_credentials(job: Job) -> None:
-    check_github_writers_hold_no_credentials(job)
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
@@ -698,11 +694,6 @@ def test_run_blocks_take_values_from_env_not_expressions(path: Path) -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=file_id)
 def test_the_token_goes_only_to_the_steps_that_use_it(path: Path) -> None:
     check_token_only_in_steps(path)
-
-
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_roles_come_from_variables(job: Job) -> None:
-    check_roles_come_from_variables(job)
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
@@ -719,19 +710,9 @@ def test_no_pull_request_target(path: Path) -> None:
     assert "pull_request_target" not in path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_jobs_have_timeouts(job: Job) -> None:
-    check_timeout(job)
-
-
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
 def test_checkout_does_not_persist_the_token(path: Path) -> None:
     check_checkout_does_not_persist_the_token(path)
-
-
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_state_touching_jobs_have_a_concurrency_group(job: Job) -> None:
-    check_state_concurrency(job)
 
 
 def test_nothing_cancels_an_apply() -> None:
@@ -759,11 +740,6 @@ def test_plans_applies_and_drift_checks_of_an_environment_never_interleave() -> 
         if touches_state(variant)
     }
     assert groups == {"terraform-dev", "terraform-prod"}, groups
-
-
-@pytest.mark.parametrize("job", ALL_JOBS, ids=job_id)
-def test_applies_use_the_saved_reviewed_plan(job: Job) -> None:
-    check_apply_uses_the_saved_reviewed_plan(job)
 
 
 def test_deploy_goes_dev_then_prod_behind_a_reviewed_environment() -> None:
