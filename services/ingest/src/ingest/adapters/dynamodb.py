@@ -372,8 +372,10 @@ class EventStore:
         lower: str | None = None,
         upper: str | None = None,
         event_type: str | None = None,
+        newest_first: bool = False,
     ) -> Iterator[Record]:
-        """One source's events in time order, from ``lower`` (inclusive) to ``upper`` (exclusive).
+        """One source's events in time order (the newest first with ``newest_first``), from
+        ``lower`` (inclusive) to ``upper`` (exclusive).
 
         ``after`` resumes strictly after that event id (resumable exports); ``event_type`` keeps
         only that type (read from the listing index, before any item is fetched). The shards of
@@ -391,16 +393,23 @@ class EventStore:
                 start=start,
                 upper=upper,
                 page_size=page_size,
+                forward=not newest_first,
             )
             for shard in range(codec.MAX_SHARDS)
         ]
         if self._has_legacy_index(source):
             streams.append(
                 self._index_entries(
-                    LEGACY_INDEX, "source", source, start=start, upper=upper, page_size=page_size
+                    LEGACY_INDEX,
+                    "source",
+                    source,
+                    start=start,
+                    upper=upper,
+                    page_size=page_size,
+                    forward=not newest_first,
                 )
             )
-        merged = heapq.merge(*streams, key=lambda entry: entry.event_id)
+        merged = heapq.merge(*streams, key=lambda entry: entry.event_id, reverse=newest_first)
         previous = None
         selected: list[_Entry] = []
         for entry in merged:
@@ -426,8 +435,9 @@ class EventStore:
         start: str | None,
         upper: str | None,
         page_size: int,
+        forward: bool = True,
     ) -> Iterator[_Entry]:
-        """One index partition's entries in ``event_id`` order (legacy entries carry their item;
+        """One index partition's entries in ``event_id`` order (descending unless ``forward``) (legacy entries carry their item;
         items of the legacy index that also have a shard key are left to the listing index)."""
         names = {"#h": hash_name, "#e": "event_id"}
         values: dict[str, Any] = {":h": {"S": hash_value}}
@@ -451,6 +461,7 @@ class EventStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "Limit": page_size,
+            "ScanIndexForward": forward,
         }
         legacy = index == LEGACY_INDEX
         if legacy:
