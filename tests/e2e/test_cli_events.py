@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -158,11 +159,38 @@ def test_get_exit_codes_from_the_installed_command(seeded: Seeded) -> None:
 # --- list -------------------------------------------------------------------------------------
 
 
+def test_list_everything_newest_first(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err = _run(seeded.cli("events", "list"), capsys)
+    assert code == 0
+    assert _ids(lines) == sorted((e.event_id for e in seeded.all), reverse=True)
+    assert "more events" not in err  # all of them fit in one page
+
+
 def test_list_everything_in_time_order(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, _ = _run(seeded.cli("events", "list"), capsys)
+    code, lines, _ = _run(seeded.cli("events", "list", "--oldest-first"), capsys)
     assert code == 0
     assert _ids(lines) == sorted(e.event_id for e in seeded.all)
-    assert sorted(_ids(lines)) == _ids(lines)
+
+
+@pytest.mark.parametrize("order", [(), ("--oldest-first",)])
+def test_list_pages_with_the_cursor_of_its_hint(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], order: tuple[str, ...]
+) -> None:
+    expected = sorted((e.event_id for e in seeded.all), reverse=not order)
+    pages: list[str] = []
+    cursor: tuple[str, ...] = ()
+    while True:
+        code, lines, err = _run(
+            seeded.cli("events", "list", "--limit", "4", *order, *cursor), capsys
+        )
+        assert code == 0
+        pages += _ids(lines)
+        hint = re.search(r"add --cursor (\S+) for the next 4", err)
+        if hint is None:
+            break
+        assert hint.group(1) == pages[-1]
+        cursor = ("--cursor", hint.group(1))
+    assert pages == expected
 
 
 @pytest.mark.parametrize(
@@ -177,7 +205,7 @@ def test_list_everything_in_time_order(seeded: Seeded, capsys: pytest.CaptureFix
 def test_list_filters_by_source_and_type(
     seeded: Seeded, capsys: pytest.CaptureFixture[str], option: str, value: str
 ) -> None:
-    code, lines, _ = _run(seeded.cli("events", "list", option, value), capsys)
+    code, lines, _ = _run(seeded.cli("events", "list", "--oldest-first", option, value), capsys)
     assert code == 0
     attribute = "source" if option == "--source" else "type"
     expected = [e.event_id for e in seeded.all if getattr(e, attribute) == value]
@@ -198,22 +226,27 @@ def test_list_source_and_type_together_with_a_limit(
         capsys,
     )
     assert code == 0
-    assert _ids(lines) == matching[:3]  # the first three, in time order
+    assert _ids(lines) == matching[::-1][:3]  # the latest three, the newest first
 
 
 def test_list_limit(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
     everything = sorted(e.event_id for e in seeded.all)
     for limit in (1, 4, len(everything) + 10):
         _, lines, _ = _run(seeded.cli("events", "list", "--limit", str(limit)), capsys)
-        assert _ids(lines) == everything[:limit]
-    _, lines, _ = _run(seeded.cli("events", "list", "--limit", "0"), capsys)
-    assert lines == []
+        assert _ids(lines) == everything[::-1][:limit]
+    for refused in ("0", "-1", "many"):
+        with pytest.raises(SystemExit) as exc:
+            main(seeded.cli("events", "list", "--limit", refused))
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "--limit" in err
 
 
 def test_list_since_and_until(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
     boundary = seeded.boundary
-    _, after, _ = _run(seeded.cli("events", "list", "--since", boundary), capsys)
-    _, before, _ = _run(seeded.cli("events", "list", "--until", boundary), capsys)
+    _, after, _ = _run(seeded.cli("events", "list", "--oldest-first", "--since", boundary), capsys)
+    _, before, _ = _run(seeded.cli("events", "list", "--oldest-first", "--until", boundary), capsys)
     # --since is inclusive and --until exclusive, to the millisecond of the event id: the
     # first event of the second phase is in `after`, and only there.
     assert _ids(after) == sorted(e.event_id for e in seeded.second)
@@ -222,11 +255,14 @@ def test_list_since_and_until(seeded: Seeded, capsys: pytest.CaptureFixture[str]
     stamp = datetime.fromisoformat(boundary.replace("Z", "+00:00")).astimezone(
         timezone(timedelta(hours=2))
     )
-    _, shifted, _ = _run(seeded.cli("events", "list", "--since", stamp.isoformat()), capsys)
+    _, shifted, _ = _run(
+        seeded.cli("events", "list", "--oldest-first", "--since", stamp.isoformat()), capsys
+    )
     assert shifted == after
 
     _, window, _ = _run(
-        seeded.cli("events", "list", "--since", "1h", "--until", "2999-01-01"), capsys
+        seeded.cli("events", "list", "--oldest-first", "--since", "1h", "--until", "2999-01-01"),
+        capsys,
     )
     assert _ids(window) == sorted(e.event_id for e in seeded.all)
     code, empty, _ = _run(
@@ -271,7 +307,7 @@ def _export(
 def test_export_writes_json_lines_equal_to_list(
     seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    _, listed, _ = _run(seeded.cli("events", "list", "--limit", "1000"), capsys)
+    _, listed, _ = _run(seeded.cli("events", "list", "--oldest-first", "--limit", "1000"), capsys)
     out = tmp_path / "all.jsonl"
     code, err = _export(seeded, capsys, out)
     assert code == 0
@@ -297,7 +333,9 @@ def test_export_with_filters(
     assert _ids(out.read_text("utf-8").splitlines()) == expected
     since = tmp_path / "since.jsonl"
     assert _export(seeded, capsys, since, "--since", seeded.boundary)[0] == 0
-    _, after, _ = _run(seeded.cli("events", "list", "--since", seeded.boundary), capsys)
+    _, after, _ = _run(
+        seeded.cli("events", "list", "--oldest-first", "--since", seeded.boundary), capsys
+    )
     assert since.read_text("utf-8").splitlines() == after
 
 
@@ -392,8 +430,8 @@ def test_export_shows_progress_on_a_terminal(
     out = tmp_path / "tty.jsonl"
     assert main(seeded.cli("events", "export", "--out", str(out))) == 0
     shown = terminal.getvalue()
-    assert shown.startswith("\rexported: 1")
-    assert f"\rexported: {len(seeded.all)} done\n" in shown
+    assert shown.startswith("\rexported: 1 (")
+    assert re.search(rf"\rexported: {len(seeded.all)} \([0-9.]+ s(, \d+/s)?\) done\n$", shown)
     assert capsys.readouterr().out == ""  # progress never goes to stdout
 
 
@@ -405,29 +443,33 @@ def test_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from ingest_tools.cli import common
 
-    clock = iter([10.0, 10.05, 10.2, 10.21, 10.5])
-    monkeypatch.setattr(common, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    now = [10.0]
+    monkeypatch.setattr(common, "time", SimpleNamespace(monotonic=lambda: now[0]))
     terminal = FakeTerminal()
     progress = Progress("exported", stream=terminal, total=40)
     assert progress.enabled
-    progress.advance()  # shown (first update)
-    progress.advance(4)  # 50 ms later: not redrawn
-    progress.advance(5)  # shown
-    progress.advance()  # 10 ms later: not redrawn
-    progress.advance(9)
+    for step, moment in ((1, 10.05), (4, 10.1), (5, 10.3), (1, 10.31), (9, 11.0)):
+        now[0] = moment
+        progress.advance(step)  # redrawn at most every 0.1 s
     progress.done()
     assert terminal.getvalue() == (
-        "\rexported: 1/40\rexported: 10/40\rexported: 20/40\rexported: 20/40 done\n"
+        "\rexported: 1/40 (0.1 s)\rexported: 10/40 (0.3 s)\rexported: 20/40 (1.0 s, 20/s)"
+        "\rexported: 20/40 (1.0 s, 20/s) done\n"
     )
     assert progress.count == 20
 
 
-def test_progress_without_a_total() -> None:
+def test_progress_without_a_total(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from ingest_tools.cli import common
+
+    monkeypatch.setattr(common, "time", SimpleNamespace(monotonic=lambda: 5.0))
     terminal = FakeTerminal()
     progress = Progress("replayed", stream=terminal)
     progress.advance(3)
     progress.done()
-    assert terminal.getvalue() == "\rreplayed: 3\rreplayed: 3 done\n"
+    assert terminal.getvalue() == "\rreplayed: 3 (0.0 s)\rreplayed: 3 (0.0 s) done\n"
 
 
 def test_progress_is_silent_when_not_a_terminal() -> None:

@@ -175,11 +175,11 @@ def test_a_4xx_exits_1_and_prints_the_error(api: Server, tmp_path: Path) -> None
         (("--type", "t", "--header", "no-colon"), "--header needs NAME:VALUE"),
     ],
 )
-def test_usage_mistakes_exit_1_with_a_message(
+def test_usage_mistakes_exit_2_with_a_message(
     api: Server, args: tuple[str, ...], message: str
 ) -> None:
     sent = send("--url", api.url, *args)
-    assert sent.code == 1
+    assert sent.code == 2
     assert message in sent.stderr
     assert "Traceback" not in sent.stderr
 
@@ -408,23 +408,23 @@ def test_a_webhook_signed_with_the_wrong_secret_exits_1(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--source", "nope"), "not in the sources document"),
-        (("--source", "github"), "needs a payload FILE"),
+        (("--webhook", "nope"), "source 'nope' is not in"),
+        (("--webhook", "github"), "needs a payload FILE"),
     ],
 )
-def test_webhook_usage_mistakes_exit_1_with_a_message(
+def test_webhook_usage_mistakes_exit_2_with_a_message(
     api: Server, sources_file: Path, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     payload = tmp_path / "p.json"
     payload.write_bytes(b"{}")
     files = (str(payload),) if args[1] == "nope" else ()
     sent = send(*args, "--sources", str(sources_file), "--url", api.url, *files)
-    assert sent.code == 1
+    assert sent.code == 2
     assert message in sent.stderr
     assert "Traceback" not in sent.stderr
 
 
-def test_an_invalid_sources_document_exits_1_without_echoing_secrets(
+def test_an_invalid_sources_document_exits_2_without_echoing_secrets(
     api: Server, tmp_path: Path
 ) -> None:
     document = tmp_path / "bad.json"
@@ -435,8 +435,8 @@ def test_an_invalid_sources_document_exits_1_without_echoing_secrets(
     )
     payload = tmp_path / "p.json"
     payload.write_bytes(b"{}")
-    sent = send("--source", "x", "--sources", str(document), "--url", api.url, str(payload))
-    assert sent.code == 1
+    sent = send("--webhook", "x", "--sources", str(document), "--url", api.url, str(payload))
+    assert sent.code == 2
     assert "cannot read the sources document" in sent.stderr
     assert secret not in sent.stderr
     assert "Traceback" not in sent.stderr

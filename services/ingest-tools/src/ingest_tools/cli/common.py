@@ -17,10 +17,17 @@ if TYPE_CHECKING:
     from ingest.adapters.dynamodb import EventStore, Record
 
 DEFAULT_TABLE = "events"
+DEFAULT_URL = "http://127.0.0.1:3000"
 READ_TIMEOUT = 30.0  # reading pages of a large table is not the request path: be patient
 LOCAL_DYNAMODB = "http://127.0.0.1:8000"
+#: The environment variables the CLI's defaults come from (each shown in the --help it serves).
+URL_VARIABLE = "INGEST_URL"
+TABLE_VARIABLES = ("INGEST_TABLE", "EVENTS_TABLE")
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_LOOPBACK = ("127.", "localhost", "[::1]")
 # Attributes holding JSON text that ``render`` splices in verbatim, in this order.
 _SPLICED = ("extensions", "data", "headers")
 # Escaped in every line: lone surrogates (not encodable as UTF-8) and the characters some readers
@@ -28,24 +35,116 @@ _SPLICED = ("extensions", "data", "headers")
 _ESCAPED = re.compile("[\ud800-\udfff\u0085\u2028\u2029]")
 
 
-def add_table_options(parser: argparse.ArgumentParser) -> None:
+class CliError(Exception):
+    """A failure the user can act on: ``ingest`` prints its message as one line and exits with
+    ``code`` (see ``ingest_tools.cli.main``)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def plain(text: str) -> str:
+    """Help text from a docstring: without the reStructuredText double backticks."""
+    return text.replace("``", "")
+
+
+def add_command(commands: Any, name: str, summary: str, doc: str | None) -> argparse.ArgumentParser:
+    """A subcommand whose description is its module's docstring, laid out as written."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=plain(doc or summary),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: give 1 or more")
+    return value
+
+
+def table_name(text: str) -> str:
+    """An argparse type: a DynamoDB table name (3-255 of letters, digits, _ . -)."""
+    if not _TABLE_NAME.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a table name: 3 to 255 letters, digits, '_', '.' or '-'"
+        )
+    return text
+
+
+def http_url(text: str) -> str:
+    """An argparse type: an http:// or https:// URL with a host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text.strip()
+
+
+def is_loopback(url: str) -> bool:
+    host = url.split("://", 1)[-1]
+    return host.startswith(_LOOPBACK)
+
+
+def default_url() -> str:
+    """The ingest API's base URL when no --url is given: $INGEST_URL, else the local default."""
+    return os.environ.get(URL_VARIABLE) or DEFAULT_URL
+
+
+def add_url_option(parser: argparse.ArgumentParser, *aliases: str, what: str) -> None:
+    """``--url``: the ingest API's base URL, the same flag and default in every command."""
+    parser.add_argument(
+        "--url",
+        *aliases,
+        dest="url",
+        type=http_url,
+        default=None,
+        metavar="URL",
+        help=f"{what} (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
+    )
+
+
+def add_table_option(parser: argparse.ArgumentParser) -> None:
+    """``--table``, its default from the environment (``resolve_table_options`` fills it in)."""
     parser.add_argument(
         "--table",
-        default=os.environ.get("EVENTS_TABLE", DEFAULT_TABLE),
-        help="events table name (default: $EVENTS_TABLE or %(default)s)",
+        type=table_name,
+        default=None,
+        help=f"events table name (default: ${TABLE_VARIABLES[0]}, else ${TABLE_VARIABLES[1]}, "
+        f"else {DEFAULT_TABLE})",
     )
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    add_table_option(parser)
     parser.add_argument(
         "--endpoint-url",
+        type=http_url,
         default=None,
-        help="a DynamoDB-compatible endpoint, e.g. the one `ingest serve` prints; "
-        "without it the standard AWS credential chain and endpoint variables apply",
+        metavar="URL",
+        help=f"a DynamoDB-compatible endpoint, e.g. the one ingest serve prints (default: "
+        f"${ENDPOINT_VARIABLE}, else the local ingest serve when one runs, else AWS with the "
+        "standard credential chain)",
     )
     parser.add_argument("--region", default=None, help="AWS region (default: from the environment)")
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """--source/--type/--since/--until and the table options, as `events` and `replay` take them."""
-    parser.add_argument("--source", help="only this source")
+    parser.add_argument("--source", help="only events of this source")
     parser.add_argument("--type", dest="event_type", help="only this type")
     parser.add_argument(
         "--since", type=parse_instant, help="from this time (RFC 3339 or an age: 2h)"
@@ -54,13 +153,44 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     add_table_options(parser)
 
 
+def resolve_table_options(args: argparse.Namespace) -> None:
+    """Fill in the table, endpoint and region the options left to the environment: a table
+    command then needs no flag locally, and a loopback endpoint gets the emulator's fake
+    credentials and region (an explicit endpoint too, as always; never real ones by accident)."""
+    from ingest_tools.local.emulator import use_local_credentials
+
+    if getattr(args, "table", None) is None:
+        args.table = next(
+            (os.environ[v] for v in TABLE_VARIABLES if os.environ.get(v)), DEFAULT_TABLE
+        )
+        table_name_or_error(args.table)
+    explicit = bool(args.endpoint_url)
+    if not explicit:
+        args.endpoint_url = os.environ.get(ENDPOINT_VARIABLE) or local_dynamodb_endpoint()
+    if args.endpoint_url and (explicit or is_loopback(args.endpoint_url)):
+        use_local_credentials()
+
+
+def table_name_or_error(name: str) -> None:
+    try:
+        table_name(name)
+    except argparse.ArgumentTypeError as exc:
+        raise CliError(f"{exc} (from the environment)", 2) from None
+
+
+def local_dynamodb_endpoint() -> str | None:
+    """The DynamoDB endpoint of a local ingest serve, when one runs; ``None`` otherwise."""
+    finder = globals().get("local_serve_endpoint")
+    if callable(finder):
+        found = finder()
+        return found if isinstance(found, str) and found else None
+    return None
+
+
 def open_store(args: argparse.Namespace) -> EventStore:
     from ingest.adapters.dynamodb import EventStore
 
-    from ingest_tools.local.emulator import use_local_credentials
-
-    if args.endpoint_url:
-        use_local_credentials()
+    resolve_table_options(args)
     return EventStore(
         args.table,
         endpoint_url=args.endpoint_url,
@@ -81,11 +211,36 @@ def reads_table(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
         try:
             return run(args)
         except (StorageUnavailable, StorageBroken, BotoCoreError, ClientError) as exc:
-            where = f" at {args.endpoint_url}" if args.endpoint_url else ""
-            print(f"cannot read table {args.table!r}{where}: {exc}", file=sys.stderr)
-            return 1
+            raise CliError(table_failure(args, exc)) from exc
 
     return wrapper
+
+
+def table_failure(args: argparse.Namespace, exc: BaseException) -> str:
+    """One line for a table that cannot be read: what to do rather than the SDK's words."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    endpoint = getattr(args, "endpoint_url", None)
+    where = f" at {endpoint}" if endpoint else ""
+    cause = exc.__cause__ or exc
+    head = f"cannot read table {getattr(args, 'table', None)!r}{where}"
+    if isinstance(cause, NoRegionError):
+        return f"{head}: no AWS region: give --region or set AWS_REGION"
+    if isinstance(cause, NoCredentialsError):
+        return f"{head}: no AWS credentials (or give --endpoint-url for a local table)"
+    if isinstance(cause, EndpointConnectionError):
+        return f"{head}: nothing answers there (is ingest serve running?)"
+    if isinstance(cause, ClientError):
+        error = cause.response.get("Error", {})
+        if error.get("Code") == "ResourceNotFoundException":
+            return f"{head}: no such table (give --table, or set {TABLE_VARIABLES[0]})"
+        return f"{head}: {error.get('Code')}: {error.get('Message')}"
+    return f"{head}: {exc}"
 
 
 def parse_instant(text: str, *, now: float | None = None) -> int:
@@ -162,7 +317,8 @@ def render(record: Record) -> str:
 
 
 class Progress:
-    """A one-line progress indicator on a terminal; silent when output is not a terminal."""
+    """Progress on a terminal (stderr, one line rewritten in place): the count, the total when
+    known, the rate; the totals when done. Silent when the stream is not a terminal."""
 
     def __init__(self, label: str, stream: TextIO | None = None, total: int | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -170,19 +326,24 @@ class Progress:
         self.label = label
         self.total = total
         self.count = 0
+        self.started = time.monotonic()
         self._last = 0.0
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        of = f"/{self.total}" if self.total is not None else ""
+        rate = f", {self.count / elapsed:.0f}/s" if elapsed >= 0.5 else ""
+        return f"{self.label}: {self.count}{of} ({elapsed:.1f} s{rate})"
 
     def advance(self, n: int = 1) -> None:
         self.count += n
         now = time.monotonic()
         if self.enabled and now - self._last >= 0.1:
             self._last = now
-            of = f"/{self.total}" if self.total else ""
-            self.stream.write(f"\r{self.label}: {self.count}{of}")
+            self.stream.write(f"\r{self.line()}")
             self.stream.flush()
 
     def done(self) -> None:
         if self.enabled:
-            of = f"/{self.total}" if self.total else ""
-            self.stream.write(f"\r{self.label}: {self.count}{of} done\n")
+            self.stream.write(f"\r{self.line()} done\n")
             self.stream.flush()

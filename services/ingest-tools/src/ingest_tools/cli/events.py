@@ -1,6 +1,8 @@
-"""``ingest events get|list|export``: read stored events (locally or in AWS).
+"""ingest events: read stored events (locally or in AWS).
 
-Each record is one JSON line: ``data``, ``extensions`` and a webhook's ``headers`` as JSON, exactly
+show prints one event for reading; tail prints one line per event and, with --follow, the new
+ones as they arrive; list prints the newest first (--oldest-first for time order), with a hint
+and a --cursor for the next page. get, list and export print each record as one JSON line: ``data``, ``extensions`` and a webhook's ``headers`` as JSON, exactly
 as stored; bytes (a binary webhook body) as ``NAME_base64``. A record written to the table by
 someone else never stops a listing or an export (see ``ingest_tools.cli.common.render``).
 """
@@ -13,16 +15,20 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ingest.limits import DEFAULT_LISTING_SHARDS, MAX_LISTING_SHARDS
 
 from ingest_tools.cli.common import (
+    CliError,
     Progress,
+    add_command,
     add_filter_options,
     add_table_options,
     open_store,
+    positive_int,
     reads_table,
     render,
 )
@@ -32,27 +38,66 @@ if TYPE_CHECKING:
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "events", help="read stored events", description=__doc__
-    )
-    sub = parser.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    from ingest_tools.cli.main import help_printer
 
-    get = sub.add_parser("get", help="one event by event_id")
+    parser = add_command(commands, "events", "read stored events", __doc__)
+    help_printer(parser)
+    sub = parser.add_subparsers(dest="events_command", metavar="ACTION")
+
+    get = sub.add_parser("get", help="one event by event_id, as one JSON line")
     get.add_argument("event_id")
     add_table_options(get)
     get.set_defaults(func=run_get)
 
-    listing = sub.add_parser("list", help="events in time order, as JSON lines")
+    show = sub.add_parser(
+        "show", help="one event for reading: attributes, headers, data or body laid out"
+    )
+    show.add_argument("event_id")
+    add_table_options(show)
+    show.set_defaults(func=run_show)
+
+    listing = sub.add_parser("list", help="events as JSON lines, the newest first")
     add_filter_options(listing)
     listing.add_argument(
-        "--limit", type=int, default=100, help="at most this many (default %(default)s)"
+        "--limit", type=positive_int, default=100, help="at most this many (default %(default)s)"
+    )
+    listing.add_argument(
+        "--oldest-first", action="store_true", help="in time order (default: the newest first)"
+    )
+    listing.add_argument(
+        "--cursor",
+        metavar="EVENT_ID",
+        help="the next page: continue after this event, as the hint of the previous page says",
     )
     listing.set_defaults(func=run_list)
 
+    tail = sub.add_parser("tail", help="the latest events, one line each; --follow for new ones")
+    add_filter_options(tail)
+    tail.add_argument(
+        "-n",
+        "--lines",
+        type=int,
+        default=10,
+        metavar="N",
+        help="how many of the latest events to show first (default %(default)s; 0 for none)",
+    )
+    tail.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing events as they arrive"
+    )
+    tail.add_argument(
+        "--interval",
+        type=float,
+        default=0.5,
+        help="with --follow: seconds between looks at the table (default %(default)s)",
+    )
+    tail.set_defaults(func=run_tail)
+
     export = sub.add_parser("export", help="write events to a JSON Lines file (resumable)")
     add_filter_options(export)
-    export.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
-    export.add_argument("--limit", type=int, help="stop after this many")
+    export.add_argument(
+        "--out", required=True, help="the .jsonl file to write, or - for standard output"
+    )
+    export.add_argument("--limit", type=positive_int, help="stop after this many")
     export.add_argument(
         "--resume",
         action="store_true",
@@ -86,12 +131,17 @@ def iterate(
     since_ms: int | None = None,
     until_ms: int | None = None,
     after: str | None = None,
+    before: str | None = None,
+    newest_first: bool = False,
 ) -> Iterator[Record]:
-    """Events in event_id (= time) order; across sources the per-source streams are merged."""
+    """Events in event_id (= time) order, or the newest first; across sources the per-source
+    streams are merged. ``after`` and ``before`` are exclusive bounds (a cursor)."""
     from ingest import ids
 
     lower = ids.time_bound(since_ms) if since_ms is not None else None
     upper = ids.time_bound(until_ms) if until_ms is not None else None
+    if before is not None and (upper is None or before < upper):
+        upper = before
     if after is not None and lower is not None and after < lower:
         after = None  # resuming from before --since: --since is the later bound
     start = after or lower
@@ -99,34 +149,74 @@ def iterate(
         return  # an empty range (a DynamoDB BETWEEN would reject it)
     sources = [source] if source else store.sources()
     streams = [
-        store.query_source(s, after=after, lower=lower, upper=upper, event_type=event_type)
+        store.query_source(
+            s,
+            after=after,
+            lower=lower,
+            upper=upper,
+            event_type=event_type,
+            newest_first=newest_first,
+        )
         for s in sources
     ]
     merged = (
-        streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda r: str(r["event_id"]))
+        streams[0]
+        if len(streams) == 1
+        else heapq.merge(*streams, key=lambda r: str(r["event_id"]), reverse=newest_first)
     )
     for record in merged:
         if event_type is None or record.get("type") == event_type:
             yield record
 
 
-@reads_table
-def run_get(args: argparse.Namespace) -> int:
+def _event_id(text: str) -> str:
     from ingest import ids
 
-    if not ids.is_event_id(args.event_id):
-        print(f"{args.event_id!r} is not an event id", file=sys.stderr)
-        return 2
-    record = open_store(args).get(ids.key_of(args.event_id))
-    if record is None or record.get("event_id") != args.event_id:
-        print(f"event {args.event_id} not found", file=sys.stderr)
-        return 1
+    if not ids.is_event_id(text):
+        raise CliError(f"{text!r} is not an event id", 2)
+    return text
+
+
+def _stored(args: argparse.Namespace) -> Record:
+    """The record ``args.event_id`` names, or a one-line error."""
+    from ingest import ids
+
+    event_id = _event_id(args.event_id)
+    record = open_store(args).get(ids.key_of(event_id))
+    if record is None or record.get("event_id") != event_id:
+        raise CliError(f"event {event_id} not found in table {args.table!r}")
+    return record
+
+
+def _millis(event_id: str) -> int:
+    """The millisecond an event id was made in (its first 48 bits)."""
+    return int(event_id[:8] + event_id[9:13], 16)
+
+
+@reads_table
+def run_get(args: argparse.Namespace) -> int:
+    record = _stored(args)
     try:
         line = render(record)
     except ValueError as exc:
-        print(f"event {args.event_id} cannot be shown: {exc}", file=sys.stderr)
-        return 1
+        raise CliError(f"event {args.event_id} cannot be shown: {exc}") from None
     print(line)
+    return 0
+
+
+@reads_table
+def run_show(args: argparse.Namespace) -> int:
+    from ingest.adapters.codec import CODEC_ATTRIBUTE
+
+    from ingest_tools.cli import pretty
+
+    record = _stored(args)
+    if CODEC_ATTRIBUTE in record:
+        raise CliError(
+            f"event {args.event_id} cannot be shown: its payload could not be decoded "
+            f"(codec {record[CODEC_ATTRIBUTE]!r})"
+        )
+    print(pretty.show(record))
     return 0
 
 
@@ -134,21 +224,75 @@ def run_get(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from itertools import islice
 
+    cursor = _event_id(args.cursor) if args.cursor else None
     records = iterate(
         open_store(args),
         source=args.source,
         event_type=args.event_type,
         since_ms=args.since,
         until_ms=args.until,
+        after=cursor if args.oldest_first else None,
+        before=None if args.oldest_first else cursor,
+        newest_first=not args.oldest_first,
     )
     failed = 0
-    for record in islice(records, max(args.limit, 0)):
+    last: str | None = None
+    page = list(islice(records, args.limit + 1))  # one more: is there a next page?
+    for record in page[: args.limit]:
+        last = str(record.get("event_id", ""))
         try:
             print(render(record))
         except ValueError as exc:  # one odd record never stops a listing: report it, go on
             failed += 1
             print(f"skipped {record.get('event_id', '?')!s}: {exc}", file=sys.stderr)
+    if len(page) > args.limit and last:
+        print(
+            f"more events: add --cursor {last} for the next {args.limit} "
+            f"({'older' if not args.oldest_first else 'newer'} ones)",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
+
+
+@reads_table
+def run_tail(args: argparse.Namespace) -> int:
+    """The last ``--lines`` events in time order, then (``--follow``) each new one as it arrives.
+
+    A write that was under way when the table was looked at can land with a slightly earlier
+    event id: each look reaches back a few seconds and skips what it printed already."""
+    import time
+    from itertools import islice
+
+    from ingest_tools.cli import pretty
+
+    if args.lines < 0 or args.interval <= 0:
+        raise CliError("--lines must be 0 or more and --interval positive", 2)
+    store = open_store(args)
+    filters = {"source": args.source, "event_type": args.event_type, "until_ms": args.until}
+    latest = list(
+        islice(iterate(store, since_ms=args.since, newest_first=True, **filters), args.lines)
+    )
+    printed: dict[str, float] = {}
+    for record in reversed(latest):
+        print(pretty.line(record), flush=True)
+        printed[str(record["event_id"])] = time.monotonic()
+    if not args.follow:
+        return 0
+    reach_back_ms = 5000
+    since = int(time.time() * 1000) - reach_back_ms
+    if latest:
+        since = min(since, _millis(str(latest[0]["event_id"])))
+    while True:
+        look = int(time.time() * 1000)
+        for record in iterate(store, since_ms=since, **filters):
+            event_id = str(record["event_id"])
+            if event_id not in printed:
+                print(pretty.line(record), flush=True)
+                printed[event_id] = time.monotonic()
+        since = max(since, look - reach_back_ms)
+        horizon = time.monotonic() - 2 * reach_back_ms / 1000
+        printed = {k: v for k, v in printed.items() if v >= horizon}
+        time.sleep(args.interval)
 
 
 def _last_event_id(path: Path) -> str | None:
@@ -176,21 +320,22 @@ class ResumeError(Exception):
 
 @reads_table
 def run_export(args: argparse.Namespace) -> int:
+    to_stdout = args.out == "-"
+    out_path = Path(args.out)
+    if to_stdout and args.resume:
+        raise CliError("--resume needs a file to continue, not --out -", 2)
     store = open_store(args)
     try:
-        after = _last_event_id(args.out) if args.resume else None
+        after = _last_event_id(out_path) if args.resume else None
     except ResumeError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if args.out.exists() and not args.resume and args.out.stat().st_size:
-        print(
-            f"{args.out} exists: use --resume to continue it, or choose another --out",
-            file=sys.stderr,
+        raise CliError(str(exc), 2) from None
+    if not to_stdout and out_path.exists() and not args.resume and out_path.stat().st_size:
+        raise CliError(
+            f"{out_path} exists: use --resume to continue it, or choose another --out", 2
         )
-        return 2
     progress = Progress("exported")
     skipped = 0
-    with args.out.open("a" if args.resume else "w", encoding="utf-8") as out:
+    with _opened(out_path if not to_stdout else None, append=args.resume) as out:
         for record in iterate(
             store,
             source=args.source,
@@ -216,8 +361,19 @@ def run_export(args: argparse.Namespace) -> int:
     progress.done()
     resumed = f" (resumed after {after})" if after else ""
     failed = f"; {skipped} could not be exported (listed above)" if skipped else ""
-    print(f"exported {progress.count} events to {args.out}{resumed}{failed}", file=sys.stderr)
+    where = "standard output" if to_stdout else str(out_path)
+    print(f"exported {progress.count} events to {where}{resumed}{failed}", file=sys.stderr)
     return 1 if skipped else 0
+
+
+@contextmanager
+def _opened(path: Path | None, *, append: bool) -> Iterator[TextIO]:
+    """The export's output: the file (appended to when resuming), or standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("a" if append else "w", encoding="utf-8") as out:
+        yield out
 
 
 @reads_table
@@ -225,8 +381,7 @@ def run_backfill(args: argparse.Namespace) -> int:
     from ingest.adapters.dynamodb import EventStore
 
     if not 1 <= args.shards <= MAX_LISTING_SHARDS:
-        print(f"--shards must be 1..{MAX_LISTING_SHARDS}", file=sys.stderr)
-        return 2
+        raise CliError(f"--shards must be 1..{MAX_LISTING_SHARDS}", 2)
     reader = open_store(args)
     store = EventStore(args.table, client=reader.client, shards=args.shards)
     progress = Progress("updated")

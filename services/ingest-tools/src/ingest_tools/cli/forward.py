@@ -1,4 +1,4 @@
-"""``ingest forward --to URL``: follow newly stored events and POST each to an app as it arrives.
+"""ingest forward --to URL: follow newly stored events and POST each to an app as it arrives.
 
 Like ``stripe listen --forward-to``, for this service's table:
 
@@ -49,7 +49,14 @@ from ingest.domain.webhooks.delivery import CREDENTIAL_HEADERS, NOT_KEPT_HEADERS
 from ingest.ids import time_bound
 from ingest.models import CLOUDEVENT_ATTRIBUTES
 
-from ingest_tools.cli.common import add_table_options, is_json_text, open_store, parse_instant
+from ingest_tools.cli.common import (
+    add_command,
+    add_table_options,
+    http_url,
+    is_json_text,
+    open_store,
+    parse_instant,
+)
 
 if TYPE_CHECKING:
     from ingest.adapters.dynamodb import EventStore, Record
@@ -63,13 +70,19 @@ CHECKPOINT_VERSION = 1
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "forward",
-        help="follow newly stored events and POST each to a URL (webhooks byte-exact)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "follow newly stored events and POST each to a URL (webhooks byte-exact)",
+        __doc__,
     )
-    parser.add_argument("--to", required=True, help="the URL every event is POSTed to")
+    parser.add_argument(
+        "--to",
+        required=True,
+        type=http_url,
+        metavar="URL",
+        help="your app's URL: every event is POSTed to it",
+    )
     add_forward_options(parser)
     add_table_options(parser)
     parser.set_defaults(func=run)

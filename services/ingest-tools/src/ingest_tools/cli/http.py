@@ -7,6 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +38,11 @@ def post(
     *,
     retries: int = 0,
     timeout: float = 30.0,
+    on_retry: Callable[[int, float, str], None] | None = None,
 ) -> Answer:
     """POST ``body``; retry the same bytes on 429/5xx and connection errors (safe when the
-    events carry ids: the service stores each (source, id) once)."""
+    events carry ids: the service stores each (source, id) once). ``on_retry(attempt, delay,
+    why)`` is told before each retry."""
     attempt = 0
     while True:
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
@@ -51,11 +54,20 @@ def post(
             if exc.code not in RETRYABLE or attempt >= retries:
                 return answer
             delay = _retry_after(answer.headers) or min(8.0, 0.2 * 2**attempt)
-        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
+            why = f"HTTP {exc.code}"
+        except (
+            urllib.error.URLError,
+            ConnectionError,
+            TimeoutError,
+            http.client.HTTPException,
+        ) as exc:
             if attempt >= retries:
                 raise
             delay = min(8.0, 0.2 * 2**attempt)
+            why = str(getattr(exc, "reason", exc))
         attempt += 1
+        if on_retry is not None:
+            on_retry(attempt, delay, why)
         time.sleep(delay)
 
 

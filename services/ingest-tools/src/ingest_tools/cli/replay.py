@@ -1,4 +1,4 @@
-"""``ingest replay``: re-send stored records, in time order, to another deployment of the service.
+"""ingest replay: re-send stored records, in time order, to another deployment of the service.
 
 - ``/events`` records go to ``POST /events`` as their producer sent them: the same members, the
   exact ``data``, never a member more (``source`` is left out when it is the default), so an event
@@ -14,7 +14,11 @@
 A receiver that is this service therefore stores each record at most once: replaying twice adds
 nothing. A record that cannot be replayed (not readable, unknown source, refused by the receiver)
 is reported with its id and the reason, and the others go on; the exit code is then 1. The final
-report (stderr, one JSON line) counts what was sent, accepted, duplicate and failed.
+report (stderr, one JSON line) counts what was sent, accepted, duplicate and failed; on a
+terminal, progress with the totals is shown as it goes. A receiver that cannot be reached stops
+the replay at once (checked before the first record, and after the retries of any request).
+
+--id EVENT_ID replays that one event (repeatable), from the table or from --from FILE.
 """
 
 from __future__ import annotations
@@ -37,8 +41,12 @@ from ingest.limits import MAX_BODY_BYTES
 from ingest.models import CLOUDEVENT_ATTRIBUTES, DEFAULT_SOURCE
 
 from ingest_tools.cli.common import (
+    CliError,
     Progress,
+    add_command,
     add_filter_options,
+    add_url_option,
+    default_url,
     is_json_text,
     open_store,
     reads_table,
@@ -59,16 +67,24 @@ _NOT_RESENT = frozenset({"host", "idempotency-key"}) | CREDENTIAL_HEADERS | NOT_
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "replay",
-        help="re-send stored events and webhook deliveries to a deployment",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "re-send stored events and webhook deliveries to a deployment",
+        __doc__,
+    )
+    add_url_option(
+        parser,
+        "--to",
+        what="base URL of the receiving API; it gets POST /events and /webhooks/{source} "
+        "(--to is the same option)",
     )
     parser.add_argument(
-        "--to",
-        required=True,
-        help="base URL of the receiving API (POSTs to /events and /webhooks/{source})",
+        "--id",
+        dest="event_ids",
+        action="append",
+        metavar="EVENT_ID",
+        help="replay only this event (repeatable); from the table, or from --from FILE",
     )
     parser.add_argument(
         "--from", dest="from_file", type=Path, help="a .jsonl export (default: the table)"
@@ -235,6 +251,8 @@ class Unreadable:
 
 
 def _selected(stored: dict[str, Any], args: argparse.Namespace, bounds: tuple[str, str]) -> bool:
+    if args.event_ids and stored.get("event_id") not in args.event_ids:
+        return False
     if args.source and stored.get("source") != args.source:
         return False
     if args.event_type and stored.get("type") != args.event_type:
@@ -279,16 +297,33 @@ def _from_file(path: Path, args: argparse.Namespace) -> Iterator[Stored | Unread
                 yield Unreadable(f"{line['event_id']} ({where})", str(exc))
 
 
+def _by_id(args: argparse.Namespace) -> Iterator[Record]:
+    """The records ``--id`` names, in the order given; one not stored is a one-line error."""
+    from ingest import ids
+
+    store = open_store(args)
+    for event_id in args.event_ids:
+        record = store.get(ids.key_of(event_id))
+        if record is None or record.get("event_id") != event_id:
+            raise CliError(f"event {event_id} not found in table {args.table!r}: nothing sent")
+        yield record
+
+
 def _from_table(args: argparse.Namespace) -> Iterator[Stored | Unreadable]:
     from ingest_tools.cli.events import iterate
 
-    for record in iterate(
-        open_store(args),
-        source=args.source,
-        event_type=args.event_type,
-        since_ms=args.since,
-        until_ms=args.until,
-    ):
+    records = (
+        _by_id(args)
+        if args.event_ids
+        else iterate(
+            open_store(args),
+            source=args.source,
+            event_type=args.event_type,
+            since_ms=args.since,
+            until_ms=args.until,
+        )
+    )
+    for record in records:
         try:
             yield from_record(record)
         except BadRecord as exc:
@@ -514,6 +549,10 @@ def _refusal(answer: Answer) -> str:
     return f"HTTP {answer.status}"
 
 
+class Unreachable(Exception):
+    """The receiver cannot be reached (after the retries): nothing more is sent."""
+
+
 class Sender:
     def __init__(self, base: str, retries: int, summary: Summary) -> None:
         self.base = base
@@ -523,8 +562,10 @@ class Sender:
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer | str:
         try:
             return post(self.base + path, body, headers, retries=self.retries)
-        except (OSError, HTTPException, ValueError) as exc:
-            return f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        except (OSError, HTTPException) as exc:
+            raise Unreachable(f"cannot reach {self.base}: {getattr(exc, 'reason', exc)}") from exc
+        except ValueError as exc:
+            return f"{type(exc).__name__}: {exc}"
 
     def single(self, request: Request) -> None:
         answer = self._post(request.path, request.body, request.headers)
@@ -545,7 +586,7 @@ class Sender:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         answer = self._post("/events", body, headers)
         first = requests[0].stored.event_id
-        if isinstance(answer, str):
+        if isinstance(answer, str):  # pragma: no cover - a URL the receiver's base makes invalid
             self.summary.fail(f"{first} and {len(requests) - 1} more", answer, len(requests))
         elif answer.ok:
             document = _document(answer)
@@ -610,30 +651,65 @@ def _signer(args: argparse.Namespace) -> Signer:
         return Signer(None, str(exc))  # $SOURCES unreadable: only webhook records need it
 
 
+def reachable(base: str, timeout: float = 5.0) -> None:
+    """Fail fast, before anything is read or sent, when nothing answers at ``base``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CliError(f"cannot reach {base}: {reason}; nothing was sent") from None
+
+
 @reads_table
 def run(args: argparse.Namespace) -> int:
+    from ingest import ids
+
     from ingest_tools.cli.send import SigningError
 
-    if not 1 <= args.batch <= 500 or args.rate <= 0:
-        print("--batch must be 1-500 and --rate positive", file=sys.stderr)
-        return 2
+    if not 1 <= args.batch <= 500 or args.rate <= 0 or args.retries < 0:
+        raise CliError("--batch must be 1-500, --rate positive and --retries 0 or more", 2)
+    for event_id in args.event_ids or ():
+        if not ids.is_event_id(event_id):
+            raise CliError(f"--id {event_id!r} is not an event id", 2)
     if args.from_file is not None and not args.from_file.is_file():
-        print(f"{args.from_file}: no such file", file=sys.stderr)
-        return 2
+        raise CliError(f"{args.from_file}: no such file", 2)
+    args.url = (args.url or default_url()).rstrip("/")
     try:
         signer = _signer(args)
     except SigningError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        raise CliError(str(exc), 2) from None
+    if not args.dry_run:
+        reachable(args.url)
     return _replay(args, signer)
+
+
+def _lines_in(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
+def _total(args: argparse.Namespace) -> int | None:
+    """How many records the replay goes through, when that is cheap to know (shown with the
+    progress on a terminal)."""
+    if args.event_ids:
+        return len(args.event_ids)
+    if args.from_file is not None and sys.stderr.isatty():
+        return _lines_in(args.from_file)
+    return None
 
 
 def _replay(args: argparse.Namespace, signer: Signer) -> int:
     items = _from_file(args.from_file, args) if args.from_file else _from_table(args)
-    sender = Sender(args.to.rstrip("/"), args.retries, Summary())
+    sender = Sender(args.url, args.retries, Summary())
     summary = sender.summary
-    progress = Progress("replayed" if not args.dry_run else "would replay")
+    progress = Progress("replayed" if not args.dry_run else "would replay", total=_total(args))
     started = time.monotonic()
+    stopped: str | None = None
     try:
         for chunk in _batches(items, signer, args):
             if isinstance(chunk, Unreadable):
@@ -646,7 +722,12 @@ def _replay(args: argparse.Namespace, signer: Signer) -> int:
                 for request in chunk:
                     print(request.preview())
             else:
-                sender.batch(chunk)
+                try:
+                    sender.batch(chunk)
+                except Unreachable as exc:
+                    summary.sent -= len(chunk)
+                    stopped = str(exc)
+                    break
                 ahead = summary.sent / args.rate - (time.monotonic() - started)
                 if ahead > 0:
                     time.sleep(ahead)
@@ -654,5 +735,9 @@ def _replay(args: argparse.Namespace, signer: Signer) -> int:
     finally:
         progress.done()
         report = summary.report("would send" if args.dry_run else "sent")
+        if stopped:
+            report["stopped"] = stopped
         print(json.dumps(report, ensure_ascii=False), file=sys.stderr)
+    if stopped:
+        raise CliError(f"{stopped}; stopped after {summary.sent} records (report above)")
     return 1 if summary.failed else 0
