@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,17 @@ from scripts.harness import (
     ingest_serve,
 )
 
-__all__ = ["ROOT", "Process", "Reply", "Server", "free_port", "ingest", "replay", "start_server"]
+__all__ = [
+    "ROOT",
+    "Process",
+    "Reply",
+    "Server",
+    "free_port",
+    "ingest",
+    "replay",
+    "run",
+    "start_server",
+]
 
 
 @dataclass
@@ -115,6 +125,35 @@ class Ran:
     err: str
 
 
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+    whole_env: bool = False,
+    cwd: Path | None = None,
+    input: bytes | None = None,
+    timeout: float = 60,
+) -> Ran:
+    """Run a command to completion, its output captured; in this process's environment without
+    ``unset`` and with ``env`` on top (with ``whole_env``, ``env`` is its whole environment)."""
+    if whole_env:
+        full_env = dict(env or {})
+    else:
+        full_env = {k: v for k, v in os.environ.items() if k not in set(unset)}
+        full_env.update(env or {})
+    done = subprocess.run(
+        list(argv),
+        input=input,
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Ran(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
 def ingest(
     *args: str,
     env: Mapping[str, str] | None = None,
@@ -122,19 +161,8 @@ def ingest(
     input: bytes | None = None,
     timeout: float = 60,
 ) -> Ran:
-    """Run the `ingest` command (this interpreter's) to completion, its output captured; in this
-    process's environment without ``unset`` and with ``env`` on top."""
-    full_env = {k: v for k, v in os.environ.items() if k not in set(unset)}
-    full_env.update(env or {})
-    done = subprocess.run(
-        [*INGEST, *args],
-        input=input,
-        env=full_env,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
-    return Ran(done.returncode, done.stdout.decode(), done.stderr.decode())
+    """Run the `ingest` command (this interpreter's) to completion (see :func:`run`)."""
+    return run([*INGEST, *args], env=env, unset=unset, input=input, timeout=timeout)
 
 
 def replay(*args: str, env: Mapping[str, str] | None = None) -> tuple[Ran, dict[str, Any]]:
@@ -148,16 +176,9 @@ def replay(*args: str, env: Mapping[str, str] | None = None) -> tuple[Ran, dict[
 def fresh_python(code: str, env: Mapping[str, str] | None = None) -> str:
     """Run ``code`` in a fresh interpreter (this one's executable) and return what it printed;
     ``env``, when given, is its whole environment (as Lambda's is). Fails with its stderr."""
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    done = run([sys.executable, "-c", code], env=env, whole_env=env is not None, timeout=120)
+    assert done.code == 0, done.err
+    return done.out
 
 
 def write_sources(folder: Path, sources: Mapping[str, Any]) -> Path:

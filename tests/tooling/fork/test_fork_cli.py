@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests import support
+from tests.support import Ran
 from tests.tooling.fork.conftest import REPO_ROOT, snapshot
 
 SCRIPT = REPO_ROOT / "scripts" / "fork.py"
 GOOD = {"--account-id": "210987654321", "--region": "us-east-2", "--repo": "me/ingest"}
 
 
-def run(
-    args: list[str], root: Path, *, with_token: bool = True
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"GITHUB_TOKEN", "GITHUB_API_URL"}}
-    if with_token:
-        env["GITHUB_TOKEN"] = "a-token"
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--root", str(root)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-        cwd=root,
-    )
+def run(args: list[str], root: Path, *, with_token: bool = True) -> Ran:
+    token = {"GITHUB_TOKEN": "a-token"} if with_token else {}
+    unset = {"GITHUB_TOKEN", "GITHUB_API_URL"}
+    argv = [sys.executable, str(SCRIPT), *args, "--root", str(root)]
+    return support.run(argv, env=token, unset=unset, cwd=root)
 
 
 def argv(**changes: str | None) -> list[str]:
@@ -79,19 +69,19 @@ def test_bad_input_fails_with_one_line(checkout: Path, args: list[str], message:
 
     result = run(args, checkout)
 
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert result.stderr.startswith("fork: error: ")
-    assert message in result.stderr
-    assert result.stdout == ""
+    assert result.code != 0
+    assert "Traceback" not in result.err
+    assert len(result.err.splitlines()) == 1, result.err
+    assert result.err.startswith("fork: error: ")
+    assert message in result.err
+    assert result.out == ""
     assert snapshot(checkout) == before
 
 
 def test_a_missing_token_is_one_line(checkout: Path) -> None:
     result = run([*argv(), "--solo"], checkout, with_token=False)
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert result.code == 1
+    assert result.err == (
         "fork: error: GITHUB_TOKEN is not set: a token with admin rights on me/ingest "
         "(e.g. GITHUB_TOKEN=$(gh auth token)), or --files-only\n"
     )
@@ -99,41 +89,32 @@ def test_a_missing_token_is_one_line(checkout: Path) -> None:
 
 def test_an_unreachable_api_is_one_line(checkout: Path) -> None:
     result = run([*argv(), "--solo", "--api-url", "http://127.0.0.1:9"], checkout)
-    assert result.returncode == 1
-    assert result.stderr.startswith("fork: error: cannot reach http://127.0.0.1:9: ")
-    assert len(result.stderr.splitlines()) == 1
+    assert result.code == 1
+    assert result.err.startswith("fork: error: cannot reach http://127.0.0.1:9: ")
+    assert len(result.err.splitlines()) == 1
 
 
 def test_a_directory_that_is_not_a_checkout_is_refused(tmp_path: Path) -> None:
     result = run([*argv(), "--files-only"], tmp_path)
-    assert result.returncode == 1
+    assert result.code == 1
     assert (
-        result.stderr
+        result.err
         == f"fork: error: {tmp_path.resolve()} is not a checkout of this repository (no environments/)\n"
     )
 
 
 def test_the_script_runs_on_its_own_with_files_only(checkout: Path) -> None:
     result = run([*argv(), "--files-only", "--dry-run"], checkout, with_token=False)
-    assert result.returncode == 0, result.stderr
-    assert "Dry run: 5 file(s), 0 API call(s) would change; nothing was changed." in result.stdout
+    assert result.code == 0, result.err
+    assert "Dry run: 5 file(s), 0 API call(s) would change; nothing was changed." in result.out
 
 
 def test_make_fork_runs_the_script_with_args() -> None:
     # As a person runs it: not as a sub-make of `make test`, whose flags print directory lines.
-    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
-    result = subprocess.run(
-        ["make", "-n", "fork", "ARGS=--account-id 210987654321 --dry-run"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("scripts/fork.py --account-id 210987654321 --dry-run")
-    listed = subprocess.run(
-        ["make", "help"], cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=60
-    )
-    assert any(line.split()[:1] == ["fork"] for line in listed.stdout.splitlines())
+    make_flags = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    make_dry_run = ["make", "-n", "fork", "ARGS=--account-id 210987654321 --dry-run"]
+    result = support.run(make_dry_run, unset=make_flags, cwd=REPO_ROOT)
+    assert result.code == 0, result.err
+    assert result.out.strip().endswith("scripts/fork.py --account-id 210987654321 --dry-run")
+    listed = support.run(["make", "help"], cwd=REPO_ROOT)
+    assert any(line.split()[:1] == ["fork"] for line in listed.out.splitlines())
