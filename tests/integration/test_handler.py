@@ -139,11 +139,43 @@ def test_the_hot_path_imports_nothing_it_does_not_need() -> None:
         "assert ingest.handler.lambda_handler(event, None)['statusCode'] == 422\n"
         "heavy = ['boto3', 'aws_xray_sdk', 'yaml', 'ingest.domain.webhooks',"
         " 'ingest.adapters.secrets', 'concurrent.futures.thread', 'asyncio', 'cryptography',"
-        " 'ingest_tools', 'moto', 'ingest.responses', 'aws_lambda_powertools.event_handler.appsync']\n"
+        " 'ingest_tools', 'moto', 'ingest.responses', 'aws_lambda_powertools.event_handler.appsync',"
+        " 'ingest.adapters.payloads']\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = fresh_python(probe, {"EVENTS_TABLE": "x", "POWERTOOLS_METRICS_DISABLED": "true"})
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_storing_an_event_with_a_payload_bucket_builds_no_s3_client() -> None:
+    """With ``PAYLOAD_BUCKET`` set, storing an ordinary event (the table's write stubbed) loads
+    neither the claim check's module nor S3's service model: only a payload over the item budget
+    pays for them (docs/decisions/0034)."""
+    probe = (
+        "import json, sys, ingest.handler\n"
+        "from ingest import runtime\n"
+        "store = runtime.current().store\n"
+        "store.client.put_item = lambda **_: {}\n"
+        "event = {'version': '2.0', 'routeKey': 'ANY /events', 'rawPath': '/events',"
+        " 'headers': {'content-type': 'application/json'},"
+        " 'body': json.dumps({'type': 't', 'data': {'pad': 'x' * 4000}}),"
+        " 'requestContext': {'http': {'method': 'POST', 'path': '/events'}, 'requestId': 'r',"
+        " 'stage': '$default'}}\n"
+        "assert ingest.handler.lambda_handler(event, None)['statusCode'] == 202\n"
+        "assert store.payload_bucket == 'payload-bucket'\n"
+        "loaded = [m for m in sys.modules if m == 'ingest.adapters.payloads' or 's3' in m.split('.')]\n"
+        "print(loaded, store._objects)\n"
+    )
+    env = {
+        "EVENTS_TABLE": "events",
+        "PAYLOAD_BUCKET": "payload-bucket",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    out = fresh_python(probe, env)
+    assert out.strip().splitlines()[-1] == "[] None"
 
 
 def _webhook_imports(source: dict[str, Any], headers: str, body: str) -> list[str]:

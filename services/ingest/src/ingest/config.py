@@ -29,6 +29,13 @@ class Settings(BaseModel):
         description="Listing index partitions one source's events spread over (LISTING_SHARDS).",
     )
     metrics_namespace: str = "Ingest"
+    payload_bucket: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$",
+        description="The S3 bucket for payloads held by reference (PAYLOAD_BUCKET); none: inline.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,5 +47,6 @@ class Settings(BaseModel):
                 "retention_days": int(env.get("RETENTION_DAYS", "30")),
                 "listing_shards": int(env.get("LISTING_SHARDS", DEFAULT_LISTING_SHARDS)),
                 "metrics_namespace": env.get("POWERTOOLS_METRICS_NAMESPACE", "Ingest"),
+                "payload_bucket": env.get("PAYLOAD_BUCKET") or None,
             }
         )

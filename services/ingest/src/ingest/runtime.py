@@ -73,7 +73,11 @@ def current() -> Runtime:
         with _lock:
             if _runtime is None:
                 settings = Settings.from_env()
-                store = EventStore(settings.events_table, shards=settings.listing_shards)
+                store = EventStore(
+                    settings.events_table,
+                    shards=settings.listing_shards,
+                    payload_bucket=settings.payload_bucket,
+                )
                 _runtime = Runtime(settings, store)
     return _runtime
 

@@ -15,9 +15,12 @@ is JSON text (S), ``body`` the exact bytes (S when they are UTF-8, else B). Othe
   exceed :data:`COMPRESS_ABOVE_BYTES` (one write unit) and the compressed payload is smaller.
 - ``s3``: the payload attribute is S holding a reference ``s3://BUCKET/KEY``; the object holds
   the payload (after which any further step applies to the object's bytes: ``s3+deflate``). The
-  item's ``size`` is the payload's exact length in bytes and ``sha256`` (S, lower-case hex), when
-  present, its digest. Readers resolve references through a fetch function given to
-  :func:`decode`; without one a reference cannot be read and :class:`UnresolvedReference` says so.
+  item's ``payload_size`` (N) is the payload's exact length in bytes and ``sha256`` (S, lower-case
+  hex) its digest; a reader checks both. Readers resolve references through a fetch function given
+  to :func:`decode`; without one a reference cannot be read and :class:`UnresolvedReference` says
+  so. The service writes ``s3`` (the object is the exact payload, under ``payloads/SHA256``) when
+  an item would still exceed :data:`CLAIM_CHECK_ABOVE_BYTES` after deflating, and never deflates
+  a payload over :data:`DEFLATE_AT_MOST_BYTES` first (docs/decisions/0034).
 
 After decoding, ``data`` is the exact JSON text and ``body`` the exact bytes (as text when they
 are UTF-8, the same rule as when it was written), whatever the codec.
@@ -38,9 +41,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Final
 
-from ingest.limits import DEFAULT_LISTING_SHARDS, MAX_LISTING_SHARDS
+from ingest.limits import (
+    DEFAULT_LISTING_SHARDS,
+    MAX_BODY_BYTES,
+    MAX_LISTING_SHARDS,
+    MAX_WEBHOOK_BYTES,
+)
 
 Scalar = str | int | bytes
 
@@ -53,8 +62,17 @@ S3: Final = "s3"
 #: An item above this many bytes costs more than one write unit: its payload is compressed.
 COMPRESS_ABOVE_BYTES: Final = 1024
 COMPRESS_LEVEL: Final = 6
-#: The most a stored payload may inflate to (a payload is at most 1 MiB as received).
-MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
+#: The most a stored payload may inflate to: the largest payload the service accepts.
+MAX_PAYLOAD_BYTES: Final = max(MAX_WEBHOOK_BYTES, MAX_BODY_BYTES)
+#: An item still larger than this once deflated keeps its payload in S3 instead (claim check).
+CLAIM_CHECK_ABOVE_BYTES: Final = 64 * 1024
+#: A payload larger than this goes to S3 as it is: no deflate ratio brings it under the budget.
+DEFLATE_AT_MOST_BYTES: Final = 1024 * 1024
+#: The attributes of a payload held by reference: its SHA-256 (hex) and its length in bytes.
+DIGEST_ATTRIBUTE: Final = "sha256"
+PAYLOAD_SIZE_ATTRIBUTE: Final = "payload_size"
+#: Where payloads are put in the bucket: ``payloads/`` + the SHA-256 of their bytes.
+OBJECT_PREFIX: Final = "payloads/"
 #: The listing shard key attribute, the index on it, and the most shards a writer may use.
 SHARD_ATTRIBUTE: Final = "lsk"
 LISTING_INDEX: Final = "by_source_shard"
@@ -154,6 +172,64 @@ def source_of_shard_key(key: str) -> str:
 # The payload codec
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A payload to put in S3 (``bucket``, ``key``) before the item that refers to it is written."""
+
+    bucket: str
+    key: str
+    body: bytes
+    sha256: str
+
+    @property
+    def reference(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def _raw_payload(record: Mapping[str, Scalar]) -> tuple[str, bytes] | None:
+    """The payload attribute of an unencoded record and its exact bytes (None: no payload)."""
+    for name in PAYLOAD_ATTRIBUTES:
+        value = record.get(name)
+        if isinstance(value, bytes):
+            return name, value
+        if isinstance(value, str):
+            return name, value.encode("utf-8", "surrogatepass")
+    return None
+
+
+def _by_reference(
+    record: Mapping[str, Scalar], name: str, raw: bytes, bucket: str
+) -> tuple[dict[str, Scalar], Claim]:
+    import hashlib
+
+    digest = hashlib.sha256(raw).hexdigest()
+    claim = Claim(bucket, f"{OBJECT_PREFIX}{digest}", raw, digest)
+    item = dict(record)
+    item[name] = claim.reference
+    item[CODEC_ATTRIBUTE] = S3
+    item[DIGEST_ATTRIBUTE] = digest
+    item[PAYLOAD_SIZE_ATTRIBUTE] = len(raw)
+    return item, claim
+
+
+def encode_for(
+    record: Mapping[str, Scalar], bucket: str | None
+) -> tuple[dict[str, Scalar], Claim | None]:
+    """The item attributes to write for ``record`` and, when its payload goes to S3 (``bucket``
+    given and the item over :data:`CLAIM_CHECK_ABOVE_BYTES` even deflated), the object to put
+    first. Without a bucket this is :func:`encode`."""
+    payload = _raw_payload(record) if CODEC_ATTRIBUTE not in record else None
+    if not bucket or payload is None:
+        return encode(record), None
+    name, raw = payload
+    if len(raw) > DEFLATE_AT_MOST_BYTES:
+        return _by_reference(record, name, raw, bucket)
+    item = encode(record)
+    if item_size(item) > CLAIM_CHECK_ABOVE_BYTES:
+        return _by_reference(record, name, raw, bucket)
+    return item, None
+
+
 def _deflate(raw: bytes) -> bytes:
     packer = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
     return packer.compress(raw) + packer.flush()
@@ -234,5 +310,20 @@ def decode(record: Mapping[str, Scalar], fetch: Fetch | None = None) -> dict[str
             raise CodecError(f"unknown codec {step!r} in {codec!r}")
     if raw is None:
         return decoded
+    if S3 in codec.split("+"):
+        _check_claimed(record, raw)
+        decoded.pop(DIGEST_ATTRIBUTE, None)
+        decoded.pop(PAYLOAD_SIZE_ATTRIBUTE, None)
     decoded[name] = _payload_value(name, raw)
     return decoded
+
+
+def _check_claimed(record: Mapping[str, Scalar], raw: bytes) -> None:
+    """A payload read by reference is the one the item names: its length and SHA-256."""
+    import hashlib
+
+    size, digest = record.get(PAYLOAD_SIZE_ATTRIBUTE), record.get(DIGEST_ATTRIBUTE)
+    if size is not None and size != len(raw):
+        raise CodecError(f"the referenced payload has {len(raw)} bytes, not {size!r}")
+    if digest is not None and digest != hashlib.sha256(raw).hexdigest():
+        raise CodecError("the referenced payload does not match its SHA-256")

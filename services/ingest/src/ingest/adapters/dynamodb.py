@@ -2,7 +2,9 @@
 
 Records are plain dicts of ``str | int | bytes``; marshalling is done here by hand because the
 generic TypeSerializer costs more than the whole rest of the request on the hot path. How a record
-becomes an item (its payload codec, its listing shard key, its size) is :mod:`ingest.adapters.codec`.
+becomes an item (its payload codec, its listing shard key, its size) is :mod:`ingest.adapters.codec`;
+a payload held by reference is put in S3 (:mod:`ingest.adapters.payloads`, built on first need)
+before its item is written, and read back by every reader (docs/decisions/0034).
 
 Writes persist through passing faults on their own (docs/decisions/0026): the SDK does not retry
 (its standard mode draws retries from a quota that a sustained fault drains, after which every
@@ -22,16 +24,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest.adapters import codec
 from ingest.adapters.failures import describe as _describe
 from ingest.adapters.failures import is_retryable
+from ingest.adapters.sessions import service_session
 
 if TYPE_CHECKING:
+    import botocore.session
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from ingest.adapters.payloads import PayloadObjects
 
 Scalar = str | int | bytes
 Record = dict[str, Scalar]
@@ -127,24 +132,8 @@ def _backoff(attempt: int) -> float:
 
 
 def dynamodb_session() -> botocore.session.Session:
-    """A botocore session that creates DynamoDB clients without scanning every service model.
-
-    Before loading a model, botocore checks the service name against a scan of all the service
-    directories it ships (~400 of them, ~40 ms of cold start). This session only ever makes
-    DynamoDB clients, so the check is answered from DynamoDB's own directory alone (and falls back
-    to the full scan for a model type DynamoDB does not ship).
-    """
-    session = botocore.session.get_session()
-    loader = session.get_component("data_loader")
-    scan_all = loader.list_available_services
-
-    def list_available_services(type_name: str) -> list[str]:
-        if loader.list_api_versions("dynamodb", type_name):
-            return ["dynamodb"]
-        return list(scan_all(type_name))
-
-    loader.list_available_services = list_available_services
-    return session
+    """A botocore session that makes DynamoDB clients only (no scan of every service model)."""
+    return service_session("dynamodb")
 
 
 class StorageUnavailable(Exception):
@@ -243,15 +232,28 @@ class EventStore:
         read_timeout: float | None = None,
         shards: int = codec.DEFAULT_SHARDS,
         fetch_reference: codec.Fetch | None = None,
+        payload_bucket: str | None = None,
+        payload_objects: PayloadObjects | None = None,
     ) -> None:
         """``read_timeout`` makes a reader's client (the CLI): patient, with the SDK's own retries
         for the pages it reads. ``shards`` is how many listing shards new items spread over.
-        ``fetch_reference`` reads a payload stored by reference (``s3://BUCKET/KEY``)."""
+        ``payload_bucket`` (``PAYLOAD_BUCKET``) takes the payloads of items that would exceed
+        :data:`ingest.adapters.codec.CLAIM_CHECK_ABOVE_BYTES`; without it every payload stays in
+        its item. A payload stored by reference (``s3://BUCKET/KEY``) is read with
+        ``fetch_reference``, by default through ``payload_objects`` (S3 at ``endpoint_url``, the
+        emulator's too, else AWS's; built on first use)."""
         if not 1 <= shards <= codec.MAX_SHARDS:
             raise ValueError(f"shards must be 1..{codec.MAX_SHARDS}, not {shards}")
         self.table_name = table_name
         self.shards = shards
-        self._fetch = fetch_reference
+        self.payload_bucket = payload_bucket or None
+        self._objects = payload_objects
+        self._objects_options: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "region_name": region_name,
+            "read_timeout": read_timeout,
+        }
+        self._fetch = fetch_reference or self._fetch_object
         config = _CLIENT_CONFIG
         if read_timeout is not None:
             # A reader (the CLI) pages through large results: the SDK's own retries serve it.
@@ -267,18 +269,49 @@ class EventStore:
     def client(self) -> DynamoDBClient:
         return self._client
 
+    @property
+    def payload_objects(self) -> PayloadObjects:
+        """S3 for payloads held by reference, built on first use (never on the /events path)."""
+        if self._objects is None:
+            from ingest.adapters.payloads import PayloadObjects
+
+            self._objects = PayloadObjects(**self._objects_options)
+        return self._objects
+
+    def _fetch_object(self, reference: str) -> bytes:
+        return self.payload_objects.fetch(reference)
+
     # ----------------------------------------------------------------------------------------
     # Writes
 
-    def item(self, record: Mapping[str, Scalar]) -> dict[str, Any]:
+    def item(
+        self, record: Mapping[str, Scalar], *, deadline: float | None = None
+    ) -> dict[str, Any]:
         """The marshalled item written for ``record``: its listing shard key added, its payload
-        encoded (:func:`ingest.adapters.codec.encode`)."""
+        encoded (:func:`ingest.adapters.codec.encode_for`). A payload that goes to S3 is put there
+        first, retried like a write until ``deadline``: the item never names a missing object."""
         attributes = dict(record)
         event_id, source = record.get("event_id"), record.get("source")
         if isinstance(event_id, str) and isinstance(source, str):
             shard = codec.shard_of(event_id, self.shards)
             attributes[codec.SHARD_ATTRIBUTE] = codec.shard_key(source, shard)
-        return _marshal(codec.encode(attributes))
+        encoded, claim = codec.encode_for(attributes, self.payload_bucket)
+        if claim is not None:
+            self._put_object(claim, write_deadline() if deadline is None else deadline)
+        return _marshal(encoded)
+
+    def _put_object(self, claim: codec.Claim, deadline: float) -> None:
+        """Put a payload in S3 (content-addressed: a repeat puts the same bytes under the same
+        key), retrying what passes until ``deadline``; what will not pass raises at once."""
+        attempt = 0
+        while True:
+            try:
+                self.payload_objects.put(claim)
+            except (ClientError, BotoCoreError) as exc:
+                attempt += 1
+                self._pause_or_raise(exc, attempt, deadline)
+            else:
+                return
 
     def put_if_absent(self, record: Record, *, deadline: float | None = None) -> PutOutcome:
         """Store ``record`` unless its ``pk`` exists; on conflict return the stored item.
@@ -288,8 +321,8 @@ class EventStore:
         store the item meets it on the retry: the conflict hands back our own item, which the
         caller recognises by its ``event_id`` and ``request_id``.
         """
-        item = self.item(record)
         stop = write_deadline() if deadline is None else deadline
+        item = self.item(record, deadline=stop)
         attempt = 0
         while True:
             try:
@@ -334,7 +367,9 @@ class EventStore:
         stop = write_deadline() if deadline is None else deadline
         for start in range(0, len(records), _BATCH_LIMIT):
             chunk = records[start : start + _BATCH_LIMIT]
-            pending: list[Any] = [{"PutRequest": {"Item": self.item(r)}} for r in chunk]
+            pending: list[Any] = [
+                {"PutRequest": {"Item": self.item(r, deadline=stop)}} for r in chunk
+            ]
             attempt = 0
             while pending:
                 failure: Exception | str

@@ -1,5 +1,6 @@
 """Sorting AWS SDK failures: will a retry help (throttling, server errors, the network), or is the
-deployment itself broken (access denied, a missing table or secret, an invalid request)?
+deployment itself broken (access denied, a missing table, bucket or secret, an invalid request)?
+The same rules serve DynamoDB, S3 (the payload bucket), Secrets Manager and SSM.
 
 A retryable failure answers 503 with ``Retry-After``; a broken deployment answers 500 ``internal``
 so that producers are not told to retry forever, and the 5xx alarm fires. The SDK's error text
@@ -34,6 +35,7 @@ _RETRYABLE_CODES = frozenset(
         "RequestTimeout",
         "RequestTimeoutException",
         "TransactionConflictException",
+        "SlowDown",  # S3's throttling
     }
 )
 

@@ -18,7 +18,7 @@ from ingest import runtime
 from ingest.api import http
 from ingest.domain.store import backend_failure
 from ingest.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
-from ingest.limits import MAX_WEBHOOK_BYTES
+from ingest.limits import webhook_body_limit
 from ingest.routes import WEBHOOK_VALIDATION, WEBHOOKS
 from ingest.telemetry import RequestMetrics, logger
 
@@ -48,10 +48,11 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
     config = _source_config(figures, source)
     body = http.raw_body(event)
     figures.payload_bytes = len(body)
-    if len(body) > MAX_WEBHOOK_BYTES:
+    limit = webhook_body_limit(payload_bucket=runtime.current().store.payload_bucket is not None)
+    if len(body) > limit:
         figures.reason("WebhookRejected", "too_large")
         logger.warning("webhook rejected", extra={"source": source, "reason": "too_large"})
-        raise PayloadTooLarge(f"a webhook body may be at most {MAX_WEBHOOK_BYTES} bytes")
+        raise PayloadTooLarge(f"a webhook body may be at most {limit} bytes")
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     try:
         secrets = resolve_secrets(config) if config.scheme != "none" else []
