@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,14 +58,6 @@ FIRST = "first"  # its first delivery, answered on the first attempt: must be "n
 FIRST_RETRIED = "first-retried"  # first delivery, answered after a 503 or broken connection:
 #   an earlier attempt may have stored it already, so either answer is correct
 RESEND = "resend"  # a deliberate re-send of an acknowledged event: must be "duplicate"
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 @dataclass(frozen=True)
@@ -733,32 +725,24 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Config, bool]:
     parser = argparse.ArgumentParser(
         prog="python -m bench.load", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=_env_int("LOAD_CONCURRENCY", Config.concurrency),
-        help="producer threads (env LOAD_CONCURRENCY; default %(default)s)",
+    # Each knob also reads LOAD_<NAME> from the environment (the Makefile passes them that way).
+    knobs: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+        ("concurrency", int, "producer threads"),
+        ("requests", int, "request budget for the run"),
+        ("duration", float, "stop sending after this many seconds"),
+        ("batch_sizes", str, "comma-separated batch sizes"),
+        ("seed", int, "workload seed"),
     )
-    parser.add_argument(
-        "--requests",
-        type=int,
-        default=_env_int("LOAD_REQUESTS", Config.requests),
-        help="request budget for the run (env LOAD_REQUESTS; default %(default)s)",
-    )
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=_env_float("LOAD_DURATION", Config.duration),
-        help="stop sending after this many seconds (env LOAD_DURATION; default %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-sizes",
-        default=os.environ.get("LOAD_BATCH_SIZES", ",".join(map(str, Config.batch_sizes))),
-        help="comma-separated batch sizes (env LOAD_BATCH_SIZES; default %(default)s)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=_env_int("LOAD_SEED", Config.seed), help="workload seed"
-    )
+    for name, kind, text in knobs:
+        env = "LOAD_" + name.upper()
+        default = getattr(Config, name)
+        default = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=kind(os.environ.get(env, default)),
+            help=f"{text} (env {env}; default %(default)s)",
+        )
     parser.add_argument("--url", default=None, help="use this running `ingest serve` (loopback)")
     parser.add_argument("--endpoint-url", default=None, help="its DynamoDB endpoint")
     parser.add_argument("--table", default=Config.table, help="table name (default %(default)s)")
