@@ -6,13 +6,13 @@
 #                                          fetch full items from the table (docs/storage-format.md)
 #   GSI by_source (legacy_by_source_index only): the index of tables written before lsk existed
 resource "aws_dynamodb_table" "this" {
-  #checkov:skip=CKV_AWS_119:AWS owned key by default (no KMS cost or key policy to manage); a customer key is the kms_key_arn input.
-  name                        = var.name
+  #checkov:skip=CKV_AWS_119:AWS owned key by default (no KMS cost or key policy to manage); a customer key is the table.kms_key_arn input.
+  name                        = var.table.name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"
-  deletion_protection_enabled = var.deletion_protection
-  stream_enabled              = var.stream_enabled
-  stream_view_type            = var.stream_enabled ? "NEW_IMAGE" : null
+  deletion_protection_enabled = var.table.deletion_protection
+  stream_enabled              = var.table.stream_enabled
+  stream_view_type            = var.table.stream_enabled ? "NEW_IMAGE" : null
 
   attribute {
     name = "pk"
@@ -30,7 +30,7 @@ resource "aws_dynamodb_table" "this" {
   }
 
   dynamic "attribute" {
-    for_each = var.legacy_by_source_index ? ["source"] : []
+    for_each = var.table.legacy_by_source_index ? ["source"] : []
     content {
       name = attribute.value
       type = "S"
@@ -46,7 +46,7 @@ resource "aws_dynamodb_table" "this" {
   }
 
   dynamic "global_secondary_index" {
-    for_each = var.legacy_by_source_index ? ["by_source"] : []
+    for_each = var.table.legacy_by_source_index ? ["by_source"] : []
     content {
       name            = global_secondary_index.value
       hash_key        = "source"
@@ -61,12 +61,12 @@ resource "aws_dynamodb_table" "this" {
   }
 
   point_in_time_recovery {
-    enabled = var.point_in_time_recovery
+    enabled = var.table.point_in_time_recovery
   }
 
   server_side_encryption {
-    enabled     = var.kms_key_arn != null
-    kms_key_arn = var.kms_key_arn
+    enabled     = var.table.kms_key_arn != null
+    kms_key_arn = var.table.kms_key_arn
   }
 
   tags = var.tags

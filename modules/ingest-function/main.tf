@@ -22,6 +22,14 @@ locals {
     },
     var.runtime.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
     var.logs.debug_sample_rate > 0 ? { POWERTOOLS_LOGGER_SAMPLE_RATE = tostring(var.logs.debug_sample_rate) } : {},
+    var.payloads == null ? {} : { PAYLOAD_BUCKET = var.payloads.name },
+  )
+
+  # The claim-check bucket: its objects, and its key (if a customer key encrypts it) only as S3
+  # uses it for them. Lambda does not mark the requests S3 makes to KMS with the function's ARN.
+  payload_statements = var.payloads == null ? [] : concat(
+    [{ sid = "PayloadObjects", actions = ["s3:GetObject", "s3:PutObject"], resources = ["${var.payloads.arn}/*"], condition = { test = "ArnLike", variable = "lambda:SourceFunctionArn", values = [local.function_arn, "${local.function_arn}:*"] } }],
+    var.payloads.kms_key_arn == null ? [] : [{ sid = "PayloadKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.payloads.kms_key_arn], condition = { test = "StringEquals", variable = "kms:ViaService", values = ["s3.${data.aws_region.current.name}.amazonaws.com"] } }],
   )
 
   # Lambda filters what reaches CloudWatch; the service logs at logs.level (and DEBUG for sampled
@@ -96,6 +104,21 @@ data "aws_iam_policy_document" "function" {
         test     = "ArnLike"
         variable = "lambda:SourceFunctionArn"
         values   = [local.function_arn, "${local.function_arn}:*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.payload_statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      condition {
+        test     = statement.value.condition.test
+        variable = statement.value.condition.variable
+        values   = statement.value.condition.values
       }
     }
   }

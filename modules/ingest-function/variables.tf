@@ -66,6 +66,25 @@ variable "sources" {
   }
 }
 
+variable "payloads" {
+  description = "The claim-check bucket of the bodies too large for an item (PAYLOAD_BUCKET; modules/event-store): name, arn, and kms_key_arn, the customer managed key encrypting it (null: SSE-S3). The function may get and put its objects, and use that key through S3 only; nothing else of S3. null: no bucket."
+  type = object({
+    name        = string
+    arn         = string
+    kms_key_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition = var.payloads == null || try(alltrue([
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.payloads.name)),
+      can(regex("^arn:aws[a-z-]*:s3:::", var.payloads.arn)) && endswith(var.payloads.arn, ":s3:::${var.payloads.name}"),
+      var.payloads.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.payloads.kms_key_arn)),
+    ]), false)
+    error_message = "payloads.arn must be the ARN of the bucket payloads.name (arn:aws:s3:::NAME, no wildcard or key), and payloads.kms_key_arn a KMS key ARN or null."
+  }
+}
+
 variable "retention_days" {
   description = "Days an event is kept before DynamoDB TTL removes it (RETENTION_DAYS, sets expires_at); 0 keeps events forever."
   type        = number

@@ -28,10 +28,15 @@ locals {
 module "event_store" {
   source = "../event-store"
 
-  name                   = "${local.prefix}-events"
-  deletion_protection    = var.events.deletion_protection
-  legacy_by_source_index = var.events.legacy_by_source_index
-  tags                   = local.tags
+  table = {
+    name                   = "${local.prefix}-events"
+    deletion_protection    = var.events.deletion_protection
+    legacy_by_source_index = var.events.legacy_by_source_index
+  }
+  # The account in the name makes it globally unique (at most 60 characters: project and
+  # environment are at most 21 and 16); the apply role may manage PROJECT-ENV-payloads-* only.
+  payloads = { bucket = "${local.prefix}-payloads-${local.account}", retention_days = var.events.retention_days }
+  tags     = local.tags
 }
 
 module "ingest_function" {
@@ -41,6 +46,7 @@ module "ingest_function" {
   artifact_path  = var.artifact_path
   table          = { name = module.event_store.table_name, arn = module.event_store.table_arn, listing_shards = var.events.listing_shards }
   retention_days = var.events.retention_days
+  payloads       = module.event_store.payload_bucket
   runtime        = var.function
   tags           = local.tags
 

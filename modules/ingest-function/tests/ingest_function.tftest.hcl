@@ -82,8 +82,8 @@ run "least_privilege" {
   command = apply
 
   assert {
-    condition     = [for s in data.aws_iam_policy_document.function.statement : s.sid] == ["WriteEvents", "OwnLogGroup"]
-    error_message = "Without secrets, parameter or tracing the role may only write events and logs."
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.sid] == ["WriteEvents", "OwnLogGroup"] && !contains(keys(aws_lambda_function.this.environment[0].variables), "PAYLOAD_BUCKET")
+    error_message = "Without secrets, parameter, payload bucket or tracing the role may only write events and logs."
   }
 
   # Finding: the role granted dynamodb:GetItem, which the code never calls (ingest.adapters.dynamodb:
@@ -136,12 +136,13 @@ run "secrets_parameter_and_tracing" {
       parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest/test/sources"
       secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf"]
     }
-    runtime = { tracing_enabled = true }
-    role    = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
+    runtime  = { tracing_enabled = true }
+    role     = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
+    payloads = { name = "ingest-test-payloads", arn = "arn:aws:s3:::ingest-test-payloads", kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
   }
 
   assert {
-    condition     = [for s in data.aws_iam_policy_document.function.statement : s.sid] == ["WriteEvents", "OwnLogGroup", "WebhookSecrets", "SourcesParameter", "Tracing"]
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.sid] == ["WriteEvents", "OwnLogGroup", "WebhookSecrets", "SourcesParameter", "PayloadObjects", "PayloadKey", "Tracing"]
     error_message = "Each optional grant appears only with its input."
   }
 
@@ -150,9 +151,16 @@ run "secrets_parameter_and_tracing" {
       for s in data.aws_iam_policy_document.function.statement :
       s.sid == "WebhookSecrets" ? toset(s.actions) == toset(["secretsmanager:GetSecretValue"]) && toset(s.resources) == toset(var.sources.secret_arns) :
       s.sid == "SourcesParameter" ? toset(s.actions) == toset(["ssm:GetParameter"]) && toset(s.resources) == toset([var.sources.parameter_arn]) :
+      s.sid == "PayloadObjects" ? toset(s.actions) == toset(["s3:GetObject", "s3:PutObject"]) && toset(s.resources) == toset(["arn:aws:s3:::ingest-test-payloads/*"]) :
+      s.sid == "PayloadKey" ? toset(s.actions) == toset(["kms:Decrypt", "kms:GenerateDataKey"]) && toset(s.resources) == toset([var.payloads.kms_key_arn]) && [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] == ["StringEquals kms:ViaService s3.eu-west-1.amazonaws.com"] :
       true
     ])
-    error_message = "Secrets and the parameter are granted on their exact ARNs, read-only."
+    error_message = "Secrets, the parameter and the payload bucket's objects are granted on their exact ARNs (the objects get and put only, never listed or deleted), the bucket's key only through S3."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["PAYLOAD_BUCKET"] == "ingest-test-payloads"
+    error_message = "PAYLOAD_BUCKET names the claim-check bucket."
   }
 
   assert {
@@ -189,9 +197,10 @@ run "rejects_bad_inputs" {
     sources       = { document = "not json" }
     runtime       = { timeout = 60 }
     logs          = { retention_days = 10 }
+    payloads      = { name = "ingest-test-payloads", arn = "arn:aws:s3:::ingest-test-*" }
   }
 
-  expect_failures = [var.artifact_path, var.sources, var.runtime, var.logs]
+  expect_failures = [var.artifact_path, var.sources, var.runtime, var.logs, var.payloads]
 }
 
 run "sampled_debug_and_more_shards" {

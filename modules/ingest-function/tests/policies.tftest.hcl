@@ -19,6 +19,7 @@ variables {
     parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-test/sources"
     secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-test/webhooks/github-AbCdEf"]
   }
+  payloads = { name = "ingest-test-payloads-123456789012", arn = "arn:aws:s3:::ingest-test-payloads-123456789012", kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
 }
 
 override_data {
@@ -42,8 +43,16 @@ run "rendered_execution_role" {
   assert {
     condition = alltrue([
       for s in jsondecode(data.aws_iam_policy_document.function.json).Statement :
-      try(contains(s.Condition.ArnLike["lambda:SourceFunctionArn"], "arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest"), false) if s.Sid != "Tracing"
+      try(contains(s.Condition.ArnLike["lambda:SourceFunctionArn"], "arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest"), false) if !contains(["Tracing", "PayloadKey"], s.Sid)
     ])
-    error_message = "Every grant but X-Ray is tied to this function's own requests."
+    error_message = "Every grant but X-Ray and the payload key (used by S3, not by the function's code) is tied to this function's own requests."
+  }
+
+  assert {
+    condition = { for s in jsondecode(data.aws_iam_policy_document.function.json).Statement : s.Sid => [s.Resource, try(s.Condition.StringEquals["kms:ViaService"], null)] if startswith(s.Sid, "Payload") } == {
+      PayloadObjects = ["arn:aws:s3:::ingest-test-payloads-123456789012/*", null]
+      PayloadKey     = [var.payloads.kms_key_arn, "s3.eu-west-1.amazonaws.com"]
+    }
+    error_message = "The rendered policy reaches the payload bucket's objects by their exact ARN, and its key only through S3."
   }
 }

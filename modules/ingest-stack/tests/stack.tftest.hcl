@@ -49,6 +49,11 @@ run "modules_are_wired_together" {
   }
 
   assert {
+    condition     = module.event_store.payload_bucket.name == "ingest-dev-payloads-123456789012" && module.ingest_function.environment_variables["PAYLOAD_BUCKET"] == module.event_store.payload_bucket.name
+    error_message = "The environment's claim-check bucket is PROJECT-ENV-payloads-ACCOUNT, and the function is told its name."
+  }
+
+  assert {
     condition     = output.api_endpoint == "https://abc123.execute-api.eu-west-1.amazonaws.com" && output.dashboard_url == "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=ingest-dev"
     error_message = "The outputs name the API and the environment's dashboard in its region."
   }
