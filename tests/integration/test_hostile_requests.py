@@ -453,6 +453,16 @@ class TestRouteKeys:
             assert (status, error_code(body)) == (404, "not_found")
 
 
+def _deliver_with_secret(
+    monkeypatch: pytest.MonkeyPatch, secret_id: str, delivery_id: str
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """A GitHub delivery to a source whose secret is read from ``secret_id``."""
+    sources = {"sources": {"vault": {"scheme": "github", "secret_id": secret_id}}}
+    monkeypatch.setenv("SOURCES", json.dumps(sources))
+    runtime.reset()
+    return call(b"{}", path="/webhooks/vault", headers=github_delivery(b"{}", delivery_id))
+
+
 class TestConfigurationFailures:
     """The sources document and webhook secrets: a passing fault is a 503, a broken one a 500."""
 
@@ -473,12 +483,7 @@ class TestConfigurationFailures:
     def test_a_missing_secret_is_500(
         self, store: EventStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        sources = {"sources": {"vault": {"scheme": "github", "secret_id": "ingest/no-such"}}}
-        monkeypatch.setenv("SOURCES", json.dumps(sources))
-        runtime.reset()
-        status, body, headers = call(
-            b"{}", path="/webhooks/vault", headers=github_delivery(b"{}", "2")
-        )
+        status, body, headers = _deliver_with_secret(monkeypatch, "ingest/no-such", "2")
         assert (status, body["error"]["code"]) == (500, "internal")
         assert "retry-after" not in headers
         assert "no-such" not in json.dumps(body)
@@ -495,12 +500,7 @@ class TestConfigurationFailures:
                 raise parameters.exceptions.GetParameterError(str(exc))  # noqa: B904 - as Powertools does
 
         monkeypatch.setattr(parameters, "get_secret", throttled)
-        sources = {"sources": {"vault": {"scheme": "github", "secret_id": "ingest/busy"}}}
-        monkeypatch.setenv("SOURCES", json.dumps(sources))
-        runtime.reset()
-        status, body, headers = call(
-            b"{}", path="/webhooks/vault", headers=github_delivery(b"{}", "3")
-        )
+        status, body, headers = _deliver_with_secret(monkeypatch, "ingest/busy", "3")
         assert (status, body["error"]["code"]) == (503, "storage_unavailable")
         assert headers["retry-after"] == "1"
         assert "arn:" not in json.dumps(body)
