@@ -58,6 +58,12 @@ resource "aws_cloudwatch_log_group" "access" {
   kms_key_id        = var.access_logs.kms_key_arn
   log_group_class   = var.access_logs.log_group_class
   tags              = var.tags
+
+  lifecycle {
+    # A log group's class is set when it is created; changing it replaces the group and deletes
+    # its logs. An existing group keeps its class until replaced on purpose (docs/cost.md).
+    ignore_changes = [log_group_class]
+  }
 }
 
 resource "aws_apigatewayv2_stage" "default" {

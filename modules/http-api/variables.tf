@@ -36,7 +36,7 @@ variable "throttling" {
 }
 
 variable "access_logs" {
-  description = "The access log group: retention_days (default 30), kms_key_arn (null: CloudWatch Logs' own encryption) and log_group_class (default INFREQUENT_ACCESS: half the ingestion price, read with Logs Insights; STANDARD adds Live Tail, metric and subscription filters; changing it replaces the group and its logs)."
+  description = "The access log group: retention_days (default 30), kms_key_arn (null: CloudWatch Logs' own encryption) and log_group_class (default INFREQUENT_ACCESS: half the ingestion price, read with Logs Insights; STANDARD adds Live Tail, metric and subscription filters), applied when the group is created: an existing group keeps its class (changing it would replace the group and delete its logs)."
   type = object({
     retention_days  = optional(number, 30)
     kms_key_arn     = optional(string)
