@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ingest_tools import cost
+
 from scripts.harness import ROOT, aws_env, terminate
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
@@ -98,6 +100,11 @@ def main() -> int:
     print(
         f"warm request ratio ingest/bare: {warm_cpu:.2f}x CPU time, {warm_wall:.2f}x wall (target <= {WARM_LIMIT}x)"
     )
+    durations = ", ".join(
+        f"{cost.modelled_duration_ms(med('ingest', 'warm_cpu_ms'), mb):.1f} ms at {mb} MB"
+        for mb in (256, 512, 1024)
+    )
+    print(f"warm Lambda duration for `ingest cost --duration-ms` (modelled): {durations}")
     # The gate uses CPU time: both handlers are CPU-bound against an instant stub, and CPU time
     # is what the handler itself costs, unmoved by other processes on a shared machine.
     ok = cold_cpu <= COLD_LIMIT and warm_cpu <= WARM_LIMIT
