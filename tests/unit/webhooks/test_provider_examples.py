@@ -219,27 +219,30 @@ def discord_source() -> tuple[SourceConfig, SigningKey, str]:
     return config("discord", public), key, public
 
 
+def libsodium_signed(key: SigningKey, body: bytes) -> dict[str, str]:
+    """Discord's headers for ``body``, signed at NOW by libsodium (PyNaCl)."""
+    timestamp = str(int(NOW))
+    signature = key.sign(timestamp.encode() + body).signature.hex()
+    return {"x-signature-ed25519": signature, "x-signature-timestamp": timestamp}
+
+
 def test_discord_and_libsodium_agree_both_ways() -> None:
     source, key, public = discord_source()
     body = b'{"id":"1","type":2,"data":{"name":"deploy"}}'
-    timestamp = str(int(NOW))
-    signature = key.sign(timestamp.encode() + body).signature.hex()
-    headers = {"x-signature-ed25519": signature, "x-signature-timestamp": timestamp}
+    headers = libsodium_signed(key, body)
     assert verify(source, headers, body, [public], NOW) == VerifiedDelivery(
         "APPLICATION_COMMAND", "1"
     )
     ours = sign(source, body, DISCORD_SEED.hex(), NOW)
     VerifyKey(bytes.fromhex(public)).verify(
-        timestamp.encode() + body, bytes.fromhex(ours["X-Signature-Ed25519"])
+        headers["x-signature-timestamp"].encode() + body, bytes.fromhex(ours["X-Signature-Ed25519"])
     )
 
 
 def test_discord_ping_is_answered_with_a_pong_after_verification() -> None:
     source, key, public = discord_source()
     body = b'{"id":"2","type":1,"application_id":"3","version":1}'
-    timestamp = str(int(NOW))
-    signature = key.sign(timestamp.encode() + body).signature.hex()
-    headers = {"x-signature-ed25519": signature, "x-signature-timestamp": timestamp}
+    headers = libsodium_signed(key, body)
     assert verify(source, headers, body, [public], NOW).reply == {"type": 1}
     forged = {**headers, "x-signature-ed25519": "00" * 64}
     assert reason(lambda: verify(source, forged, body, [public], NOW)) == "invalid_signature"
