@@ -134,7 +134,8 @@ class Limits:
     linger_bytes: int = 8 * MAX_BODY_BYTES
     max_connections: int = 256  # open at once; idle and slow ones make room for new ones
     workers: int = 32  # handler threads
-    max_body: int = MAX_BODY_BYTES  # the largest body any route accepts
+    max_body: int = MAX_BODY_BYTES  # the largest body of /events (and of every other route)
+    max_webhook_body: int = MAX_WEBHOOK_BYTES  # /webhooks/{source}: the platform's limit (0034)
     max_request_line: int = 16 * 1024
     max_header_bytes: int = 64 * 1024  # the header section, after the request line
     max_headers: int = 100
@@ -151,6 +152,10 @@ class Limits:
         "workers": "INGEST_LOCAL_WORKERS",
         "buffered_budget": "INGEST_LOCAL_BUFFERED_BUDGET",
     }
+
+    def body_limit(self, target: bytes) -> int:
+        """The largest body the route of ``target`` accepts, as API Gateway and Lambda would."""
+        return self.max_webhook_body if _is_webhook(target) else self.max_body
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Limits:
@@ -198,12 +203,17 @@ def _bad(message: str) -> Refusal:
     return Refusal(400, "bad_request", message)
 
 
+def _is_webhook(target: bytes) -> bool:
+    return urlsplit(target.decode("ascii", "replace")).path.startswith("/webhooks/")
+
+
 def _too_large(target: bytes, limits: Limits) -> Refusal:
     # The handler's own wording for the route, so a client sees one answer whoever refused.
-    if urlsplit(target.decode("ascii")).path.startswith("/webhooks/"):
-        message = f"a webhook body may be at most {MAX_WEBHOOK_BYTES} bytes"
+    limit = limits.body_limit(target)
+    if _is_webhook(target):
+        message = f"a webhook body may be at most {limit} bytes"
     else:
-        message = f"the request body may be at most {limits.max_body} bytes"
+        message = f"the request body may be at most {limit} bytes"
     return Refusal(413, "payload_too_large", message)
 
 
@@ -347,7 +357,7 @@ class ChunkedBody:
                 if len(size_text.lstrip(b"0")) > _MAX_SIZE_DIGITS:
                     raise _too_large(self.target, self.limits)
                 size = int(size_text, 16)
-                if self.total + size > self.limits.max_body:
+                if self.total + size > self.limits.body_limit(self.target):
                     raise _too_large(self.target, self.limits)
                 self.total += size
                 if size == 0:
@@ -414,7 +424,7 @@ def body_reader(head: Head, limits: Limits) -> ContentLengthBody | ChunkedBody:
     if len(numbers) > 1:
         raise _bad("conflicting Content-Length values")
     (number,) = numbers
-    if len(number) > _MAX_SIZE_DIGITS or int(number) > limits.max_body:
+    if len(number) > _MAX_SIZE_DIGITS or int(number) > limits.body_limit(head.raw_target):
         raise _too_large(head.raw_target, limits)
     return ContentLengthBody(int(number))
 
