@@ -20,7 +20,7 @@ resource "aws_s3_bucket" "payloads" {
   #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket per environment; object access is audited by CloudTrail (add S3 data events if required).
   #checkov:skip=CKV_AWS_144:Cross-region replication would copy every body to a second region and outlive the retention there; the bodies follow the table, which has no replica either.
   #checkov:skip=CKV2_AWS_62:No consumer for event notifications: the table's stream announces every stored event, bodies included by reference.
-  #checkov:skip=CKV_AWS_21:Not versioned: each body is written once under a new key and never overwritten (the item's SHA-256 detects any change), no role of the service may delete one, and a versioned bucket would keep the bodies the lifecycle expires as noncurrent versions beyond the retention.
+  #checkov:skip=CKV_AWS_21:Not versioned: a payload's key is its SHA-256, so a write can only put the same bytes again; the function may only put, no role of the service deletes; versions would keep the bodies the lifecycle expires beyond the retention.
   #checkov:skip=CKV_AWS_19:Encrypted at rest by aws_s3_bucket_server_side_encryption_configuration.payloads (SSE-S3, or SSE-KMS with the table's customer key): checkov does not evaluate the choice in local.sse.
   #checkov:skip=CKV_AWS_145:SSE-S3 unless table.kms_key_arn names a customer key (then SSE-KMS with it): the AWS managed aws/s3 key adds KMS requests and no control (see local.sse).
   bucket = var.payloads.bucket
@@ -56,10 +56,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "payloads" {
   }
 }
 
-# A body lives as long as its event: it expires retention_days + 1 days after it was written, a
-# day after its item's expires_at (the day covers TTL's lag: DynamoDB deletes an expired item
-# within days, not at once); an upload left incomplete is aborted after a day. retention_days 0
-# keeps events forever, and their bodies with them.
+# A body lives as long as its events: it expires retention_days + 2 days after its last write (a
+# repeat of the same payload writes its key again and restarts the clock; the 2 days cover
+# DynamoDB TTL deleting an expired item up to two days late: docs/decisions/0034). An object whose
+# item was never written is removed the same way, and an upload left incomplete after a day.
+# retention_days 0 keeps events forever, and their bodies with them.
 resource "aws_s3_bucket_lifecycle_configuration" "payloads" {
   bucket = aws_s3_bucket.payloads.id
 
@@ -69,7 +70,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "payloads" {
     filter {}
 
     dynamic "expiration" {
-      for_each = var.payloads.retention_days > 0 ? [var.payloads.retention_days + 1] : []
+      for_each = var.payloads.retention_days > 0 ? [var.payloads.retention_days + 2] : []
       content {
         days = expiration.value
       }

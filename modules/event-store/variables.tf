@@ -20,7 +20,7 @@ variable "table" {
 }
 
 variable "payloads" {
-  description = "The claim-check bucket holding the bodies too large for an item (the item keeps their key, size and SHA-256): bucket, its globally unique name (the function reads it from PAYLOAD_BUCKET); retention_days, the events' retention (RETENTION_DAYS; 0 keeps them forever): a body expires retention_days + 1 days after it was written (a day for DynamoDB TTL's lag), never when 0."
+  description = "The claim-check bucket holding the payloads too large for an item, under payloads/SHA256 (the item keeps the reference, size and SHA-256; docs/decisions/0034): bucket, its globally unique name (the function reads it from PAYLOAD_BUCKET); retention_days, the events' retention (RETENTION_DAYS; 0 keeps them forever): an object expires retention_days + 2 days after its last write (2 days for DynamoDB TTL's lag), never when 0."
   type = object({
     bucket         = string
     retention_days = number

@@ -25,11 +25,13 @@ locals {
     var.payloads == null ? {} : { PAYLOAD_BUCKET = var.payloads.name },
   )
 
-  # The claim-check bucket: its objects, and its key (if a customer key encrypts it) only as S3
-  # uses it for them. Lambda does not mark the requests S3 makes to KMS with the function's ARN.
+  # The claim-check bucket: the function puts payloads under payloads/ (codec.OBJECT_PREFIX) and
+  # never reads one (readers are people, with their own credentials); the bucket's key, if a
+  # customer key encrypts it, only as S3 uses it for those puts. Lambda does not mark the requests
+  # S3 makes to KMS with the function's ARN. docs/decisions/0034.
   payload_statements = var.payloads == null ? [] : concat(
-    [{ sid = "PayloadObjects", actions = ["s3:GetObject", "s3:PutObject"], resources = ["${var.payloads.arn}/*"], condition = { test = "ArnLike", variable = "lambda:SourceFunctionArn", values = [local.function_arn, "${local.function_arn}:*"] } }],
-    var.payloads.kms_key_arn == null ? [] : [{ sid = "PayloadKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.payloads.kms_key_arn], condition = { test = "StringEquals", variable = "kms:ViaService", values = ["s3.${data.aws_region.current.name}.amazonaws.com"] } }],
+    [{ sid = "PayloadObjects", actions = ["s3:PutObject"], resources = ["${var.payloads.arn}/payloads/*"], condition = { test = "ArnLike", variable = "lambda:SourceFunctionArn", values = [local.function_arn, "${local.function_arn}:*"] } }],
+    var.payloads.kms_key_arn == null ? [] : [{ sid = "PayloadKey", actions = ["kms:GenerateDataKey"], resources = [var.payloads.kms_key_arn], condition = { test = "StringEquals", variable = "kms:ViaService", values = ["s3.${data.aws_region.current.name}.amazonaws.com"] } }],
   )
 
   # Lambda filters what reaches CloudWatch; the service logs at logs.level (and DEBUG for sampled

@@ -67,7 +67,7 @@ variable "sources" {
 }
 
 variable "payloads" {
-  description = "The claim-check bucket of the bodies too large for an item (PAYLOAD_BUCKET; modules/event-store): name, arn, and kms_key_arn, the customer managed key encrypting it (null: SSE-S3). The function may get and put its objects, and use that key through S3 only; nothing else of S3. null: no bucket."
+  description = "The claim-check bucket of the bodies too large for an item (PAYLOAD_BUCKET; modules/event-store): name, arn, and kms_key_arn, the customer managed key encrypting it (null: SSE-S3). The function may put objects under payloads/ (never read, list or delete one) and use that key through S3 for it; nothing else of S3. null: no bucket (webhook bodies stay within one item)."
   type = object({
     name        = string
     arn         = string

@@ -111,8 +111,8 @@ run "lifecycle_follows_the_retention" {
       status  = r.status
       expires = [for e in r.expiration : e.days]
       aborts  = [for a in r.abort_incomplete_multipart_upload : a.days_after_initiation]
-    }] == [{ status = "Enabled", expires = [31], aborts = [1] }]
-    error_message = "One rule: a body expires the day after its event (retention 30 + 1), incomplete uploads are aborted after a day."
+    }] == [{ status = "Enabled", expires = [32], aborts = [1] }]
+    error_message = "One rule: a body expires two days after its event (retention 30 + 2, for TTL's lag), incomplete uploads are aborted after a day."
   }
 }
 

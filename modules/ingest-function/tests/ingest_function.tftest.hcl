@@ -151,11 +151,11 @@ run "secrets_parameter_and_tracing" {
       for s in data.aws_iam_policy_document.function.statement :
       s.sid == "WebhookSecrets" ? toset(s.actions) == toset(["secretsmanager:GetSecretValue"]) && toset(s.resources) == toset(var.sources.secret_arns) :
       s.sid == "SourcesParameter" ? toset(s.actions) == toset(["ssm:GetParameter"]) && toset(s.resources) == toset([var.sources.parameter_arn]) :
-      s.sid == "PayloadObjects" ? toset(s.actions) == toset(["s3:GetObject", "s3:PutObject"]) && toset(s.resources) == toset(["arn:aws:s3:::ingest-test-payloads/*"]) :
-      s.sid == "PayloadKey" ? toset(s.actions) == toset(["kms:Decrypt", "kms:GenerateDataKey"]) && toset(s.resources) == toset([var.payloads.kms_key_arn]) && [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] == ["StringEquals kms:ViaService s3.eu-west-1.amazonaws.com"] :
+      s.sid == "PayloadObjects" ? toset(s.actions) == toset(["s3:PutObject"]) && toset(s.resources) == toset(["arn:aws:s3:::ingest-test-payloads/payloads/*"]) :
+      s.sid == "PayloadKey" ? toset(s.actions) == toset(["kms:GenerateDataKey"]) && toset(s.resources) == toset([var.payloads.kms_key_arn]) && [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] == ["StringEquals kms:ViaService s3.eu-west-1.amazonaws.com"] :
       true
     ])
-    error_message = "Secrets, the parameter and the payload bucket's objects are granted on their exact ARNs (the objects get and put only, never listed or deleted), the bucket's key only through S3."
+    error_message = "Secrets, the parameter and the payload bucket's objects are granted on their exact ARNs (payloads are put under payloads/, never read, listed or deleted: the function reads no event), the bucket's key only through S3."
   }
 
   assert {

@@ -50,9 +50,9 @@ run "rendered_execution_role" {
 
   assert {
     condition = { for s in jsondecode(data.aws_iam_policy_document.function.json).Statement : s.Sid => [s.Resource, try(s.Condition.StringEquals["kms:ViaService"], null)] if startswith(s.Sid, "Payload") } == {
-      PayloadObjects = ["arn:aws:s3:::ingest-test-payloads-123456789012/*", null]
+      PayloadObjects = ["arn:aws:s3:::ingest-test-payloads-123456789012/payloads/*", null]
       PayloadKey     = [var.payloads.kms_key_arn, "s3.eu-west-1.amazonaws.com"]
     }
-    error_message = "The rendered policy reaches the payload bucket's objects by their exact ARN, and its key only through S3."
+    error_message = "The rendered policy reaches only the payload bucket's payloads/ objects, and its key only through S3."
   }
 }
