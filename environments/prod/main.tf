@@ -1,1 +1,1 @@
-../dev/main.tf
+../shared/main.tf

@@ -1,1 +1,1 @@
-../dev/outputs.tf
+../shared/outputs.tf

@@ -1,1 +1,1 @@
-../dev/variables.tf
+../shared/variables.tf

@@ -532,7 +532,7 @@ def rehearse_terraform(endpoint: str) -> None:
         summary = [line for line in plan.stdout.splitlines() if line.startswith("Plan:")]
         log(f"prod {summary[0] if summary else 'plan done'}")
 
-    table = outputs(dev)["table_name"]
+    table = outputs(dev)["stack"]["table_name"]
     with stage("service: serve + POST /events + events list"):
         rehearse_service(table, endpoint)
     with stage("dev: state in S3, lock released"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -128,41 +129,39 @@ def test_modules_set_a_floor_and_environments_pin() -> None:
 
 
 def test_dev_and_prod_differ_only_by_values() -> None:
-    """prod's configuration is dev's (links); each holds its own values, backend file and pin."""
-    dev, prod = ROOT / "environments" / "dev", ROOT / "environments" / "prod"
-    for name in ("main.tf", "variables.tf", "outputs.tf"):
-        assert (prod / name).is_symlink(), f"environments/prod/{name} is not a link to dev's"
-        assert (prod / name).readlink() == Path("../dev") / name
-        assert not (dev / name).is_symlink()
-    for env in (dev, prod):
-        own = {
-            p.name
-            for p in env.iterdir()
-            if p.name not in (".terraform", "tests") and not p.is_symlink()
-        }
-        shared = {"main.tf", "variables.tf", "outputs.tf"} if env == dev else set()
-        assert own == {
+    """The root configuration is environments/shared's (links); each environment holds only its
+    values, backend file and provider pin."""
+    shared = ROOT / "environments" / "shared"
+    linked = ("main.tf", "variables.tf", "outputs.tf", "moved.tf.json")
+    assert {p.name for p in shared.iterdir() if not p.is_symlink()} == set(linked)
+    for env in (ROOT / "environments" / name for name in ("dev", "prod")):
+        for name in linked:
+            assert (env / name).is_symlink(), f"environments/{env.name}/{name} is not a link"
+            assert (env / name).readlink() == Path("../shared") / name
+        own = [
+            p for p in env.iterdir() if p.name not in (".terraform", "tests") and not p.is_symlink()
+        ]
+        assert {p.name for p in own} == {
             "versions.tf",
             "terraform.tfvars",
             f"{env.name}.s3.tfbackend",
-            *shared,
-        }, env.name
-    assert provider_constraint(dev) == provider_constraint(prod)
-    thin = sum(len(p.read_text().splitlines()) for p in dev.glob("*.tf"))
-    assert thin < 150, f"environments/dev is {thin} lines of .tf: it composes modules/ingest-stack"
-    assert 'source = "../../modules/ingest-stack"' in (dev / "main.tf").read_text()
+        }
+        lines = sum(len(p.read_text().splitlines()) for p in own)
+        assert lines < 60, f"environments/{env.name} is {lines} lines: it holds values only"
+        assert provider_constraint(env) == provider_constraint(ROOT / "environments" / "dev")
+    assert 'source = "../../modules/ingest-stack"' in (shared / "main.tf").read_text()
 
 
 def test_every_module_the_environments_called_has_moved() -> None:
     """Deployments made before modules/ingest-stack keep every address (scripts/tf/rehearse.py
     plans the upgrade from that layout against moto and fails on anything but a move)."""
     stack = (ROOT / "modules" / "ingest-stack" / "main.tf").read_text()
-    main = (ROOT / "environments" / "dev" / "main.tf").read_text()
+    moved = json.loads((ROOT / "environments" / "shared" / "moved.tf.json").read_text())["moved"]
     called = re.findall(r'^module "([a-z_]+)"', stack, re.MULTILINE)
     # Modules added to the stack after the move have no address to carry (modules/event-bus-pipe).
     called = [m for m in called if m != "consumers"]
     assert called == ["event_store", "ingest_function", "http_api", "alarms"]
-    moves = re.findall(r"from = (\S+)\n\s+to\s+= (\S+)", main)
+    moves = [(m["from"], m["to"]) for m in moved]
     assert moves == [(f"module.{m}", f"module.stack.module.{m}") for m in called]
 
 
