@@ -17,57 +17,69 @@ locals {
   dynamo_ops    = ["PutItem", "BatchWriteItem", "GetItem"]
 }
 
-# CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns key (its key
-# policy cannot grant cloudwatch.amazonaws.com), so the topic gets a customer managed key unless one is given.
-data "aws_iam_policy_document" "key" {
-  count = var.topic.kms_key_arn == null ? 1 : 0
+# Both policies, as statements: sid, effect, principal ([type, identifier]), actions and conditions
+# ([test, variable, value]); resources are "*" in the key policy (the key itself) and the topic's
+# ARN in the topic policy. Every grant to a service names this account (no confused deputy).
+locals {
+  from_this_account = ["StringEquals", "aws:SourceAccount", local.account]
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
-
-  # The deploy role of this environment administers this key through the key policy itself: no IAM
-  # policy grants it any existing key (see modules/github-oidc).
-  dynamic "statement" {
-    for_each = length(var.topic.key_administrator_arns) > 0 ? [1] : []
-    content {
-      sid = "KeyAdministration"
+  # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns key (its
+  # key policy cannot grant cloudwatch.amazonaws.com), so the topic gets a customer managed key unless
+  # one is given. The deploy role of this environment administers that key through the key policy
+  # itself: no IAM policy grants it any existing key (see modules/github-oidc).
+  key_statements = concat(
+    [{ sid = "AccountAdministration", effect = "Allow", principal = ["AWS", "arn:${local.partition}:iam::${local.account}:root"], actions = ["kms:*"], conditions = [] }],
+    [for arns in [var.topic.key_administrator_arns] : {
+      sid = "KeyAdministration", effect = "Allow", principal = concat(["AWS"], arns), conditions = []
       actions = [
         "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:EnableKeyRotation",
         "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy",
         "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
         "kms:UpdateKeyDescription",
       ]
-      resources = ["*"]
+    } if length(arns) > 0],
+    [{ sid = "CloudWatchAlarmsPublish", effect = "Allow", principal = ["Service", "cloudwatch.amazonaws.com"], actions = ["kms:Decrypt", "kms:GenerateDataKey*"], conditions = [local.from_this_account] }],
+  )
 
+  # Only this account's alarms of this environment may publish, and only over TLS.
+  topic_statements = [
+    {
+      sid        = "CloudWatchAlarms", effect = "Allow", principal = ["Service", "cloudwatch.amazonaws.com"], actions = ["sns:Publish"]
+      conditions = [local.from_this_account, ["ArnLike", "aws:SourceArn", local.alarm_arn]]
+    },
+    { sid = "DenyInsecureTransport", effect = "Deny", principal = ["*", "*"], actions = ["sns:Publish"], conditions = [["Bool", "aws:SecureTransport", "false"]] },
+  ]
+
+  policies = merge(
+    var.topic.kms_key_arn == null ? { key = { statements = local.key_statements, resources = ["*"] } } : {},
+    { topic = { statements = local.topic_statements, resources = [local.topic_arn] } },
+  )
+}
+
+data "aws_iam_policy_document" "this" {
+  for_each = local.policies
+
+  dynamic "statement" {
+    for_each = each.value.statements
+    content {
+      # Who (principals), may or may not (effect) do what (actions) on what (resources), when (conditions).
       principals {
-        type        = "AWS"
-        identifiers = var.topic.key_administrator_arns
+        type        = statement.value.principal[0]
+        identifiers = slice(statement.value.principal, 1, length(statement.value.principal))
       }
-    }
-  }
+      sid       = statement.value.sid
+      effect    = statement.value.effect
+      actions   = statement.value.actions
+      resources = each.value.resources
 
-  statement {
-    sid       = "CloudWatchAlarmsPublish"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
+      dynamic "condition" {
+        for_each = statement.value.conditions
+        content {
+          test     = condition.value[0]
+          variable = condition.value[1]
+          values   = [condition.value[2]]
+        }
+      }
     }
   }
 }
@@ -77,7 +89,7 @@ resource "aws_kms_key" "alarms" {
   description             = "${var.name} alarm topic"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key[0].json
+  policy                  = data.aws_iam_policy_document.this["key"].json
   # Untagged on purpose: tagging a key at creation needs kms:TagResource in an IAM policy on every
   # key of the account, a grant the deploy roles do not get (a tag it could set on any untagged key
   # would be worth nothing as a scope). The key is identified by its alias and administered through
@@ -97,53 +109,9 @@ resource "aws_sns_topic" "alarms" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "topic" {
-  # Only this account's alarms of this environment may publish (no confused deputy).
-  statement {
-    sid       = "CloudWatchAlarms"
-    actions   = ["sns:Publish"]
-    resources = [local.topic_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.alarm_arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [local.topic_arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
 resource "aws_sns_topic_policy" "alarms" {
   arn    = aws_sns_topic.alarms.arn
-  policy = data.aws_iam_policy_document.topic.json
+  policy = data.aws_iam_policy_document.this["topic"].json
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -153,98 +121,42 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = var.topic.email
 }
 
-# Every alarm, by key: what it watches and when it fires. A single-metric alarm sets `metric`; a
-# metric-math alarm sets `queries` (the one with an expression is the alarm's value). `threshold` is the
-# default that var.thresholds overrides, within `limits` ([lowest, highest], null: no upper limit; every
-# threshold is above 0); `{threshold}` in a description is replaced by the value used.
-# The list order is the order of the dashboard's alarm widget.
+# Every alarm: what it watches and when it fires, in the order of the dashboard's alarm widget. Most
+# fire when a sum per period reaches their threshold (local.sum: at or above, at least 1, default 1);
+# the others say how they differ. A single-metric alarm sets `metric` ([namespace, name, dimensions,
+# statistic]); a metric-math alarm sets `queries` (the one with an expression is the alarm's value).
+# `threshold` is the default that var.thresholds overrides, within `limits` ([lowest, highest], null:
+# no upper limit; every threshold is above 0); `{threshold}` in a description is the value used.
 locals {
+  sum = { operator = "GreaterThanOrEqualToThreshold", threshold = 1, limits = [1, null], metric = null, queries = [] }
   definitions = [
-    {
-      key         = "lambda_errors"
-      description = "The function raised errors (unhandled exceptions, timeouts, out of memory)."
-      operator    = "GreaterThanOrEqualToThreshold"
-      threshold   = 1
-      limits      = [1, null]
-      metric      = { namespace = "AWS/Lambda", name = "Errors", dimensions = local.function_dims, stat = "Sum" }
-      queries     = []
-    },
-    {
-      key         = "lambda_throttles"
-      description = "Invocations were throttled (reserved or account concurrency reached): clients saw 503/429."
-      operator    = "GreaterThanOrEqualToThreshold"
-      threshold   = 1
-      limits      = [1, null]
-      metric      = { namespace = "AWS/Lambda", name = "Throttles", dimensions = local.function_dims, stat = "Sum" }
-      queries     = []
-    },
-    {
-      key         = "api_5xx_rate"
-      description = "More than {threshold}% of API responses were 5xx."
-      operator    = "GreaterThanThreshold"
-      threshold   = 1
-      limits      = [0, 100]
-      metric      = null
-      queries = [
-        { id = "rate", expression = "IF(requests > 0, 100 * errors / requests, 0)", label = "5xx rate (%)", metric = null },
-        { id = "errors", expression = null, label = null, metric = { namespace = "AWS/ApiGateway", name = "5xx", dimensions = local.api_dims, stat = "Sum" } },
-        { id = "requests", expression = null, label = null, metric = { namespace = "AWS/ApiGateway", name = "Count", dimensions = local.api_dims, stat = "Sum" } },
-      ]
-    },
-    {
-      key         = "api_latency_p99"
-      description = "p99 API latency is above {threshold} ms."
-      operator    = "GreaterThanThreshold"
-      threshold   = 1000
-      limits      = [0, 30000]
-      metric      = { namespace = "AWS/ApiGateway", name = "Latency", dimensions = local.api_dims, stat = "p99" }
-      queries     = []
-    },
-    {
-      key         = "dynamodb_throttles"
-      suffix      = "dynamodb-throttled-requests"
+    merge(local.sum, { key = "lambda_errors", metric = ["AWS/Lambda", "Errors", local.function_dims, "Sum"], description = "The function raised errors (unhandled exceptions, timeouts, out of memory)." }),
+    merge(local.sum, { key = "lambda_throttles", metric = ["AWS/Lambda", "Throttles", local.function_dims, "Sum"], description = "Invocations were throttled (reserved or account concurrency reached): clients saw 503/429." }),
+    merge(local.sum, {
+      key = "api_5xx_rate", operator = "GreaterThanThreshold", limits = [0, 100], description = "More than {threshold}% of API responses were 5xx."
+      queries = concat(
+        [{ id = "rate", expression = "IF(requests > 0, 100 * errors / requests, 0)", label = "5xx rate (%)", metric = null }],
+        [for q in [["errors", "5xx"], ["requests", "Count"]] : { id = q[0], expression = null, label = null, metric = ["AWS/ApiGateway", q[1], local.api_dims, "Sum"] }],
+      )
+    }),
+    merge(local.sum, { key = "api_latency_p99", operator = "GreaterThanThreshold", threshold = 1000, limits = [0, 30000], metric = ["AWS/ApiGateway", "Latency", local.api_dims, "p99"], description = "p99 API latency is above {threshold} ms." }),
+    merge(local.sum, {
+      key         = "dynamodb_throttles", suffix = "dynamodb-throttled-requests"
       description = "DynamoDB throttled reads or writes on the events table (the service answers 503 + Retry-After)."
-      operator    = "GreaterThanOrEqualToThreshold"
-      threshold   = 1
-      limits      = [1, null]
-      metric      = null
       queries = concat(
         [{ id = "throttles", expression = "FILL(writes, 0) + FILL(reads, 0)", label = "Throttle events", metric = null }],
-        [for q in [["writes", "WriteThrottleEvents"], ["reads", "ReadThrottleEvents"]] :
-        { id = q[0], expression = null, label = null, metric = { namespace = "AWS/DynamoDB", name = q[1], dimensions = local.table_dims, stat = "Sum" } }],
+        [for q in [["writes", "WriteThrottleEvents"], ["reads", "ReadThrottleEvents"]] : { id = q[0], expression = null, label = null, metric = ["AWS/DynamoDB", q[1], local.table_dims, "Sum"] }],
       )
-    },
-    {
-      key         = "dynamodb_system_errors"
-      description = "DynamoDB answered 5xx (SystemErrors) to the service's operations."
-      operator    = "GreaterThanOrEqualToThreshold"
-      threshold   = 1
-      limits      = [1, null]
-      metric      = null
+    }),
+    merge(local.sum, {
+      key = "dynamodb_system_errors", description = "DynamoDB answered 5xx (SystemErrors) to the service's operations."
       queries = concat(
         [{ id = "errors", expression = join(" + ", [for i, _ in local.dynamo_ops : "FILL(op${i}, 0)"]), label = "System errors", metric = null }],
-        [for i, op in local.dynamo_ops :
-        { id = "op${i}", expression = null, label = null, metric = { namespace = "AWS/DynamoDB", name = "SystemErrors", dimensions = merge(local.table_dims, { Operation = op }), stat = "Sum" } }],
+        [for i, op in local.dynamo_ops : { id = "op${i}", expression = null, label = null, metric = ["AWS/DynamoDB", "SystemErrors", merge(local.table_dims, { Operation = op }), "Sum"] }],
       )
-    },
-    {
-      key         = "storage_unavailable"
-      description = "The service could not write to DynamoDB and answered 503 (StorageUnavailable)."
-      operator    = "GreaterThanOrEqualToThreshold"
-      threshold   = 1
-      limits      = [1, null]
-      metric      = { namespace = var.metrics_namespace, name = "StorageUnavailable", dimensions = local.service_dims, stat = "Sum" }
-      queries     = []
-    },
-    {
-      key         = "webhook_rejections"
-      description = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint."
-      operator    = "GreaterThanOrEqualToThreshold"
-      threshold   = 25
-      limits      = [1, null]
-      metric      = { namespace = var.metrics_namespace, name = "WebhookRejected", dimensions = local.service_dims, stat = "Sum" }
-      queries     = []
-    },
+    }),
+    merge(local.sum, { key = "storage_unavailable", metric = [var.metrics_namespace, "StorageUnavailable", local.service_dims, "Sum"], description = "The service could not write to DynamoDB and answered 503 (StorageUnavailable)." }),
+    merge(local.sum, { key = "webhook_rejections", threshold = 25, metric = [var.metrics_namespace, "WebhookRejected", local.service_dims, "Sum"], description = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint." }),
   ]
 
   threshold_limits = { for d in local.definitions : d.key => d.limits }
@@ -262,11 +174,11 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
   alarm_name          = each.value.name
   alarm_description   = each.value.description
-  namespace           = try(each.value.metric.namespace, null)
-  metric_name         = try(each.value.metric.name, null)
-  dimensions          = try(each.value.metric.dimensions, null)
-  statistic           = try(startswith(each.value.metric.stat, "p") ? null : each.value.metric.stat, null)
-  extended_statistic  = try(startswith(each.value.metric.stat, "p") ? each.value.metric.stat : null, null)
+  namespace           = try(each.value.metric[0], null)
+  metric_name         = try(each.value.metric[1], null)
+  dimensions          = try(each.value.metric[2], null)
+  statistic           = try(startswith(each.value.metric[3], "p") ? null : each.value.metric[3], null)
+  extended_statistic  = try(startswith(each.value.metric[3], "p") ? each.value.metric[3] : null, null)
   period              = each.value.metric == null ? null : var.evaluation.period_seconds
   evaluation_periods  = var.evaluation.periods
   threshold           = each.value.threshold
@@ -287,56 +199,15 @@ resource "aws_cloudwatch_metric_alarm" "this" {
       dynamic "metric" {
         for_each = metric_query.value.metric == null ? [] : [metric_query.value.metric]
         content {
-          namespace   = metric.value.namespace
-          metric_name = metric.value.name
-          dimensions  = metric.value.dimensions
-          stat        = metric.value.stat
+          namespace   = metric.value[0]
+          metric_name = metric.value[1]
+          dimensions  = metric.value[2]
+          stat        = metric.value[3]
           period      = var.evaluation.period_seconds
         }
       }
     }
   }
-}
-
-# The alarms were one resource each before they were generated from local.definitions.
-moved {
-  from = aws_cloudwatch_metric_alarm.lambda_errors
-  to   = aws_cloudwatch_metric_alarm.this["lambda_errors"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.lambda_throttles
-  to   = aws_cloudwatch_metric_alarm.this["lambda_throttles"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.api_5xx_rate
-  to   = aws_cloudwatch_metric_alarm.this["api_5xx_rate"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.api_latency_p99
-  to   = aws_cloudwatch_metric_alarm.this["api_latency_p99"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.dynamodb_throttles
-  to   = aws_cloudwatch_metric_alarm.this["dynamodb_throttles"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.dynamodb_system_errors
-  to   = aws_cloudwatch_metric_alarm.this["dynamodb_system_errors"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.storage_unavailable
-  to   = aws_cloudwatch_metric_alarm.this["storage_unavailable"]
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.webhook_rejections
-  to   = aws_cloudwatch_metric_alarm.this["webhook_rejections"]
 }
 
 # The dashboard: six time series panels two by two (every one the same header: 12x6, one-minute

@@ -26,7 +26,7 @@ run "rendered_key_and_topic_policies" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(data.aws_iam_policy_document.topic.json).Statement :
+      for s in jsondecode(data.aws_iam_policy_document.this["topic"].json).Statement :
       s.Condition.StringEquals["aws:SourceAccount"] == "123456789012" && s.Condition.ArnLike["aws:SourceArn"] == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:ingest-test-*"
       if s.Effect == "Allow"
     ])
@@ -34,7 +34,7 @@ run "rendered_key_and_topic_policies" {
   }
 
   assert {
-    condition     = jsondecode(data.aws_iam_policy_document.topic.json).Statement[0].Resource == "arn:aws:sns:eu-west-1:123456789012:ingest-test-alarms"
+    condition     = jsondecode(data.aws_iam_policy_document.this["topic"].json).Statement[0].Resource == "arn:aws:sns:eu-west-1:123456789012:ingest-test-alarms"
     error_message = "The topic policy names the topic's own ARN, known at plan time."
   }
 }
