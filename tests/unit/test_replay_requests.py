@@ -7,6 +7,7 @@ against the service's own parsing and verification.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from typing import Any
@@ -339,3 +340,59 @@ def test_kept_headers_leave_out_credentials_and_framing_and_are_bounded() -> Non
     token = SourceConfig.model_construct(scheme="token", header="X-Token")  # a token scheme
     assert kept_headers(token, {"x-token": "secret", "x-other": "1"}) == '{"x-other":"1"}'
     assert kept_headers(config, {"authorization": "x"}) is None
+
+
+SIGNED_IDS = SourcesDocument.model_validate(
+    {
+        "sources": {
+            "svix": {"scheme": "svix", "secrets": ["whsec_MfKQ9r8GKYqrTwjU"]},
+            "twitch": {"scheme": "twitch", "secrets": ["twitch-eventsub-secret"]},
+            "twilio": {
+                "scheme": "twilio",
+                "secrets": ["twilio-auth-token"],
+                "url": "https://hooks.example.com/webhooks/twilio",
+            },
+        }
+    }
+)
+
+
+def resent(source: str, stored: Stored) -> tuple[Request, str | None]:
+    """The replayed request and the delivery id the receiver verifies from it (its query too)."""
+    request = webhook_request(stored, Signer(SIGNED_IDS), time.time())
+    config = SIGNED_IDS.sources[source]
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    query = request.path.partition("?")[2]
+    delivery = verify(
+        config, headers, request.body, config.inline_secrets(), time.time(), query=query
+    )
+    return request, delivery.delivery_id
+
+
+@pytest.mark.parametrize(
+    ("source", "headers"),
+    [
+        ("svix", {"svix-id": "msg_1", "svix-timestamp": "1", "svix-signature": "v1,stale"}),
+        ("twitch", {"twitch-eventsub-message-id": "msg_1", "twitch-eventsub-message-type": "x"}),
+    ],
+)
+def test_deliveries_whose_signature_covers_their_id_keep_it(
+    source: str, headers: dict[str, str]
+) -> None:
+    body = '{"subscription":{"type":"channel.follow"},"event":{},"type":"a"}'
+    request, delivery_id = resent(source, webhook(source, body, headers, id="msg_1"))
+    assert delivery_id == "msg_1"
+    assert "stale" not in json.dumps(request.headers)
+    # One stored without an id (from a source that had none) gets its event_id, every time.
+    assert resent(source, webhook(source, body, {}))[1] == EVENT_ID
+
+
+def test_a_twilio_json_delivery_is_resent_with_its_body_digest_in_the_query() -> None:
+    body = '{"AccountSid":"AC1","Body":"hi"}'
+    headers = {"content-type": "application/json", "i-twilio-idempotency-token": "t-1"}
+    request, delivery_id = resent("twilio", webhook("twilio", body, headers, id="t-1"))
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    assert request.path == f"/webhooks/twilio?bodySHA256={digest}"
+    assert delivery_id == "t-1"
+    form = webhook("twilio", "Body=hi", {"content-type": "application/x-www-form-urlencoded"})
+    assert resent("twilio", form)[0].path == "/webhooks/twilio"  # forms sign no query

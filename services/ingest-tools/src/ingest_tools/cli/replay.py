@@ -447,9 +447,13 @@ class Signer:
         return secret
 
 
+#: Schemes whose signature covers the delivery id (``webhook-id``, ``svix-id``, Twitch's message id).
+_SIGNS_ITS_ID = frozenset({"standard-webhooks", "svix", "twitch"})
+
+
 def webhook_request(stored: Stored, signer: Signer, now: float) -> Request:
     """``POST /webhooks/{source}``: the exact body, the original headers, signed afresh."""
-    from ingest.domain.webhooks.schemes import DEFAULT_EVENT_TYPE, REGISTRY, sign
+    from ingest.domain.webhooks.schemes import DEFAULT_EVENT_TYPE, REGISTRY, request_query, sign
 
     name = stored.source
     config = signer.config(name)
@@ -461,8 +465,8 @@ def webhook_request(stored: Stored, signer: Signer, now: float) -> Request:
         original = {"content-type": content_type} if isinstance(content_type, str) else {}
     provider_id = stored.producer_id
     delivery_id = provider_id
-    if delivery_id is None and config.scheme == "standard-webhooks":
-        delivery_id = stored.event_id  # the scheme cannot verify without a webhook-id
+    if delivery_id is None and config.scheme in _SIGNS_ITS_ID:
+        delivery_id = stored.event_id  # the scheme cannot verify without one
     event_type = stored.fields.get("type")
     if event_type == DEFAULT_EVENT_TYPE:  # the receiver's default too: no type header to add
         event_type = None
@@ -494,7 +498,9 @@ def webhook_request(stored: Stored, signer: Signer, now: float) -> Request:
         headers["Content-Type"] = "application/octet-stream"
     if "user-agent" not in lowered:
         headers["User-Agent"] = USER_AGENT
-    return Request(stored, f"/webhooks/{name}", body, headers)
+    # Some providers sign a query string they add to the URL (Twilio's bodySHA256 for JSON).
+    query = request_query(config, body)
+    return Request(stored, f"/webhooks/{name}{'?' if query else ''}{query}", body, headers)
 
 
 # --------------------------------------------------------------------------------------------
