@@ -65,11 +65,20 @@ def test_lambda_concurrency_and_its_ramp() -> None:
         ({"hot_source_share": 0}, "hot_source_share"),
         ({"shards": 65}, "shards"),
         ({"peak_factor": 0.5}, "peak"),
+        ({"api_rate_limit": -1.0}, "api_rate_limit must be a finite number > 0"),
+        ({"concurrency_limit": float("nan")}, "concurrency_limit"),
     ],
 )
 def test_nonsense_is_refused(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         capacity.capacity(rate(1), **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_cli_names_the_capacity_flag_it_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["cost", "--rate", "1/s", "--capacity", "--hot-source-share", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ingest cost: --hot-source-share is a fraction of the events")
+    assert "hot_source_share" not in err
 
 
 def test_the_cli_prints_what_binds_and_what_to_raise(capsys: pytest.CaptureFixture[str]) -> None:

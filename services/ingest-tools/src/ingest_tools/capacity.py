@@ -103,12 +103,26 @@ def capacity(
     ``hot_source_share`` of the events from one source, written over ``shards`` listing shards,
     and peaks of ``peak_factor`` times the average rate (every other limit is checked at the
     peak too: a limit holds per second, not on average)."""
-    if peak_factor < 1:
-        raise ValueError("peak_factor is the peak rate over the average: at least 1")
+    problems = []
+    if not peak_factor >= 1:
+        problems.append("{peak_factor} is the peak rate over the average: at least 1")
     if not 0 < hot_source_share <= 1:
-        raise ValueError("hot_source_share is a fraction of the events: more than 0, at most 1")
+        problems.append("{hot_source_share} is a fraction of the events: more than 0, at most 1")
     if not 1 <= shards <= MAX_LISTING_SHARDS:
-        raise ValueError(f"shards must be 1..{MAX_LISTING_SHARDS}")
+        problems.append(f"{{shards}} must be 1..{MAX_LISTING_SHARDS}, got {shards}")
+    allowed = {
+        "api_rate_limit": api_rate_limit,
+        "api_burst_limit": api_burst_limit,
+        "concurrency_limit": concurrency_limit,
+        "table_write_limit": table_write_limit,
+    }
+    problems += [
+        f"{{{name}}} must be a finite number > 0 (got {value!r})"
+        for name, value in allowed.items()
+        if not (math.isfinite(value) and value > 0)
+    ]
+    if problems:
+        raise cost.InvalidInputs(problems)
     bill = cost.estimate(inputs)
     events = inputs.events_per_second * peak_factor
     requests = events / inputs.batch_size

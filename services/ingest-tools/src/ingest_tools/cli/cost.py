@@ -104,6 +104,9 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
 def _flags() -> dict[str, str]:
     """Each input by the option that sets it, for messages about the command line."""
     flags = {item.name: option.flag for item, option in cost.options()}
+    flags.update(
+        (flag.removeprefix("--").replace("-", "_"), flag) for flag, *_ in _CAPACITY_OPTIONS
+    )
     return {**flags, "events_per_month": "--rate/--per-month"}
 
 
@@ -127,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
                 api_rate_limit=args.api_rate_limit,
                 concurrency_limit=args.concurrency_limit,
             )
-        except ValueError as exc:
-            print(f"ingest cost: {exc}", file=sys.stderr)
+        except cost.InvalidInputs as exc:
+            print(f"ingest cost: {exc.describe(_flags())}", file=sys.stderr)
             return 2
         if args.json:
             print(json.dumps(limits.to_dict(), indent=2, sort_keys=True))
