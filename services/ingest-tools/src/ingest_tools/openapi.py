@@ -25,7 +25,13 @@ from ingest import routes as route_table
 from ingest.domain.intake import CE_BATCH, CE_SINGLE, JSON
 from ingest.domain.webhooks.config import SOURCE_NAME_PATTERN
 from ingest.domain.webhooks.schemes import REGISTRY
-from ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_WEBHOOK_BYTES
+from ingest.limits import (
+    MAX_BATCH_EVENTS,
+    MAX_BODY_BYTES,
+    MAX_EVENT_BYTES,
+    MAX_INLINE_WEBHOOK_BYTES,
+    MAX_WEBHOOK_BYTES,
+)
 from ingest.models import RFC3339, Event
 from ingest.responses import (
     Accepted,
@@ -257,7 +263,9 @@ def _post_webhook(path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
         "summary": "Store a third-party webhook delivery",
         "description": (
             "Any content type and any body up to "
-            f"{MAX_WEBHOOK_BYTES} bytes; the exact bytes are stored once the signature of the "
+            f"{MAX_WEBHOOK_BYTES} bytes, the platform's limit (Lambda's request, base64 counted; "
+            f"{MAX_INLINE_WEBHOOK_BYTES} without a payload bucket), else 413; the exact bytes are "
+            "stored once the signature of the "
             f"source's scheme ({_scheme_names()}) verifies. The provider's delivery id is the idempotency key: a redelivery "
             "answers 200 with `duplicate`. A delivery without one may carry an `Idempotency-Key` "
             "header (1-256 characters without control characters, else 400), bound to the body: "
