@@ -46,6 +46,13 @@ def register(commands: Any) -> None:
         help="also POST every newly stored event to this URL, as `ingest forward --to` does "
         "(webhooks byte-exact with their headers, events as CloudEvents)",
     )
+    parser.add_argument(
+        "--payload-bucket",
+        default=os.environ.get("PAYLOAD_BUCKET", "ingest-payloads"),
+        metavar="NAME",
+        help="S3 bucket for payloads too large for an item, created at the emulator (or "
+        "--endpoint-url) if missing (default: $PAYLOAD_BUCKET, else %(default)s; '' for none)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     parser.add_argument(
         "--emit-metrics", action="store_true", help="print EMF metrics as Lambda would"
@@ -56,11 +63,36 @@ def register(commands: Any) -> None:
 def _prepare_environment(args: argparse.Namespace, endpoint: str) -> None:
     os.environ["EVENTS_TABLE"] = args.table
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint  # the payload bucket: moto serves both
+    os.environ["PAYLOAD_BUCKET"] = args.payload_bucket
     if args.retention_days is not None:
         os.environ["RETENTION_DAYS"] = str(args.retention_days)
     if not args.emit_metrics:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
+
+
+def _payload_bucket(bucket: str | None, endpoint: str) -> str | None:
+    """The payload bucket for large payloads (docs/decisions/0034), created at ``endpoint`` if
+    missing; None (every payload in its item, webhook bodies up to one item's limit) when the
+    endpoint serves no S3 or ``--payload-bucket ''`` asked for none."""
+    if not bucket:
+        os.environ.pop("PAYLOAD_BUCKET", None)
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError
+    from ingest.adapters.payloads import PayloadObjects
+
+    try:
+        PayloadObjects(endpoint_url=endpoint).ensure_bucket(bucket)
+    except (BotoCoreError, ClientError) as exc:
+        print(
+            f"no payload bucket at {endpoint} ({exc}): every payload stays in its item",
+            file=sys.stderr,
+            flush=True,
+        )
+        os.environ.pop("PAYLOAD_BUCKET", None)
+        return None
+    return bucket
 
 
 def _start_forwarder(
@@ -120,7 +152,12 @@ def run(args: argparse.Namespace) -> int:
     from ingest_tools.local.gateway import LocalGateway
 
     settings = Settings.from_env()
-    store = EventStore(settings.events_table, endpoint_url=endpoint, shards=settings.listing_shards)
+    store = EventStore(
+        settings.events_table,
+        endpoint_url=endpoint,
+        shards=settings.listing_shards,
+        payload_bucket=_payload_bucket(settings.payload_bucket, endpoint),
+    )
     store.ensure_table()
     state = runtime.Runtime(settings, store)
     if args.sources is not None:
