@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingest_tools import cost
 
+from bench.probe import BATCH_EVENTS
 from scripts.harness import ROOT, aws_env, terminate
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
@@ -100,11 +101,14 @@ def main() -> int:
     print(
         f"warm request ratio ingest/bare: {warm_cpu:.2f}x CPU time, {warm_wall:.2f}x wall (target <= {WARM_LIMIT}x)"
     )
-    durations = ", ".join(
-        f"{cost.modelled_duration_ms(med('ingest', 'warm_cpu_ms'), mb):.1f} ms at {mb} MB"
-        for mb in (256, 512, 1024)
-    )
-    print(f"warm Lambda duration for `ingest cost --duration-ms` (modelled): {durations}")
+    single, batch = med("ingest", "warm_cpu_ms"), med("ingest", "batch_cpu_ms")
+    extra = (batch - single) / (BATCH_EVENTS - 1)  # one core's time per extra event of a batch
+    for mb in (256, 512, 1024):
+        print(
+            f"modelled Lambda duration at {mb} MB: {cost.modelled_duration_ms(single, mb):.1f} ms "
+            f"(ingest cost --duration-ms) + {cost.modelled_extra_event_ms(extra, mb):.1f} ms per "
+            f"extra event of a batch with ids (--per-event-ms)"
+        )
     # The gate uses CPU time: both handlers are CPU-bound against an instant stub, and CPU time
     # is what the handler itself costs, unmoved by other processes on a shared machine.
     ok = cold_cpu <= COLD_LIMIT and warm_cpu <= WARM_LIMIT

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from ingest.domain import store
 from ingest.limits import MAX_BATCH_EVENTS, MAX_EVENT_BYTES
 from ingest_tools import cost
 from ingest_tools.cli import cost as cost_cli
@@ -144,6 +145,14 @@ def test_the_duration_model_stretches_cpu_time_by_the_memorys_share_of_a_vcpu() 
     assert cost.modelled_duration_ms(0.9, 3008) == pytest.approx(5.9)
     # the default duration covers the bench's measurement (0.90 ms, docs/cost.md) with a margin
     assert cost.modelled_duration_ms(0.9, cost.DEFAULT_MEMORY_MB) <= cost.DEFAULT_DURATION_MS
+
+
+def test_an_extra_event_of_a_batch_shares_its_round_trip_with_the_writes_beside_it() -> None:
+    # 0.83 ms of one core x 1769/512 = 2.8677 ms, + 5 ms / 16 threads = 0.3125 ms
+    assert cost.modelled_extra_event_ms(0.83, 512) == pytest.approx(3.1802148438)
+    assert cost.CONDITIONAL_WRITE_WORKERS == store._BATCH_WORKERS  # the store's thread pool
+    measured = cost.modelled_extra_event_ms(0.83, cost.DEFAULT_MEMORY_MB)
+    assert measured <= cost.DEFAULT_DURATION_PER_EXTRA_EVENT_MS
 
 
 def test_platform_lines_and_batch_event_ids_add_log_bytes() -> None:

@@ -120,6 +120,9 @@ LAMBDA_MB_PER_VCPU = 1769
 # One conditional write's round trip from a function to DynamoDB in the same region (DynamoDB's
 # PutItem SuccessfulRequestLatency is typically 3-5 ms): the one figure of the duration not measured.
 DYNAMODB_WRITE_ROUND_TRIP_MS = 5.0
+# The conditional writes of a batch's events with ids run on this many threads at once
+# (ingest.domain.store._BATCH_WORKERS), so their round trips overlap.
+CONDITIONAL_WRITE_WORKERS = 16
 
 # --------------------------------------------------------------------------------------------------
 # Default inputs.
@@ -129,8 +132,12 @@ DYNAMODB_WRITE_ROUND_TRIP_MS = 5.0
 # modelled_duration_ms() for it: 0.90 ms x 1769/512 + 5 ms = 8.1 ms. 10 ms leaves a quarter for a
 # Graviton core slower than the bench host's and for the runtime's own work per invocation.
 DEFAULT_DURATION_MS = 10.0
-# Extra handler time per additional event of a batch (validation + its share of the writes).
-DEFAULT_DURATION_PER_EXTRA_EVENT_MS = 1.0
+# Extra duration per additional event of a batch at DEFAULT_MEMORY_MB, events with ids (a
+# conditional write each, like the sample event). `make bench` measures a batch of 100 of them
+# (0.83 ms of one core per extra event, 2026-11) and prints modelled_extra_event_ms() for it:
+# 0.83 ms x 1769/512 + 5 ms / 16 threads = 3.2 ms; 4 ms leaves the same quarter as the duration.
+# A batch of events without ids is one BatchWriteItem per 25: 0.08 ms of CPU, ~0.5 ms an event.
+DEFAULT_DURATION_PER_EXTRA_EVENT_MS = 4.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_EVENT_SIZE_BYTES = 512
 # What an item stored as it is weighs beyond the event's own bytes: the key, event_id, listing
@@ -183,6 +190,14 @@ def modelled_duration_ms(cpu_ms: float, memory_mb: int) -> float:
     `make bench` measures against an instant DynamoDB stub): that CPU time stretched by the share of
     a vCPU that ``memory_mb`` buys, plus one DynamoDB write round trip."""
     return cpu_ms * max(1.0, LAMBDA_MB_PER_VCPU / memory_mb) + DYNAMODB_WRITE_ROUND_TRIP_MS
+
+
+def modelled_extra_event_ms(cpu_ms: float, memory_mb: int) -> float:
+    """What one more event with an id adds to a batch's duration, ``cpu_ms`` being its share of
+    one core (as `make bench` measures it): that CPU time at the memory's share of a vCPU, plus its
+    write's round trip shared with the writes running beside it."""
+    stretch = max(1.0, LAMBDA_MB_PER_VCPU / memory_mb)
+    return cpu_ms * stretch + DYNAMODB_WRITE_ROUND_TRIP_MS / CONDITIONAL_WRITE_WORKERS
 
 
 @dataclass(frozen=True)
@@ -409,7 +424,7 @@ class CostInputs:
     batch_size: int = _input(1, "--batch", "N", "events per request (default {default}: single)")
     retention_days: float = _input(DEFAULT_RETENTION_DAYS, "--retention-days", "D", "days events are kept before TTL removes them (default {default})")
     duration_ms: float = _input(DEFAULT_DURATION_MS, "--duration-ms", "MS", "warm Lambda duration of a single-event request at --memory-mb, as `make bench` prints it from the CPU time it measures (default {default}: 8.1 ms at 512 MB, rounded up)")
-    duration_per_extra_event_ms: float = _input(DEFAULT_DURATION_PER_EXTRA_EVENT_MS, "--per-event-ms", "MS", "extra handler time per additional event of a batch (default {default}; 0 if --duration-ms is a measured batch)")
+    duration_per_extra_event_ms: float = _input(DEFAULT_DURATION_PER_EXTRA_EVENT_MS, "--per-event-ms", "MS", "extra duration per additional event of a batch (default {default}: events with ids, as `make bench` prints it; ~0.5 without ids; 0 if --duration-ms is a measured batch)")
     memory_mb: int = _input(DEFAULT_MEMORY_MB, "--memory-mb", "MB", "Lambda memory (default {default})")
     item_overhead_bytes: int = _input(DEFAULT_ITEM_OVERHEAD_BYTES, "--item-overhead", "BYTES", "bytes an item stored as it is weighs beyond the event's own (default {default})")
     compression_ratio: float | None = _input(None, "--compression-ratio", "F", "share of an event's bytes left in an item stored compressed (default: measured on a sample order event of --size; 1 = incompressible)", kind=float)
