@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from ingest.limits import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
+from ingest.limits import MAX_BODY_BYTES, MAX_INVOKED_BODY_BYTES, MAX_WEBHOOK_BYTES
 
 from tests.support import Server, start_server, stop_server
 
@@ -232,11 +232,12 @@ def test_over_the_cap_names_the_route_limit(gateway: Server) -> None:
     events = exchange(gateway, chunked(f"{MAX_BODY_BYTES + 1:x}\r\n".encode()))
     assert_refused(events, 413, "payload_too_large")
     assert str(MAX_BODY_BYTES) in str(events.error()["message"])
-    # Webhooks take the platform's limit (docs/decisions/0034), far above the /events body's.
-    hooks = exchange(gateway, chunked(f"{MAX_WEBHOOK_BYTES + 1:x}\r\n".encode(), "/webhooks/x"))
+    # Webhooks: what can reach the function in AWS (docs/decisions/0034), far above /events'.
+    over = MAX_INVOKED_BODY_BYTES + 1
+    hooks = exchange(gateway, chunked(f"{over:x}\r\n".encode(), "/webhooks/x"))
     assert_refused(hooks, 413, "payload_too_large")
-    assert str(MAX_WEBHOOK_BYTES) in str(hooks.error()["message"])
-    length = f"Content-Length: {MAX_WEBHOOK_BYTES + 1}\r\n"
+    assert str(MAX_WEBHOOK_BYTES) in str(hooks.error()["message"])  # the handler's own words
+    length = f"Content-Length: {over}\r\n"
     declared = exchange(gateway, f"POST /webhooks/x HTTP/1.1\r\nHost: t\r\n{length}\r\n".encode())
     assert_refused(declared, 413, "payload_too_large")
 

@@ -34,7 +34,9 @@ def test_the_accepted_body_is_what_lambda_takes_after_base64_and_the_envelope() 
     assert carried + limits.EVENT_ENVELOPE_BYTES <= limits.LAMBDA_REQUEST_BYTES
     one_more = len(base64.b64encode(b"\0" * (limits.MAX_WEBHOOK_BYTES + 3)))
     assert one_more + limits.EVENT_ENVELOPE_BYTES > limits.LAMBDA_REQUEST_BYTES
-    assert limits.MAX_WEBHOOK_BYTES < limits.API_GATEWAY_PAYLOAD_BYTES
+    assert (
+        limits.MAX_WEBHOOK_BYTES < limits.MAX_INVOKED_BODY_BYTES < limits.API_GATEWAY_PAYLOAD_BYTES
+    )
     assert limits.webhook_body_limit(payload_bucket=True) == limits.MAX_WEBHOOK_BYTES
     assert limits.webhook_body_limit(payload_bucket=False) == limits.MAX_INLINE_WEBHOOK_BYTES
 

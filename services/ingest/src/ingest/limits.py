@@ -22,9 +22,11 @@ LAMBDA_REQUEST_BYTES: Final = 6 * 1024 * 1024
 #: Kept for the rest of API Gateway's event: the request line and headers (at most 10,240 bytes,
 #: an HTTP API quota) once as ``headers`` and again in parts, JSON-quoted, and ``requestContext``.
 EVENT_ENVELOPE_BYTES: Final = 64 * 1024
+#: The most body bytes that can reach the function at all (a text body that needs no escaping).
+MAX_INVOKED_BODY_BYTES: Final = LAMBDA_REQUEST_BYTES - EVENT_ENVELOPE_BYTES
 #: A webhook body, binary or text: the most whose base64 form fits Lambda's request beside the
 #: envelope (4,669,440 bytes). A text body fits while at most a third of it needs JSON escaping.
-MAX_WEBHOOK_BYTES: Final = (LAMBDA_REQUEST_BYTES - EVENT_ENVELOPE_BYTES) // 4 * 3
+MAX_WEBHOOK_BYTES: Final = MAX_INVOKED_BODY_BYTES // 4 * 3
 #: A webhook body when the deployment has no payload bucket (``PAYLOAD_BUCKET`` unset): it must fit
 #: one DynamoDB item.
 MAX_INLINE_WEBHOOK_BYTES: Final = 256 * 1024

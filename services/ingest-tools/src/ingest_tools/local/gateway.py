@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from ingest.errors import error_body as error_document
-from ingest.limits import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES
+from ingest.limits import MAX_BODY_BYTES, MAX_INVOKED_BODY_BYTES, MAX_WEBHOOK_BYTES
 from ingest.routes import route_key_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -135,7 +135,9 @@ class Limits:
     max_connections: int = 256  # open at once; idle and slow ones make room for new ones
     workers: int = 32  # handler threads
     max_body: int = MAX_BODY_BYTES  # the largest body of /events (and of every other route)
-    max_webhook_body: int = MAX_WEBHOOK_BYTES  # /webhooks/{source}: the platform's limit (0034)
+    # /webhooks/{source}: what can reach the function in AWS (Lambda's request less the event);
+    # the handler refuses what is over its own limit, MAX_WEBHOOK_BYTES (docs/decisions/0034).
+    max_webhook_body: int = MAX_INVOKED_BODY_BYTES
     max_request_line: int = 16 * 1024
     max_header_bytes: int = 64 * 1024  # the header section, after the request line
     max_headers: int = 100
@@ -209,11 +211,10 @@ def _is_webhook(target: bytes) -> bool:
 
 def _too_large(target: bytes, limits: Limits) -> Refusal:
     # The handler's own wording for the route, so a client sees one answer whoever refused.
-    limit = limits.body_limit(target)
     if _is_webhook(target):
-        message = f"a webhook body may be at most {limit} bytes"
+        message = f"a webhook body may be at most {MAX_WEBHOOK_BYTES} bytes"
     else:
-        message = f"the request body may be at most {limit} bytes"
+        message = f"the request body may be at most {limits.max_body} bytes"
     return Refusal(413, "payload_too_large", message)
 
 
