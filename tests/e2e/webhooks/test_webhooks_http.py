@@ -743,7 +743,7 @@ def test_an_unknown_source_is_404_and_stores_nothing(hooks: Harness) -> None:
     assert error["code"] == "not_found"
 
 
-def test_a_body_over_256_kib_is_413_and_stores_nothing(hooks: Harness) -> None:
+def test_a_body_over_the_webhook_limit_is_413_and_stores_nothing(hooks: Harness) -> None:
     body = b'{"pad": "' + b"x" * MAX_WEBHOOK_BYTES + b'"}'
     error = hooks.reject("sandbox", body, {}, "too_large", status=413)
     assert error["code"] == "payload_too_large"
@@ -751,7 +751,7 @@ def test_a_body_over_256_kib_is_413_and_stores_nothing(hooks: Harness) -> None:
     hooks.reject("github", body, headers, "too_large", status=413)
 
 
-def test_a_body_of_exactly_256_kib_is_stored(hooks: Harness) -> None:
+def test_a_body_of_exactly_the_webhook_limit_is_stored(hooks: Harness) -> None:
     body = b'{"pad": "' + b"x" * (MAX_WEBHOOK_BYTES - 11) + b'"}'
     assert len(body) == MAX_WEBHOOK_BYTES
     headers = signed_headers("shopify", body, delivery_id=uid(), event_type="orders/create")
