@@ -29,3 +29,8 @@ output "backend_configs" {
     "encrypt        = true",
   ]) }
 }
+
+output "pipe_role_arns" {
+  description = "The pipe role of each environment's consumers (PROJECT-ENV-events-pipe): the environments name it by convention (modules/ingest-stack), nothing to copy."
+  value       = module.github_oidc.pipe_role_arns
+}

@@ -3,25 +3,25 @@
 # record is shaped for consumers by an input template, failures are retried and then parked in an
 # encrypted dead-letter queue with an alarm. Delivery is at least once: consumers drop repeats by
 # event_id. See docs/decisions/0030-consumers.md.
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
-
 locals {
-  account   = data.aws_caller_identity.current.account_id
-  partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
-  pipe_name = "${var.name}-events"
+  # The pipe lives where its source does: partition, region and account are the stream's. Every
+  # ARN is built from them and names, so the role's policy is known as soon as the stream is (and
+  # is linted: make tf-parliament).
+  stream    = split(":", var.environment.stream_arn)
+  partition = local.stream[1]
+  region    = local.stream[3]
+  account   = local.stream[4]
+  name      = var.environment.name
+  pipe_name = "${local.name}-events"
   pipe_arn  = "arn:${local.partition}:pipes:${local.region}:${local.account}:pipe/${local.pipe_name}"
-  # Built from names, so that the role's policy is known at plan time (and linted: make tf-parliament).
-  bus_name = "${var.name}-events"
-  bus_arn  = "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/${local.bus_name}"
-  dlq_name = "${var.name}-pipe-dlq"
-  dlq_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account}:${local.dlq_name}"
+  bus_name  = "${local.name}-events"
+  bus_arn   = "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/${local.bus_name}"
+  dlq_name  = "${local.name}-pipe-dlq"
+  dlq_arn   = "arn:${local.partition}:sqs:${local.region}:${local.account}:${local.dlq_name}"
   # This table's streams: the label after /stream/ changes whenever the stream is re-enabled.
-  table_streams = "${split("/stream/", var.stream_arn)[0]}/stream/*"
+  table_streams = "${split("/stream/", var.environment.stream_arn)[0]}/stream/*"
   # The EventBridge event's source: what consumers' rules match on.
-  event_source = format("ingest.%s", var.name)
+  event_source = format("ingest.%s", local.name)
 
   # The filter: INSERTs only, then the prefixes over the new image's source and type.
   image_filter = merge(
@@ -59,7 +59,7 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
     var.example_queue.enabled ? { example = aws_sqs_queue.example_dlq[0].name } : {},
   )
 
-  alarm_name          = "${var.name}-${each.key}-dead-letters"
+  alarm_name          = "${local.name}-${each.key}-dead-letters"
   alarm_description   = "Events that could not be delivered are waiting in ${each.value}."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
@@ -70,83 +70,38 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
-  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarm_actions       = var.environment.alarm_topic_arn == null ? [] : [var.environment.alarm_topic_arn]
+  ok_actions          = var.environment.alarm_topic_arn == null ? [] : [var.environment.alarm_topic_arn]
   tags                = var.tags
 }
 
 # ---- The pipe's role: this stream, this bus, this dead-letter queue, nothing else ----------------
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+# Given (role.arn: the bootstrap's, for the GitOps deploy roles) or created here.
+module "role" {
+  source = "./modules/pipe-role"
+  count  = var.role.arn == null ? 1 : 0
 
-    principals {
-      type        = "Service"
-      identifiers = ["pipes.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [local.pipe_arn]
-    }
-  }
+  role   = { name = "${local.name}-pipe", path = var.role.path, permissions_boundary_arn = var.role.permissions_boundary_arn }
+  grants = { pipe_arn = local.pipe_arn, stream_arns = local.table_streams, bus_arn = local.bus_arn, dead_letter_queue_arn = local.dlq_arn }
+  tags   = var.tags
 }
 
-data "aws_iam_policy_document" "pipe" {
-  statement {
-    sid       = "ReadTheStream"
-    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-    resources = [local.table_streams]
-  }
-
-  # ListStreams has no resource-level permissions (it names the account's streams, never a record):
-  # EventBridge Pipes documents it among a DynamoDB source's permissions.
-  statement {
-    sid       = "ListStreams"
-    actions   = ["dynamodb:ListStreams"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "PutEvents"
-    actions   = ["events:PutEvents"]
-    resources = [local.bus_arn]
-  }
-
-  statement {
-    sid       = "DeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
-  }
+moved {
+  from = aws_iam_role.pipe
+  to   = module.role[0].aws_iam_role.this
 }
 
-resource "aws_iam_role" "pipe" {
-  name                 = "${var.name}-pipe"
-  path                 = var.role.path
-  permissions_boundary = var.role.permissions_boundary_arn
-  assume_role_policy   = data.aws_iam_policy_document.assume.json
-  tags                 = var.tags
-}
-
-resource "aws_iam_role_policy" "pipe" {
-  name   = "stream-to-bus"
-  role   = aws_iam_role.pipe.id
-  policy = data.aws_iam_policy_document.pipe.json
+moved {
+  from = aws_iam_role_policy.pipe
+  to   = module.role[0].aws_iam_role_policy.this
 }
 
 # ---- The pipe ----------------------------------------------------------------------------------------
 resource "aws_pipes_pipe" "this" {
   name        = local.pipe_name
   description = "Newly stored events to ${aws_cloudwatch_event_bus.this.name}"
-  role_arn    = aws_iam_role.pipe.arn
-  source      = var.stream_arn
+  role_arn    = coalesce(var.role.arn, one(module.role[*].arn))
+  source      = var.environment.stream_arn
   target      = local.bus_arn
   tags        = var.tags
 
@@ -179,14 +134,14 @@ resource "aws_pipes_pipe" "this" {
     }
   }
 
-  depends_on = [aws_iam_role_policy.pipe, aws_cloudwatch_event_bus.this, aws_sqs_queue.pipe_dlq]
+  depends_on = [module.role, aws_cloudwatch_event_bus.this, aws_sqs_queue.pipe_dlq]
 }
 
 # ---- An example consumer: a rule to an SQS queue (with its own dead-letter queue) ----------------
 resource "aws_sqs_queue" "example_dlq" {
   count = var.example_queue.enabled ? 1 : 0
 
-  name                      = "${var.name}-consumer-dlq"
+  name                      = "${local.name}-consumer-dlq"
   sqs_managed_sse_enabled   = true
   message_retention_seconds = 1209600
   tags                      = var.tags
@@ -195,7 +150,7 @@ resource "aws_sqs_queue" "example_dlq" {
 resource "aws_sqs_queue" "example" {
   count = var.example_queue.enabled ? 1 : 0
 
-  name                    = "${var.name}-consumer"
+  name                    = "${local.name}-consumer"
   sqs_managed_sse_enabled = true
   redrive_policy          = jsonencode({ deadLetterTargetArn = aws_sqs_queue.example_dlq[0].arn, maxReceiveCount = 5 })
   tags                    = var.tags
@@ -204,8 +159,8 @@ resource "aws_sqs_queue" "example" {
 resource "aws_cloudwatch_event_rule" "example" {
   count = var.example_queue.enabled ? 1 : 0
 
-  name           = "${var.name}-consumer"
-  description    = "Example consumer: shaped events to ${var.name}-consumer"
+  name           = "${local.name}-consumer"
+  description    = "Example consumer: shaped events to ${local.name}-consumer"
   event_bus_name = aws_cloudwatch_event_bus.this.name
   event_pattern  = coalesce(var.example_queue.event_pattern, jsonencode({ source = [local.event_source] }))
   tags           = var.tags

@@ -27,3 +27,8 @@ output "stream_arn" {
   description = "The stream the pipe reads."
   value       = aws_pipes_pipe.this.source
 }
+
+output "role_arn" {
+  description = "The pipe's execution role (given or created here)."
+  value       = aws_pipes_pipe.this.role_arn
+}

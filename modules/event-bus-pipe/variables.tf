@@ -1,20 +1,19 @@
-variable "name" {
-  description = "Name prefix (PROJECT-ENVIRONMENT): names the pipe, the bus, the queues, the role and the alarm."
-  type        = string
+variable "environment" {
+  description = "What the environment gives the pipe: name, its prefix PROJECT-ENVIRONMENT (it names the pipe, the bus, the queues, the role and the alarms); stream_arn, the events table's NEW_IMAGE stream (the pipe's only source, and the only stream its role may read); alarm_topic_arn, the SNS topic the dead-letter queues' alarms notify (null: nobody)."
+  type = object({
+    name            = string
+    stream_arn      = string
+    alarm_topic_arn = optional(string)
+  })
+  nullable = false
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,40}$", var.name))
-    error_message = "name must be 2-41 lower-case letters, digits or '-'."
-  }
-}
-
-variable "stream_arn" {
-  description = "ARN of the events table's stream (NEW_IMAGE): the pipe's only source, and the only stream its role may read."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+/stream/.+$", var.stream_arn))
-    error_message = "stream_arn must be a DynamoDB stream ARN."
+    condition = alltrue([for k, pattern in {
+      name            = "^[a-z][a-z0-9-]{1,40}$"
+      stream_arn      = "^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+/stream/.+$"
+      alarm_topic_arn = "^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$"
+    } : var.environment[k] == null ? k == "alarm_topic_arn" : can(regex(pattern, var.environment[k]))])
+    error_message = "environment.name must be 2-41 lower-case letters, digits or '-'; environment.stream_arn a DynamoDB stream ARN; environment.alarm_topic_arn an SNS topic ARN or null."
   }
 }
 
@@ -54,20 +53,20 @@ variable "example_queue" {
   nullable = false
 }
 
-variable "alarm_topic_arn" {
-  description = "SNS topic the dead-letter queues' alarms notify (null: the alarms notify nobody)."
-  type        = string
-  default     = null
-}
-
 variable "role" {
-  description = "The pipe role's path and permissions boundary (the environment's deploy role creates roles only with it; null without the bootstrap)."
+  description = "The pipe's execution role: arn of an existing one (with the bootstrap's deploy roles: its PROJECT-ENVIRONMENT-events-pipe, since they may pass no other role to Pipes); or null, and this module creates NAME-pipe under path with permissions_boundary_arn (null: none)."
   type = object({
+    arn                      = optional(string)
     path                     = optional(string, "/")
     permissions_boundary_arn = optional(string)
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = var.role.arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.role.arn))
+    error_message = "role.arn must be an IAM role ARN or null."
+  }
 }
 
 variable "tags" {

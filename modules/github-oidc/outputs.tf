@@ -20,7 +20,7 @@ output "managed_role_paths" {
 
 output "permissions_boundary_arns" {
   description = "Permissions boundary each environment's function role must carry."
-  value       = { for e, p in aws_iam_policy.boundary : e => p.arn }
+  value       = { for e in var.environments : e => aws_iam_policy.this[e].arn }
 }
 
 output "subjects" {
@@ -29,4 +29,9 @@ output "subjects" {
     { plan = local.plan_subjects },
     { for e in var.environments : "apply-${e}" => local.roles[e].subjects },
   )
+}
+
+output "pipe_role_arns" {
+  description = "The pipe role per environment (PROJECT-ENV-events-pipe): the only role its apply role may pass to EventBridge Pipes, for the environment's consumers (modules/event-bus-pipe)."
+  value       = { for e, m in module.pipe_role : e => m.arn }
 }

@@ -11,9 +11,10 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
 
-  # The bootstrap's names for this environment's boundary and apply role.
+  # The bootstrap's names for this environment's boundary, apply role and pipe role.
   boundary_arn   = "arn:${local.partition}:iam::${local.account}:policy/${local.prefix}-boundary"
   apply_role_arn = "arn:${local.partition}:iam::${local.account}:role/${local.prefix}-github-apply"
+  pipe_role_arn  = "arn:${local.partition}:iam::${local.account}:role/${local.prefix}-events-pipe"
 
   tags = merge(var.tags, {
     Project     = var.project
@@ -102,15 +103,5 @@ module "consumers" {
   source = "../event-bus-pipe"
   count  = var.consumers.enabled ? 1 : 0
 
-  name            = local.prefix
-  stream_arn      = module.event_store.stream_arn
-  filters         = var.consumers.filters
-  delivery        = var.consumers.delivery
-  example_queue   = var.consumers.example_queue
-  alarm_topic_arn = module.alarms.topic_arn
-  tags            = local.tags
-  role = {
-    path                     = "/${local.prefix}/"
-    permissions_boundary_arn = var.use_permissions_boundary ? local.boundary_arn : null
-  }
+  environment   = { name = local.prefix, stream_arn = module.event_store.stream_arn, alarm_topic_arn = module.alarms.topic_arn }
 }

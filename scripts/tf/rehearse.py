@@ -70,6 +70,13 @@ REGION = committed_region()
 MIGRATION_BASE = "2b531c7189e2530b9a21c18856f4fcb580620d59"
 # What a plan of the current layout may do to a deployment of MIGRATION_BASE.
 MIGRATION_ACTIONS = frozenset({"no-op", "update", "read"})
+# What the current layout adds to such a deployment, the one create allowed: the bootstrap's pipe
+# roles and the apply roles' consumers policies (docs/decisions/0031-pipe-role-from-the-bootstrap.md).
+MIGRATION_ADDITIONS = re.compile(
+    r'module\.github_oidc\.(module\.pipe_role\["[a-z0-9]+"\]\.aws_iam_role(_policy)?\.this'
+    r'|aws_iam_policy\.this\["[a-z0-9]+-consumers"\]'
+    r'|aws_iam_role_policy_attachment\.consumers\["[a-z0-9]+"\])'
+)
 TERRAFORM = os.environ.get("TERRAFORM", "terraform")
 STEP_TIMEOUT = 600  # seconds, any single Terraform command
 SERVICES = (
@@ -430,8 +437,9 @@ def expect_converged(workdir: Path) -> None:
 def plan_is_a_migration(workdir: Path) -> None:
     """Plan the current layout over a deployment of MIGRATION_BASE and apply exactly that plan.
 
-    Every resource change must be a no-op, an update or a read (addresses may move): no create,
-    no delete, no replacement. Prints each move and a summary of the actions.
+    Every resource change must be a no-op, an update or a read (addresses may move): no create
+    but of MIGRATION_ADDITIONS, no delete, no replacement. Prints each move and a summary of the
+    actions.
     """
     plan_file = "migration.tfplan"
     tf(workdir, "plan", f"-out={plan_file}")
@@ -441,6 +449,9 @@ def plan_is_a_migration(workdir: Path) -> None:
         f"{c['address']}: {'/'.join(c['change']['actions'])}"
         for c in changes
         if not set(c["change"]["actions"]) <= MIGRATION_ACTIONS
+        and not (
+            c["change"]["actions"] == ["create"] and MIGRATION_ADDITIONS.fullmatch(c["address"])
+        )
     ]
     moved = [(c["previous_address"], c["address"]) for c in changes if c.get("previous_address")]
     for before, after in moved:

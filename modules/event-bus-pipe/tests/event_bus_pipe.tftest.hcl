@@ -22,8 +22,7 @@ mock_provider "aws" {
 }
 
 variables {
-  name       = "ingest-test"
-  stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events/stream/2026-01-01T00:00:00.000"
+  environment = { name = "ingest-test", stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events/stream/2026-01-01T00:00:00.000" }
 }
 
 run "only_inserts_from_the_stream_to_the_bus" {
@@ -35,7 +34,7 @@ run "only_inserts_from_the_stream_to_the_bus" {
   }
 
   assert {
-    condition     = aws_pipes_pipe.this.source == var.stream_arn && aws_pipes_pipe.this.target == aws_cloudwatch_event_bus.this.arn
+    condition     = aws_pipes_pipe.this.source == var.environment.stream_arn && aws_pipes_pipe.this.target == aws_cloudwatch_event_bus.this.arn
     error_message = "The pipe reads this table's stream and puts to this module's bus."
   }
 
@@ -68,13 +67,20 @@ run "only_inserts_from_the_stream_to_the_bus" {
     condition     = length(aws_sqs_queue.example) == 0 && length(aws_cloudwatch_event_rule.example) == 0
     error_message = "The example consumer is off by default."
   }
+
+  assert {
+    condition     = aws_pipes_pipe.this.role_arn == module.role[0].arn && output.role_arn == module.role[0].arn
+    error_message = "Without a role given, the pipe runs with the role this module creates."
+  }
 }
 
-run "prefix_filters" {
+# With the bootstrap's deploy roles: the bootstrap's role, none created here.
+run "prefix_filters_and_a_given_role" {
   command = apply
 
   variables {
     filters = { source_prefixes = ["github", "shop"], type_prefixes = ["order."] }
+    role    = { arn = "arn:aws:iam::123456789012:role/ingest-test-events-pipe" }
   }
 
   assert {
@@ -86,6 +92,11 @@ run "prefix_filters" {
       } }
     }
     error_message = "Source and type prefixes filter the new image, INSERTs only."
+  }
+
+  assert {
+    condition     = length(module.role) == 0 && aws_pipes_pipe.this.role_arn == var.role.arn
+    error_message = "A given role is used as it is: the module creates none."
   }
 }
 
@@ -110,4 +121,15 @@ run "example_consumer" {
     condition     = length(aws_cloudwatch_metric_alarm.dead_letters) == 2
     error_message = "Both dead-letter queues have an alarm."
   }
+}
+
+run "rejects_malformed_environment_and_role" {
+  command = plan
+
+  variables {
+    environment = { name = "Ingest_Test", stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events", alarm_topic_arn = "ingest-alarms" }
+    role        = { arn = "ingest-test-events-pipe" }
+  }
+
+  expect_failures = [var.environment, var.role]
 }

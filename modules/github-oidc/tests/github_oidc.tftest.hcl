@@ -72,19 +72,19 @@ run "trust_is_exact" {
   }
 
   assert {
-    condition     = aws_iam_role_policy_attachment.read_only["plan"].policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess" && aws_iam_role_policy.this["plan"].name == "terraform-plan" && aws_iam_role_policy.this["plan"].policy == data.aws_iam_policy_document.plan.json
+    condition     = aws_iam_role_policy_attachment.read_only["plan"].policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess" && aws_iam_role_policy.this["plan"].name == "terraform-plan" && aws_iam_role_policy.this["plan"].policy == data.aws_iam_policy_document.this["plan"].json
     error_message = "The plan role is read-only (ReadOnlyAccess and the plan policy)."
   }
 
   assert {
-    condition     = alltrue([for e in ["dev", "prod"] : aws_iam_role_policy.this[e].name == "terraform-apply" && aws_iam_role_policy.this[e].policy == data.aws_iam_policy_document.apply[e].json && aws_iam_role_policy_attachment.read_only[e].role == aws_iam_role.this[e].name])
+    condition     = alltrue([for e in ["dev", "prod"] : aws_iam_role_policy.this[e].name == "terraform-apply" && aws_iam_role_policy.this[e].policy == data.aws_iam_policy_document.this[e].json && aws_iam_role_policy_attachment.read_only[e].role == aws_iam_role.this[e].name])
     error_message = "Each apply role carries its own environment's apply policy."
   }
 
   assert {
     condition = alltrue([
-      for e, doc in data.aws_iam_policy_document.apply : alltrue([
-        for s in doc.statement : alltrue([for r in s.resources : r == "*" || strcontains(r, "ingest-${e}") || strcontains(r, "ingest-tfstate-test") || strcontains(r, "ingest-terraform-locks") || strcontains(r, ":apigateway:")]) if coalesce(s.effect, "Allow") == "Allow"
+      for e in ["dev", "prod"] : alltrue([
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : alltrue([for r in s.resources : r == "*" || strcontains(r, "ingest-${e}") || strcontains(r, "ingest-tfstate-test") || strcontains(r, "ingest-terraform-locks") || strcontains(r, ":apigateway:")]) if coalesce(s.effect, "Allow") == "Allow"
       ])
     ])
     error_message = "Apply roles are allowed only on PROJECT-ENV resources (plus the state, and HTTP APIs scoped by tag)."
@@ -102,8 +102,8 @@ run "no_apply_role_reaches_a_deploy_role" {
   # UpdateRole, DeleteRole; PassRole): a dev apply could make its own role trust another account.
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : [
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : [
           for r in s.resources : [
             for target in [
               "arn:aws:iam::123456789012:role/ingest-github-plan",
@@ -111,38 +111,40 @@ run "no_apply_role_reaches_a_deploy_role" {
               "arn:aws:iam::123456789012:role/ingest-prod-github-apply",
               "arn:aws:iam::123456789012:policy/ingest-dev-boundary",
               "arn:aws:iam::123456789012:policy/ingest-prod-boundary",
+              "arn:aws:iam::123456789012:role/ingest-${e == "dev" ? "prod" : "dev"}-events-pipe",
             ] : !can(regex("^${replace(replace(replace(replace(replace(r, ".", "\\."), "+", "\\+"), "$", "\\$"), "*", ".*"), "?", ".")}$", target))
           ]
         ] if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "iam:")])
       ]
     ]))
-    error_message = "No apply-role statement allowing an iam: action may match a deploy role (plan or any apply role) or a permissions boundary."
+    error_message = "No apply-role statement allowing an iam: action may match a deploy role (plan or any apply role), a permissions boundary or another environment's pipe role."
   }
 
   assert {
     condition = alltrue([
-      for e, doc in data.aws_iam_policy_document.apply : anytrue([
-        for s in doc.statement : s.effect == "Deny" && s.sid == "DeployRolesOutOfReach" && toset(s.resources) == toset([
+      for e in ["dev", "prod"] : anytrue([
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : s.effect == "Deny" && s.sid == "DeployRolesOutOfReach" && toset(s.resources) == toset([
           "arn:aws:iam::123456789012:role/ingest-github-plan",
           "arn:aws:iam::123456789012:role/ingest-dev-github-apply",
           "arn:aws:iam::123456789012:role/ingest-prod-github-apply",
           "arn:aws:iam::123456789012:policy/ingest-dev-boundary",
           "arn:aws:iam::123456789012:policy/ingest-prod-boundary",
           "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+          "arn:aws:iam::123456789012:role/ingest-${e == "dev" ? "prod" : "dev"}-events-pipe",
           ]) && alltrue([
           for needed in ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:UpdateRole", "iam:DeleteRole", "iam:PassRole", "iam:TagRole", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion", "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider"] :
           anytrue([for a in s.actions : can(regex("^${replace(a, "*", ".*")}$", needed))])
         ])
       ])
     ])
-    error_message = "Every apply role explicitly denies every IAM write on every deploy role, boundary and the OIDC provider."
+    error_message = "Every apply role explicitly denies every IAM write on every deploy role, boundary, the OIDC provider and the other environments' pipe roles."
   }
 
   assert {
     condition = alltrue([
-      for e, doc in data.aws_iam_policy_document.apply : anytrue([
-        for s in doc.statement : s.effect == "Deny" && contains(s.actions, "iam:UpdateAssumeRolePolicy") && contains(s.resources, "*")
-      ]) && alltrue([for s in doc.statement : !contains(s.actions, "iam:UpdateAssumeRolePolicy") if coalesce(s.effect, "Allow") == "Allow"])
+      for e in ["dev", "prod"] : anytrue([
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : s.effect == "Deny" && contains(s.actions, "iam:UpdateAssumeRolePolicy") && contains(s.resources, "*")
+      ]) && alltrue([for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : !contains(s.actions, "iam:UpdateAssumeRolePolicy") if coalesce(s.effect, "Allow") == "Allow"])
     ])
     error_message = "No apply role can change any role's trust policy once it exists."
   }
@@ -158,8 +160,8 @@ run "roles_an_apply_creates_are_bounded" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : toset(s.resources) == toset(["arn:aws:iam::123456789012:role/ingest-${e}/ingest-${e}-*"]) && anytrue([
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : toset(s.resources) == toset(["arn:aws:iam::123456789012:role/ingest-${e}/ingest-${e}-*"]) && anytrue([
           for c in s.condition : c.test == "StringEquals" && c.variable == "iam:PermissionsBoundary" && c.values == tolist(["arn:aws:iam::123456789012:policy/ingest-${e}-boundary"])
         ]) if contains(s.actions, "iam:CreateRole") || contains(s.actions, "iam:PutRolePolicy")
       ]
@@ -169,18 +171,23 @@ run "roles_an_apply_creates_are_bounded" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : anytrue([for c in s.condition : c.variable == "iam:PassedToService" && c.values == tolist(["lambda.amazonaws.com"])]) if contains(s.actions, "iam:PassRole") && coalesce(s.effect, "Allow") == "Allow"
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : anytrue([
+          for c in s.condition : c.test == "StringEquals" && c.variable == "iam:PassedToService" && (
+            (c.values == tolist(["lambda.amazonaws.com"]) && s.resources == toset(["arn:aws:iam::123456789012:role/ingest-${e}/ingest-${e}-*"])) ||
+            (c.values == tolist(["pipes.amazonaws.com"]) && s.resources == toset(["arn:aws:iam::123456789012:role/ingest-${e}-events-pipe"]))
+          )
+        ]) if contains(s.actions, "iam:PassRole") && coalesce(s.effect, "Allow") == "Allow"
       ]
     ]))
-    error_message = "Roles are passed to Lambda only."
+    error_message = "The roles an apply creates are passed to Lambda only; to Pipes, only the environment's own pipe role, which the bootstrap created."
   }
 
   # Finding: the boundary allowed dynamodb:GetItem and Query: a role an apply creates could read events.
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.boundary : [
-        for s in doc.statement : [
+      for e in ["dev", "prod"] : [
+        for s in data.aws_iam_policy_document.this["${e}-boundary"].statement : [
           for a in s.actions : !contains(["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:PartiQLSelect", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ExportTableToPointInTime"], a) && !can(regex("^dynamodb:(\\*|Get\\*|Batch\\*|Partiql.*\\*|.*\\*)$", a))
         ]
       ]
@@ -190,7 +197,7 @@ run "roles_an_apply_creates_are_bounded" {
 
   assert {
     condition = alltrue([
-      for e, doc in data.aws_iam_policy_document.boundary : toset(flatten([for s in doc.statement : s.actions if anytrue([for a in s.actions : startswith(a, "dynamodb:")])])) == toset(["dynamodb:BatchWriteItem", "dynamodb:PutItem"])
+      for e in ["dev", "prod"] : toset(flatten([for s in data.aws_iam_policy_document.this["${e}-boundary"].statement : s.actions if anytrue([for a in s.actions : startswith(a, "dynamodb:")])])) == toset(["dynamodb:BatchWriteItem", "dynamodb:PutItem"])
     ])
     error_message = "The boundary's DynamoDB grant is exactly what the function calls: PutItem and BatchWriteItem."
   }
@@ -198,8 +205,8 @@ run "roles_an_apply_creates_are_bounded" {
   # Finding: the boundary allowed every secret and parameter of the region.
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.boundary : [
-        for s in doc.statement : [
+      for e in ["dev", "prod"] : [
+        for s in data.aws_iam_policy_document.this["${e}-boundary"].statement : [
           for r in s.resources : startswith(r, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-${e}/") || startswith(r, "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-${e}/")
         ] if anytrue([for a in s.actions : startswith(a, "secretsmanager:") || startswith(a, "ssm:")])
       ]
@@ -211,13 +218,76 @@ run "roles_an_apply_creates_are_bounded" {
   # document; the boundary makes the role useless to anything but the environment's functions.
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.boundary : [
-        for s in doc.statement : anytrue([
+      for e in ["dev", "prod"] : [
+        for s in data.aws_iam_policy_document.this["${e}-boundary"].statement : anytrue([
           for c in s.condition : c.test == "ArnLike" && c.variable == "lambda:SourceFunctionArn" && c.values == tolist(["arn:aws:lambda:eu-west-1:123456789012:function:ingest-${e}-*"])
         ]) if s.sid != "Tracing"
       ]
     ]))
     error_message = "Every boundary grant but X-Ray requires credentials Lambda issued to one of the environment's functions."
+  }
+}
+
+# Issue 12: the pipe's role is the bootstrap's. An apply may pass it to Pipes, never change it; the
+# pipe, bus, rules and queues it manages are its environment's, and no deploy role reads a queue.
+run "the_pipe_role_is_the_bootstraps" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(module.pipe_role)) == toset(["dev", "prod"]) && output.managed_role_paths["dev"] == "/ingest-dev/"
+    error_message = "The bootstrap creates one pipe role per environment."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : alltrue([
+          for r in s.resources : !can(regex("^${replace(r, "*", ".*")}$", "arn:aws:iam::123456789012:role/ingest-${e}-events-pipe"))
+        ]) if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "iam:") && a != "iam:PassRole"])
+      ]
+    ]))
+    error_message = "No apply statement allows an IAM action but PassRole on the environment's pipe role."
+  }
+
+  assert {
+    condition = alltrue([
+      for e in ["dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.this[e].statement : s.effect == "Deny" && s.resources == toset(["arn:aws:iam::123456789012:role/ingest-${e}-events-pipe"]) && !contains(s.actions, "iam:PassRole") && alltrue([for a in ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateRole", "iam:DeleteRole", "iam:TagRole"] : anytrue([for d in s.actions : can(regex("^${replace(d, "*", ".*")}$", a))])])
+      ])
+    ])
+    error_message = "Every apply role explicitly denies IAM writes on its own pipe role (and may only pass it)."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for e in ["dev", "prod"] : [
+        for s in data.aws_iam_policy_document.this["${e}-consumers"].statement : alltrue([for r in s.resources : strcontains(r, ":ingest-${e}-") || strcontains(r, "/ingest-${e}-")])
+      ]
+    ]))
+    error_message = "The consumers' grants reach only the environment's pipe, bus, rules, queues and pipe role."
+  }
+
+  assert {
+    condition = alltrue([
+      for e in ["dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.this["${e}-consumers"].statement : s.sid == "RuleTargets" && anytrue([for c in s.condition : c.test == "ForAllValues:ArnLike" && c.variable == "events:TargetArn" && c.values == tolist(["arn:aws:sqs:eu-west-1:123456789012:ingest-${e}-*"])])
+      ])
+    ])
+    error_message = "A rule's targets are the environment's own queues."
+  }
+
+  assert {
+    condition = alltrue([
+      for k in ["plan", "dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.this[k].statement : s.effect == "Deny" && contains(s.actions, "sqs:ReceiveMessage") && s.resources == toset(["arn:aws:sqs:*:123456789012:ingest-dev-*", "arn:aws:sqs:*:123456789012:ingest-prod-*"])
+      ])
+    ])
+    error_message = "No deploy role reads the events waiting in a queue (ReadOnlyAccess would allow sqs:ReceiveMessage)."
+  }
+
+  assert {
+    condition     = alltrue([for e in ["dev", "prod"] : aws_iam_role_policy_attachment.consumers[e].role == aws_iam_role.this[e].name && aws_iam_policy.this["${e}-consumers"].name == "ingest-${e}-github-consumers" && aws_iam_policy.this[e].name == "ingest-${e}-boundary"])
+    error_message = "Each apply role carries its environment's consumers policy; the boundaries keep their names."
   }
 }
 
@@ -228,8 +298,8 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
   # (prod's too) to Environment=dev and then manage it.
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : anytrue([for c in s.condition : startswith(c.variable, "aws:ResourceTag/")]) if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : can(regex("^(kms|apigateway):(TagResource|UntagResource|\\*|Tag\\*|Untag\\*)$", a))])
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : anytrue([for c in s.condition : startswith(c.variable, "aws:ResourceTag/")]) if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : can(regex("^(kms|apigateway):(TagResource|UntagResource|\\*|Tag\\*|Untag\\*)$", a))])
       ]
     ]))
     error_message = "No Allow on KMS or API Gateway tagging without a condition on the resource's existing tag (aws:ResourceTag)."
@@ -237,8 +307,8 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : toset(s.actions) == toset(["kms:CreateKey"]) || toset(s.resources) == toset(["arn:aws:kms:eu-west-1:123456789012:alias/ingest-${e}-*"])
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : toset(s.actions) == toset(["kms:CreateKey"]) || toset(s.resources) == toset(["arn:aws:kms:eu-west-1:123456789012:alias/ingest-${e}-*"])
         if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "kms:")])
       ]
     ]))
@@ -247,8 +317,8 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : (
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : (
           anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:ResourceTag/Environment" && c.values == tolist([e])]) ||
           (alltrue([for r in s.resources : endswith(r, "::/apis") || endswith(r, "::/domainnames")]) && toset(s.actions) == toset(["apigateway:POST"]) && anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:RequestTag/Environment" && c.values == tolist([e])]))
         ) if coalesce(s.effect, "Allow") == "Allow" && anytrue([for a in s.actions : startswith(a, "apigateway:")])
@@ -259,8 +329,8 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : anytrue([
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : anytrue([
           for c in s.condition : c.test == "ForAllValues:StringEquals" && c.variable == "aws:TagKeys" && length(setsubtract(toset(c.values), toset(["Environment", "ManagedBy", "Project"]))) == 0
         ]) if coalesce(s.effect, "Allow") == "Allow" && (anytrue([for c in s.condition : startswith(c.variable, "aws:RequestTag/")]) || anytrue([for r in s.resources : endswith(r, "::/tags/*")]))
       ]
@@ -270,8 +340,8 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : alltrue([for c in s.condition : !contains(c.values, "Environment") if c.variable == "aws:TagKeys"]) if anytrue([for r in s.resources : endswith(r, "::/tags/*")])
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : alltrue([for c in s.condition : !contains(c.values, "Environment") if c.variable == "aws:TagKeys"]) if anytrue([for r in s.resources : endswith(r, "::/tags/*")])
       ]
     ]))
     error_message = "Retagging never touches the Environment key."
@@ -284,7 +354,7 @@ run "event_data_and_service_configuration_are_denied" {
   assert {
     condition = alltrue([
       for key in ["dev", "prod"] : anytrue([
-        for s in data.aws_iam_policy_document.common.statement : s.effect == "Deny" && contains(s.resources, "arn:aws:dynamodb:*:123456789012:table/ingest-${key}-*") && length(setsubtract(toset(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:GetRecords", "dynamodb:PartiQLSelect", "dynamodb:ExportTableToPointInTime"]), toset(s.actions))) == 0
+        for s in data.aws_iam_policy_document.this["plan"].statement : s.effect == "Deny" && contains(s.resources, "arn:aws:dynamodb:*:123456789012:table/ingest-${key}-*") && length(setsubtract(toset(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:GetRecords", "dynamodb:PartiQLSelect", "dynamodb:ExportTableToPointInTime"]), toset(s.actions))) == 0
       ])
     ])
     error_message = "Every deploy role is denied reading, exporting or backing up event data of every environment."
@@ -293,7 +363,7 @@ run "event_data_and_service_configuration_are_denied" {
   assert {
     condition = alltrue([
       for key in ["dev", "prod"] : anytrue([
-        for s in data.aws_iam_policy_document.common.statement : s.effect == "Deny" && contains(s.resources, "arn:aws:secretsmanager:*:123456789012:secret:ingest-${key}/*") && contains(s.resources, "arn:aws:ssm:*:123456789012:parameter/ingest-${key}/*") && contains(s.actions, "secretsmanager:GetSecretValue") && contains(s.actions, "ssm:GetParameter")
+        for s in data.aws_iam_policy_document.this["plan"].statement : s.effect == "Deny" && contains(s.resources, "arn:aws:secretsmanager:*:123456789012:secret:ingest-${key}/*") && contains(s.resources, "arn:aws:ssm:*:123456789012:parameter/ingest-${key}/*") && contains(s.actions, "secretsmanager:GetSecretValue") && contains(s.actions, "ssm:GetParameter")
       ])
     ])
     error_message = "Every deploy role is denied the service's secrets and parameters (ReadOnlyAccess would allow ssm:GetParameter)."
@@ -301,8 +371,8 @@ run "event_data_and_service_configuration_are_denied" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : alltrue([for r in s.resources : !startswith(r, "arn:aws:s3:::ingest-tfstate-test/") || startswith(r, "arn:aws:s3:::ingest-tfstate-test/${e}/")]) if anytrue([for a in s.actions : contains(["s3:PutObject", "s3:DeleteObject"], a)])
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : alltrue([for r in s.resources : !startswith(r, "arn:aws:s3:::ingest-tfstate-test/") || startswith(r, "arn:aws:s3:::ingest-tfstate-test/${e}/")]) if anytrue([for a in s.actions : contains(["s3:PutObject", "s3:DeleteObject"], a)])
       ]
     ]))
     error_message = "An apply role writes (and unlocks) only its own environment's state objects."
@@ -310,8 +380,8 @@ run "event_data_and_service_configuration_are_denied" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : anytrue([for c in s.condition : c.variable == "dynamodb:LeadingKeys" && c.values == tolist(["ingest-tfstate-test/${e}/*"])]) if contains(s.actions, "dynamodb:DeleteItem")
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : anytrue([for c in s.condition : c.variable == "dynamodb:LeadingKeys" && c.values == tolist(["ingest-tfstate-test/${e}/*"])]) if contains(s.actions, "dynamodb:DeleteItem")
       ]
     ]))
     error_message = "An apply role takes and releases only its own environment's lock items."
@@ -319,8 +389,8 @@ run "event_data_and_service_configuration_are_denied" {
 
   assert {
     condition = alltrue(flatten([
-      for e, doc in data.aws_iam_policy_document.apply : [
-        for s in doc.statement : anytrue([for c in s.condition : c.variable == "lambda:Principal" && c.values == tolist(["apigateway.amazonaws.com"])]) if contains(s.actions, "lambda:AddPermission")
+      for e in ["dev", "prod"] : [
+        for s in concat(data.aws_iam_policy_document.this[e].statement, data.aws_iam_policy_document.this["${e}-consumers"].statement) : anytrue([for c in s.condition : c.variable == "lambda:Principal" && c.values == tolist(["apigateway.amazonaws.com"])]) if contains(s.actions, "lambda:AddPermission")
       ]
     ]))
     error_message = "A function's resource policy may only be extended to API Gateway."

@@ -202,4 +202,9 @@ run "consumers_read_the_table_stream_into_the_environment_bus" {
     condition     = module.consumers[0].stream_arn == module.event_store.stream_arn
     error_message = "The pipe reads this environment's table stream."
   }
+
+  assert {
+    condition     = endswith(module.consumers[0].role_arn, ":role/ingest-dev-events-pipe")
+    error_message = "With the bootstrap's deploy roles, the pipe runs with the bootstrap's pipe role (the only one the apply role may pass to Pipes)."
+  }
 }

@@ -79,8 +79,13 @@ def test_only_the_aws_provider() -> None:
     for path in tf_files(ROOT / "modules") + tf_files(ROOT / "environments"):
         text = path.read_text()
         for source in re.findall(r'source\s*=\s*"([^"]+)"', text):
-            local = re.fullmatch(r"(?:\.\./\.\./modules|\.\.)/([a-z-]+)", source)
-            assert source == "hashicorp/aws" or (local and local.group(1) in modules), (
+            # A module's own nested module (modules/NAME/modules/PART) is called from the module
+            # (./modules/PART) or from a sibling (../NAME/modules/PART).
+            local = re.fullmatch(
+                r"(?:\.\./\.\./modules|\.\.)/([a-z-]+)(?:/modules/[a-z-]+)?", source
+            )
+            nested = re.fullmatch(r"\./modules/[a-z-]+", source)
+            assert source == "hashicorp/aws" or nested or (local and local.group(1) in modules), (
                 f"{path}: {source}"
             )
         for kind in re.findall(r'^(?:resource|data) "([a-z0-9_]+)"', text, re.MULTILINE):
