@@ -3,17 +3,18 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  region        = data.aws_region.current.name
-  account       = data.aws_caller_identity.current.account_id
-  partition     = data.aws_partition.current.partition
+  account = data.aws_caller_identity.current.account_id
+  # The ARNs the policies name, built from names (not read from the resources) so the policies are
+  # known at plan time: the topic, this service's alarms, the account's root.
+  arn           = "arn:${data.aws_partition.current.partition}"
+  topic_arn     = "${local.arn}:sns:${data.aws_region.current.name}:${local.account}:${var.service.name}-alarms"
+  alarm_arn     = "${local.arn}:cloudwatch:${data.aws_region.current.name}:${local.account}:alarm:${var.service.name}-*"
+  root_arn      = "${local.arn}:iam::${local.account}:root"
   alarm_actions = [aws_sns_topic.alarms.arn]
-  # Built from names (not read from the resources) so the policies are known at plan time.
-  topic_arn     = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alarms"
-  alarm_arn     = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
   service_dims  = { service = "ingest" }
-  function_dims = { FunctionName = var.function_name }
-  api_dims      = { ApiId = var.api_id }
-  table_dims    = { TableName = var.table_name }
+  function_dims = { FunctionName = var.service.function_name }
+  api_dims      = { ApiId = var.service.api_id }
+  table_dims    = { TableName = var.service.table_name }
   dynamo_ops    = ["PutItem", "BatchWriteItem", "GetItem"]
 }
 
@@ -28,7 +29,7 @@ locals {
   # one is given. The deploy role of this environment administers that key through the key policy
   # itself: no IAM policy grants it any existing key (see modules/github-oidc).
   key_statements = concat(
-    [{ sid = "AccountAdministration", effect = "Allow", principal = ["AWS", "arn:${local.partition}:iam::${local.account}:root"], actions = ["kms:*"], conditions = [] }],
+    [{ sid = "AccountAdministration", effect = "Allow", principal = ["AWS", local.root_arn], actions = ["kms:*"], conditions = [] }],
     [for arns in [var.topic.key_administrator_arns] : {
       sid = "KeyAdministration", effect = "Allow", principal = concat(["AWS"], arns), conditions = []
       actions = [
@@ -86,7 +87,7 @@ data "aws_iam_policy_document" "this" {
 
 resource "aws_kms_key" "alarms" {
   count                   = var.topic.kms_key_arn == null ? 1 : 0
-  description             = "${var.name} alarm topic"
+  description             = "${var.service.name} alarm topic"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.this["key"].json
@@ -99,12 +100,12 @@ resource "aws_kms_key" "alarms" {
 
 resource "aws_kms_alias" "alarms" {
   count         = var.topic.kms_key_arn == null ? 1 : 0
-  name          = "alias/${var.name}-alarms"
+  name          = "alias/${var.service.name}-alarms"
   target_key_id = aws_kms_key.alarms[0].key_id
 }
 
 resource "aws_sns_topic" "alarms" {
-  name              = "${var.name}-alarms"
+  name              = "${var.service.name}-alarms"
   kms_master_key_id = var.topic.kms_key_arn == null ? aws_kms_key.alarms[0].arn : var.topic.kms_key_arn
   tags              = var.tags
 }
@@ -155,15 +156,15 @@ locals {
         [for i, op in local.dynamo_ops : { id = "op${i}", expression = null, label = null, metric = ["AWS/DynamoDB", "SystemErrors", merge(local.table_dims, { Operation = op }), "Sum"] }],
       )
     }),
-    merge(local.sum, { key = "storage_unavailable", metric = [var.metrics_namespace, "StorageUnavailable", local.service_dims, "Sum"], description = "The service could not write to DynamoDB and answered 503 (StorageUnavailable)." }),
-    merge(local.sum, { key = "webhook_rejections", threshold = 25, metric = [var.metrics_namespace, "WebhookRejected", local.service_dims, "Sum"], description = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint." }),
+    merge(local.sum, { key = "storage_unavailable", metric = [var.service.metrics_namespace, "StorageUnavailable", local.service_dims, "Sum"], description = "The service could not write to DynamoDB and answered 503 (StorageUnavailable)." }),
+    merge(local.sum, { key = "webhook_rejections", threshold = 25, metric = [var.service.metrics_namespace, "WebhookRejected", local.service_dims, "Sum"], description = "Webhook deliveries rejected (bad, missing or stale signatures, unknown sources): a misconfigured secret or someone probing the endpoint." }),
   ]
 
   threshold_limits = { for d in local.definitions : d.key => d.limits }
 
   # The definitions with the overrides applied, by key (alarm NAME-KEY, with '-' for '_').
   alarms = { for d in local.definitions : d.key => merge(d, {
-    name        = "${var.name}-${try(d.suffix, replace(d.key, "_", "-"))}"
+    name        = "${var.service.name}-${try(d.suffix, replace(d.key, "_", "-"))}"
     threshold   = lookup(var.thresholds, d.key, d.threshold)
     description = replace(d.description, "{threshold}", tostring(lookup(var.thresholds, d.key, d.threshold)))
   }) }
@@ -213,7 +214,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 # The dashboard: six time series panels two by two (every one the same header: 12x6, one-minute
 # period, the panel's default statistic if it has one), then the state of every alarm.
 locals {
-  ns = var.metrics_namespace
+  ns = var.service.metrics_namespace
   panels = [
     {
       title = "Events"
@@ -227,22 +228,22 @@ locals {
     {
       title   = "API requests and errors"
       stat    = "Sum"
-      metrics = [for m in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", m, "ApiId", var.api_id]]
+      metrics = [for m in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", m, "ApiId", var.service.api_id]]
     },
     {
       title = "Latency (ms)"
       stat  = null
       metrics = concat(
-        [for p in ["p50", "p99"] : ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, { stat = p }]],
-        [["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "p99" }]],
+        [for p in ["p50", "p99"] : ["AWS/ApiGateway", "Latency", "ApiId", var.service.api_id, { stat = p }]],
+        [["AWS/Lambda", "Duration", "FunctionName", var.service.function_name, { stat = "p99" }]],
       )
     },
     {
       title = "Function"
       stat  = "Sum"
       metrics = concat(
-        [for m in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", m, "FunctionName", var.function_name]],
-        [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", var.function_name, { stat = "Maximum" }]],
+        [for m in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", m, "FunctionName", var.service.function_name]],
+        [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", var.service.function_name, { stat = "Maximum" }]],
       )
     },
     {
@@ -254,8 +255,8 @@ locals {
       title = "DynamoDB"
       stat  = "Sum"
       metrics = concat(
-        [for m in ["ConsumedWriteCapacityUnits", "WriteThrottleEvents", "ReadThrottleEvents"] : ["AWS/DynamoDB", m, "TableName", var.table_name]],
-        [["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", var.table_name, "Operation", "PutItem", { stat = "p99" }]],
+        [for m in ["ConsumedWriteCapacityUnits", "WriteThrottleEvents", "ReadThrottleEvents"] : ["AWS/DynamoDB", m, "TableName", var.service.table_name]],
+        [["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", var.service.table_name, "Operation", "PutItem", { stat = "p99" }]],
       )
     },
   ]
@@ -263,7 +264,7 @@ locals {
   widgets = concat(
     [for i, p in local.panels : {
       type       = "metric", x = 12 * (i % 2), y = 6 * floor(i / 2), width = 12, height = 6
-      properties = merge({ title = p.title, region = local.region, period = 60, view = "timeSeries", metrics = p.metrics }, p.stat == null ? {} : { stat = p.stat })
+      properties = merge({ title = p.title, region = data.aws_region.current.name, period = 60, view = "timeSeries", metrics = p.metrics }, p.stat == null ? {} : { stat = p.stat })
     }],
     [{
       type       = "alarm", x = 0, y = 6 * ceil(length(local.panels) / 2), width = 24, height = 3
@@ -273,6 +274,6 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
-  dashboard_name = var.name
+  dashboard_name = var.service.name
   dashboard_body = jsonencode({ widgets = local.widgets })
 }

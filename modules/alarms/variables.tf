@@ -1,32 +1,17 @@
-variable "name" {
-  description = "Prefix of the alarm names, the SNS topic and the dashboard (for example ingest-prod)."
-  type        = string
+variable "service" {
+  description = "The service watched: name, the prefix of the alarm names, the SNS topic and the dashboard (for example ingest-prod); function_name, api_id (the HTTP API's ApiId) and table_name, its Lambda function, HTTP API and DynamoDB table; metrics_namespace, the namespace of its EMF metrics (POWERTOOLS_METRICS_NAMESPACE, dimension service=ingest; default Ingest)."
+  type = object({
+    name              = string
+    function_name     = string
+    api_id            = string
+    table_name        = string
+    metrics_namespace = optional(string, "Ingest")
+  })
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,200}$", var.name))
-    error_message = "name must be 1-200 characters of letters, digits, '-' or '_'."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,200}$", var.service.name))
+    error_message = "service.name must be 1-200 characters of letters, digits, '-' or '_'."
   }
-}
-
-variable "function_name" {
-  description = "Lambda function to watch."
-  type        = string
-}
-
-variable "api_id" {
-  description = "HTTP API to watch (ApiId dimension)."
-  type        = string
-}
-
-variable "table_name" {
-  description = "DynamoDB table to watch."
-  type        = string
-}
-
-variable "metrics_namespace" {
-  description = "Namespace of the service's EMF metrics (POWERTOOLS_METRICS_NAMESPACE); dimension service=ingest."
-  type        = string
-  default     = "Ingest"
 }
 
 variable "topic" {
@@ -39,19 +24,16 @@ variable "topic" {
   default  = {}
   nullable = false
 
+  # Every value given against its pattern: [pattern, values].
   validation {
-    condition     = var.topic.email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.topic.email))
-    error_message = "topic.email must be an e-mail address or null."
-  }
-
-  validation {
-    condition     = var.topic.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.topic.kms_key_arn))
-    error_message = "topic.kms_key_arn must be a KMS key ARN or null (alias/aws/sns is not usable by CloudWatch alarms)."
-  }
-
-  validation {
-    condition     = alltrue([for a in var.topic.key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", a))])
-    error_message = "topic.key_administrator_arns must hold IAM role ARNs (no wildcards)."
+    condition = alltrue(flatten([
+      for check in [
+        ["^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", compact([var.topic.email])],
+        ["^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", compact([var.topic.kms_key_arn])],
+        ["^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.topic.key_administrator_arns],
+      ] : [for v in check[1] : can(regex(check[0], v))]
+    ]))
+    error_message = "topic.email must be an e-mail address or null, topic.kms_key_arn a KMS key ARN or null (alias/aws/sns is not usable by CloudWatch alarms), and topic.key_administrator_arns IAM role ARNs (no wildcards)."
   }
 }
 

@@ -83,13 +83,10 @@ module "http_api" {
 module "alarms" {
   source = "../alarms"
 
-  name          = local.prefix
-  function_name = module.ingest_function.function_name
-  api_id        = module.http_api.api_id
-  table_name    = module.event_store.table_name
-  evaluation    = { periods = var.alarms.evaluation_periods }
-  thresholds    = var.alarms.thresholds
-  tags          = local.tags
+  service    = { name = local.prefix, function_name = module.ingest_function.function_name, api_id = module.http_api.api_id, table_name = module.event_store.table_name }
+  evaluation = { periods = var.alarms.evaluation_periods }
+  thresholds = var.alarms.thresholds
+  tags       = local.tags
 
   topic = {
     email                  = var.alarm_email

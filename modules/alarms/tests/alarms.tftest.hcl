@@ -15,10 +15,7 @@ mock_provider "aws" {
 }
 
 variables {
-  name          = "ingest-test"
-  function_name = "ingest-test-ingest"
-  api_id        = "abc123"
-  table_name    = "ingest-test-events"
+  service = { name = "ingest-test", function_name = "ingest-test-ingest", api_id = "abc123", table_name = "ingest-test-events" }
 }
 
 run "alarms_notify_an_encrypted_topic" {
@@ -164,9 +161,8 @@ run "given_key_and_email" {
   }
 }
 
-# Each run breaks every input once, a different rule of each: the key and e-mail format, the
-# percentage and the period; the upper limits; the counters' lower limit, an unknown alarm key and
-# a wildcard administrator.
+# Each run breaks every input it names once, each time by another rule. A threshold is checked
+# against the alarm definitions, which need a valid service: the service is broken without one.
 run "rejects_malformed_inputs" {
   command = plan
 
@@ -177,6 +173,16 @@ run "rejects_malformed_inputs" {
   }
 
   expect_failures = [var.topic, var.thresholds, var.evaluation]
+}
+
+run "rejects_a_counter_below_one" {
+  command = plan
+
+  variables {
+    thresholds = { webhook_rejections = 0.5 }
+  }
+
+  expect_failures = [var.thresholds]
 }
 
 run "rejects_values_above_their_limits" {
@@ -190,21 +196,22 @@ run "rejects_values_above_their_limits" {
   expect_failures = [var.thresholds, var.evaluation]
 }
 
-run "rejects_a_rate_above_100_percent" {
+run "rejects_a_name_with_a_space_and_no_period" {
+  command = plan
+
+  variables {
+    service    = { name = "ingest test", function_name = "ingest-test-ingest", api_id = "abc123", table_name = "ingest-test-events" }
+    evaluation = { periods = 0 }
+  }
+
+  expect_failures = [var.service, var.evaluation]
+}
+
+run "rejects_a_rate_above_100_percent_and_wildcard_administrators" {
   command = plan
 
   variables {
     thresholds = { api_5xx_rate = 101 }
-  }
-
-  expect_failures = [var.thresholds]
-}
-
-run "rejects_a_counter_below_one_and_wildcard_administrators" {
-  command = plan
-
-  variables {
-    thresholds = { webhook_rejections = 0.5 }
     topic      = { key_administrator_arns = ["arn:aws:iam::123456789012:role/*"] }
   }
 

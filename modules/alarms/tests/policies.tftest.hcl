@@ -8,21 +8,19 @@ provider "aws" {
   skip_requesting_account_id  = true
 }
 
-variables {
-  name          = "ingest-test"
-  function_name = "ingest-test-ingest"
-  api_id        = "abc123"
-  table_name    = "ingest-test-events"
-  topic         = { key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"] }
-}
-
-override_data {
-  target = data.aws_caller_identity.current
-  values = { account_id = "123456789012" }
-}
-
 run "rendered_key_and_topic_policies" {
   command = plan
+
+  variables {
+    service = { name = "ingest-test", function_name = "ingest-test-ingest", api_id = "abc123", table_name = "ingest-test-events" }
+    topic   = { key_administrator_arns = ["arn:aws:iam::123456789012:role/ingest-test-github-apply"] }
+  }
+
+  # The caller identity is the only lookup the policies need.
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
 
   assert {
     condition = alltrue([
