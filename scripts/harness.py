@@ -307,6 +307,8 @@ def ingest_serve(
         args += ["--endpoint-url", endpoint_url]
     if quiet:
         args.append("--quiet")
+    if "--data-dir" not in extra:
+        args.append("--ephemeral")  # nothing kept in the working directory, no shared lock
     process = start(
         [*args, *extra],
         health=f"{url}/health",

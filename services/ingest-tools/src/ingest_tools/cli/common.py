@@ -100,8 +100,9 @@ def is_loopback(url: str) -> bool:
 
 
 def default_url() -> str:
-    """The ingest API's base URL when no --url is given: $INGEST_URL, else the local default."""
-    return os.environ.get(URL_VARIABLE) or DEFAULT_URL
+    """The ingest API's base URL when no --url is given: $INGEST_URL, else the local ingest
+    serve's when one runs, else the local default."""
+    return os.environ.get(URL_VARIABLE) or local_serve_url() or DEFAULT_URL
 
 
 def add_url_option(parser: argparse.ArgumentParser, *aliases: str, what: str) -> None:
@@ -113,7 +114,7 @@ def add_url_option(parser: argparse.ArgumentParser, *aliases: str, what: str) ->
         type=http_url,
         default=None,
         metavar="URL",
-        help=f"{what} (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
+        help=f"{what} (default: ${URL_VARIABLE}, else the local ingest serve's, else {DEFAULT_URL})",
     )
 
 
@@ -185,6 +186,23 @@ def local_dynamodb_endpoint() -> str | None:
         found = finder()
         return found if isinstance(found, str) and found else None
     return None
+
+
+def local_serve_endpoint() -> str | None:
+    """The DynamoDB endpoint of the ingest serve running from the data directory
+    ($INGEST_DATA_DIR, else .ingest/ here), which it publishes there; ``None`` when none runs."""
+    from ingest_tools.local.datadir import running_serve
+
+    state = running_serve()
+    return state.endpoint if state else None
+
+
+def local_serve_url() -> str | None:
+    """The API URL of the ingest serve running from the data directory; ``None`` when none runs."""
+    from ingest_tools.local.datadir import running_serve
+
+    state = running_serve()
+    return state.url if state else None
 
 
 def open_store(args: argparse.Namespace) -> EventStore:
