@@ -6,7 +6,7 @@
 #   docs.mk       documents computed from the code: the OpenAPI document, the cost estimate
 #   terraform.mk  Terraform checks, module tests, checkov, the rehearsal against moto
 #   workflows.mk  checks of the GitHub workflows
-# `make help` lists every target.
+# `make help` lists every target, by section (a `##@ Section` line in each file).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -15,13 +15,19 @@ SHELL := /bin/bash
 include mk/python.mk
 include $(filter-out mk/python.mk,$(sort $(wildcard mk/*.mk)))
 
+##@ Start here
+
 .PHONY: help
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+help: ## List the targets, by section
+	@awk -F':.*## ' '/^##@ /{printf "\n%s\n", substr($$0, 5); next} /^[a-zA-Z_-]+:.*## /{printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# `make run PORT=3001 HOST=0.0.0.0 ARGS="--dev-sources"`; $SOURCES may name a sources file.
+HOST := 127.0.0.1
+PORT ?= 3000
 
 .PHONY: run
-run: $(STAMP) ## Serve the API on http://127.0.0.1:3000 with an embedded DynamoDB
-	$(BIN)/ingest serve --host 127.0.0.1 --port 3000
+run: $(STAMP) ## Serve the API on http://127.0.0.1:3000, data kept in .ingest/ (PORT=, HOST=, ARGS=)
+	$(BIN)/ingest serve --host $(HOST) --port $(PORT) $(ARGS)
 
 .PHONY: test
 test: lint typecheck pytest test-terraform test-workflows ## Everything CI runs

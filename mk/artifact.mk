@@ -7,6 +7,8 @@
 # It takes seconds, so `make test` runs it, and the suite's end-to-end tests of the check need
 # the interpreter too.
 
+##@ The Lambda artifact, verified
+
 ARM64_TOOLS := .tools/arm64-sysroot
 ARM64_STAMP := $(ARM64_TOOLS)/.installed
 ARM64_LOCK := scripts/artifact/debian.lock

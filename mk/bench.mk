@@ -7,6 +7,8 @@
 #    stored twice. Tune with LOAD_CONCURRENCY, LOAD_REQUESTS, LOAD_DURATION, LOAD_BATCH_SIZES,
 #    LOAD_SEED, or pass flags: make load LOAD_ARGS='--concurrency 16 --duration 10 --json'.
 
+##@ Benchmarks and load
+
 LOAD_ARGS ?=
 
 .PHONY: bench

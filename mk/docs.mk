@@ -4,6 +4,8 @@
 #  - The monthly cost estimate comes from the tools' cost model (`ingest cost`); docs/cost.md
 #    explains its inputs and figures.
 
+##@ Documents computed from the code
+
 OPENAPI_DOC := docs/openapi.json
 
 .PHONY: openapi

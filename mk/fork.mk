@@ -5,6 +5,8 @@
 #   make fork ARGS="--account-id 123456789012 --region eu-west-1 --repo OWNER/NAME --solo --dry-run"
 # `make fork ARGS=--help` lists the options.
 
+##@ Forking
+
 .PHONY: fork
 fork: ## Point a fork at its AWS account and configure its GitHub repository (ARGS="--help")
 	$(PYTHON) scripts/fork.py $(ARGS)

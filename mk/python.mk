@@ -2,6 +2,8 @@
 # suite and its coverage, and the lock files the environment is built from.
 # Included first (see the Makefile): the other domains build on $(STAMP) and $(BIN).
 
+##@ Python: environment, lint, types, tests
+
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -2,6 +2,8 @@
 # Every step runs offline: the provider comes from a filesystem mirror (TF_PROVIDER_MIRROR) through a
 # generated CLI config, never from the registry.
 
+##@ Terraform
+
 TERRAFORM ?= terraform
 TF_PROVIDER_MIRROR ?= /opt/tf-plugins
 TF_BUILD := $(CURDIR)/build

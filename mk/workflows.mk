@@ -9,6 +9,8 @@
 #  - pre-commit's own validation of .pre-commit-config.yaml.
 # tflint and terraform-docs are not installable here: CI runs them (.github/workflows/ci.yml).
 
+##@ GitHub workflows
+
 NPM ?= npm
 NODE ?= node
 NODE_TOOLS := .tools/node
