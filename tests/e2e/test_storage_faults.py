@@ -4,11 +4,8 @@ holds the service to progress under faults that last)."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,17 +25,6 @@ def faulty() -> Iterator[tuple[Server, FaultProxy]]:
         yield backend.server, backend.proxy
 
 
-def _post(url: str, document: Any) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=json.dumps(document).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_faults_lose_nothing_and_duplicate_nothing(faulty: tuple[Server, FaultProxy]) -> None:
     server, proxy = faulty
     statuses: list[int] = []
@@ -50,7 +36,8 @@ def test_faults_lose_nothing_and_duplicate_nothing(faulty: tuple[Server, FaultPr
     def send_until_acknowledged(document: Any) -> dict[str, Any]:
         for _ in range(60):
             started = time.monotonic()
-            status, body = _post(server.url + "/events", document)
+            reply = server.post_json("/events", document)
+            status, body = reply.status, dict(reply.json())
             with lock:
                 statuses.append(status)
                 latencies.append(time.monotonic() - started)

@@ -6,11 +6,8 @@ inside the request's deadline, without the SDK's draining retry quota)."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,17 +19,6 @@ EVENTS_PER_BATCH = 10
 PRODUCERS = 4
 MAX_ATTEMPTS = 15
 THROTTLE, ERROR, LOST = 0.12, 0.10, 0.08  # 22 % hard faults, 8 % lost acknowledgements
-
-
-def _post(url: str, document: Any) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=json.dumps(document).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_every_batch_gets_through_sustained_faults() -> None:
@@ -51,7 +37,8 @@ def test_every_batch_gets_through_sustained_faults() -> None:
                 for n in range(EVENTS_PER_BATCH)
             ]
             for attempt in range(1, MAX_ATTEMPTS + 1):
-                status, body = _post(server.url + "/events", events)
+                reply = server.post_json("/events", events)
+                status, body = reply.status, reply.json()
                 with lock:
                     statuses[status] += 1
                 if status in (200, 202):

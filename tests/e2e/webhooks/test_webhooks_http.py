@@ -300,6 +300,22 @@ class Delivery:
     headers: dict[str, str]
 
 
+def accept_exactly_once(hooks: Harness, source: str, delivery: Delivery) -> dict[str, Any]:
+    """The delivery is accepted and stored byte-exact with its type and id, and its redelivery
+    is answered as a duplicate; the stored item."""
+    event_id = hooks.accept(source, delivery.body, delivery.headers)
+    item = assert_stored(
+        hooks,
+        event_id,
+        delivery.body,
+        source=source,
+        event_type=delivery.event_type,
+        delivery_id=delivery.delivery_id,
+    )
+    assert_redelivery_is_a_duplicate(hooks, source, delivery.body, delivery.headers, event_id)
+    return item
+
+
 def delivery_for(source: str, *, secret: str | None = None, now: float | None = None) -> Delivery:
     """A realistic delivery with a unique delivery id, signed with ``secret`` at ``now``
     (default: the source's secret, the current time)."""
@@ -348,18 +364,8 @@ def delivery_for(source: str, *, secret: str | None = None, now: float | None = 
 def test_a_signed_delivery_is_stored_exactly_and_its_redelivery_is_a_duplicate(
     hooks: Harness, source: str
 ) -> None:
-    delivery = delivery_for(source)
-    event_id = hooks.accept(source, delivery.body, delivery.headers)
-    item = assert_stored(
-        hooks,
-        event_id,
-        delivery.body,
-        source=source,
-        event_type=delivery.event_type,
-        delivery_id=delivery.delivery_id,
-    )
+    item = accept_exactly_once(hooks, source, delivery_for(source))
     assert item["content_type"] == {"S": "application/json"}
-    assert_redelivery_is_a_duplicate(hooks, source, delivery.body, delivery.headers, event_id)
 
 
 def test_a_none_source_stores_anything_with_the_default_type(hooks: Harness) -> None:
@@ -379,16 +385,7 @@ def test_githubs_documented_example_is_accepted(hooks: Harness) -> None:
         "X-GitHub-Event": "ping",
         "X-GitHub-Delivery": delivery_id,
     }
-    event_id = hooks.accept("github", GITHUB_DOC.body, headers)
-    assert_stored(
-        hooks,
-        event_id,
-        GITHUB_DOC.body,
-        source="github",
-        event_type="ping",
-        delivery_id=delivery_id,
-    )
-    assert_redelivery_is_a_duplicate(hooks, "github", GITHUB_DOC.body, headers, event_id)
+    accept_exactly_once(hooks, "github", Delivery(GITHUB_DOC.body, "ping", delivery_id, headers))
     hooks.reject("github", b"Hello, World?", headers, "invalid_signature")
 
 
@@ -424,17 +421,10 @@ def stripe_event(event_type: str = "payment_intent.succeeded") -> tuple[str, str
 def test_stripes_library_signature_is_accepted(hooks: Harness) -> None:
     payload, event_id_sent = stripe_event()
     header = stripe.WebhookSignature.generate_signature_header(payload, STRIPE_SECRET)
-    headers = {"Stripe-Signature": header}
-    event_id = hooks.accept("stripe", payload.encode(), headers)
-    assert_stored(
-        hooks,
-        event_id,
-        payload.encode(),
-        source="stripe",
-        event_type="payment_intent.succeeded",
-        delivery_id=event_id_sent,
+    delivery = Delivery(
+        payload.encode(), "payment_intent.succeeded", event_id_sent, {"Stripe-Signature": header}
     )
-    assert_redelivery_is_a_duplicate(hooks, "stripe", payload.encode(), headers, event_id)
+    accept_exactly_once(hooks, "stripe", delivery)
 
 
 @pytest.mark.parametrize(
@@ -476,16 +466,9 @@ def test_the_standard_webhooks_reference_signature_is_accepted(hooks: Harness) -
     msg_id = f"msg_{uid()}"
     body = '{"type":"contact.created","timestamp":"2022-11-03T20:26:10.344522Z","data":{"id":"1f81eb52"}}'
     headers = standard_headers(msg_id, body)
-    event_id = hooks.accept("billing", body.encode(), headers)
-    assert_stored(
-        hooks,
-        event_id,
-        body.encode(),
-        source="billing",
-        event_type="contact.created",
-        delivery_id=msg_id,
+    accept_exactly_once(
+        hooks, "billing", Delivery(body.encode(), "contact.created", msg_id, headers)
     )
-    assert_redelivery_is_a_duplicate(hooks, "billing", body.encode(), headers, event_id)
 
 
 @pytest.mark.parametrize(
@@ -514,16 +497,7 @@ def test_shopifys_reference_computation_is_accepted(hooks: Harness) -> None:
         "X-Shopify-Shop-Domain": "example.myshopify.com",
         "X-Shopify-API-Version": "2024-07",
     }
-    event_id = hooks.accept("shopify", body, headers)
-    assert_stored(
-        hooks,
-        event_id,
-        body,
-        source="shopify",
-        event_type="orders/create",
-        delivery_id=event_header,
-    )
-    assert_redelivery_is_a_duplicate(hooks, "shopify", body, headers, event_id)
+    accept_exactly_once(hooks, "shopify", Delivery(body, "orders/create", event_header, headers))
 
 
 def test_a_generic_hmac_signature_computed_independently_is_accepted(hooks: Harness) -> None:
