@@ -216,15 +216,18 @@ class Session:
             settings.events_table,
             endpoint_url=self.endpoint,
             shards=settings.listing_shards,
-            payload_bucket=_payload_bucket(settings.payload_bucket, self.endpoint),
         )
-        self._create_table(store)
+        self._create_table(store, settings.payload_bucket)
         self._sources(args, sources_path, inline, settings, store)
         dispatch.handler = lambda_handler
         if self.kept is not None:
             dispatch.on_write = self.kept.touch
         forwarding = _start_forwarder(
-            args, self.endpoint, embedded=self.emulator is not None, stop=self.stopping
+            args,
+            self.endpoint,
+            embedded=self.emulator is not None,
+            stop=self.stopping,
+            folder=self.data.path if self.data is not None else None,
         )
         if forwarding is not None:
             self.threads.append(forwarding)
@@ -276,7 +279,7 @@ class Session:
             self.emulator = EmbeddedDynamoDB(port=0, api_url=api).start()  # 8000 is taken
         return self.emulator.url
 
-    def _create_table(self, store: Any) -> None:
+    def _create_table(self, store: Any, bucket: str | None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
         from ingest.adapters.dynamodb import StorageBroken, StorageUnavailable
 
@@ -284,6 +287,7 @@ class Session:
 
         try:
             store.ensure_table()
+            store.payload_bucket = _payload_bucket(bucket, self.endpoint)
             if self.emulator is not None and self.data is not None:
                 self._keep(store)
         except DataDirError as exc:
@@ -406,7 +410,8 @@ class Session:
         )
         if self.data is not None:
             kept = "kept between runs" if self.emulator is not None else "this server's state"
-            restored = f", {self.restored} items restored" if self.restored else ""
+            plural = "" if self.restored == 1 else "s"
+            restored = f", {self.restored} item{plural} restored" if self.restored else ""
             lines.append(
                 f"  data     {self.data.path}/ ({kept}{restored}; --ephemeral keeps nothing)"
             )
@@ -429,22 +434,28 @@ class Session:
         if live is None:
             spec = os.environ.get("SOURCES", "")
             return [f"  sources  {spec if spec.startswith('ssm:') else '$SOURCES'}"]
+        if not live.names():
+            return ["  sources  none (--sources FILE or --dev-sources to receive webhooks)"]
         origin = []
         if live.path is not None:
             origin.append(f"{live.path} (reloaded when it changes)")
-        if self.generated:
-            origin.append(f"--dev-sources (kept in {self.dev_folder})")
-        if not live.names():
-            return ["  sources  none (--sources FILE or --dev-sources to receive webhooks)"]
+        document = self.dev_folder / "dev-sources.json" if self.dev_folder else None
+        if document is not None:
+            origin.append(f"--dev-sources (in {document})")
         lines = [f"  sources  {', '.join(origin)}"]
-        secrets = {source.name: source for source in self.generated}
-        width = max(len(name) for name in live.names())
-        file_names = set(live.names()) - set(secrets) if live.path else set()
-        for name in live.names():
-            line = f"    {name:<{width}}  {url}/webhooks/{name}"
-            if name in secrets and name not in file_names:
-                line += f"  {secrets[name].describe()}"
-            lines.append(line)
+        generated = {source.name: source for source in self.generated}
+        urls = {name: f"{url}/webhooks/{name}" for name in live.names()}
+        width = max(len(text) for text in urls.values())
+        for name, address in urls.items():
+            line = f"    {address:<{width}}"
+            if name in generated and name not in live.from_file:
+                line += f"  {generated[name].describe()}"
+            lines.append(line.rstrip())
+        if document is not None:
+            lines.append(
+                f"  sign one as its provider would: .venv/bin/ingest send --webhook NAME "
+                f"--sources {document} FILE"
+            )
         return lines
 
     def _table_flags(self) -> str:
@@ -556,10 +567,16 @@ def _payload_bucket(bucket: str | None, endpoint: str) -> str | None:
 
 
 def _start_forwarder(
-    args: argparse.Namespace, endpoint: str, *, embedded: bool, stop: threading.Event
+    args: argparse.Namespace,
+    endpoint: str,
+    *,
+    embedded: bool,
+    stop: threading.Event,
+    folder: Path | None,
 ) -> threading.Thread | None:
     """``--forward-to``: ``ingest forward`` in a background thread. The embedded emulator's table
-    gets a stream (as the table in AWS has), and a checkpoint that lives as long as its data."""
+    gets a stream (as the table in AWS has), and a checkpoint that lives as long as its data
+    (another endpoint's: in the data directory ``folder``)."""
     if not args.forward_to:
         return None
     import tempfile
@@ -574,9 +591,10 @@ def _start_forwarder(
             TableName=args.table,
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
+    if embedded or folder is None:
         checkpoint = Path(tempfile.mkdtemp(prefix="ingest-forward-")) / "checkpoint.json"
     else:
-        checkpoint = Path(".ingest") / f"forward-{args.table}.json"
+        checkpoint = folder / f"forward-{args.table}.json"
     forwarder = Forwarder(
         store=store,
         target=Target(args.forward_to, timeout=10.0, retry_base=0.5, retry_max=30.0),

@@ -101,6 +101,7 @@ class LiveSources:
         self.apply = apply
         self.out = out
         self.current = merged(generated, None)
+        self.from_file: frozenset[str] = frozenset()  # the names the file defines
         self._seen = _signature(path) if path is not None else None
         self._reported: str | None = None
 
@@ -108,6 +109,7 @@ class LiveSources:
         """Read the file (if any) and apply the result; :class:`SourcesError` when it is bad."""
         document = read_document(self.path) if self.path is not None else None
         self.current = merged(self.generated, document)
+        self.from_file = frozenset(document.sources) if document is not None else frozenset()
         self.apply(self.current)
         return self.current
 
