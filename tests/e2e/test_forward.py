@@ -226,7 +226,8 @@ def test_forward_delivers_each_event_once_across_failures_and_a_kill(
 
 
 def test_serve_forward_to_forwards_from_the_embedded_emulator(tmp_path: Path) -> None:
-    """`ingest serve --forward-to`: one command, the embedded emulator's stream to the receiver."""
+    """`ingest serve --forward-to`: one command, the embedded emulator's stream to the receiver,
+    a webhook body held in the emulator's payload bucket included."""
     received: list[tuple[dict[str, str], bytes]] = []
 
     class Handler(QuietHandler):
@@ -245,7 +246,8 @@ def test_serve_forward_to_forwards_from_the_embedded_emulator(tmp_path: Path) ->
         try:
             process.wait_for("forwarding")
             event = _post(f"{server.url}/events", b'{"type":"t","data":{"x":1.10}}', JSON)
-            raw = b"\xfe\x01 not text"
+            # Large enough to be held in the payload bucket: forwarded byte-exact from S3 (0034).
+            raw = b"\xfe\x01 not text" + random.Random(3).randbytes(300 * 1024)
             signature = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
             hook = _post(
                 f"{server.url}/webhooks/hooks",
@@ -255,6 +257,8 @@ def test_serve_forward_to_forwards_from_the_embedded_emulator(tmp_path: Path) ->
             end = time.monotonic() + 30
             while len(received) < 2 and time.monotonic() < end:
                 time.sleep(0.1)
+            held = [item.get("codec") for item in server.items() if item.get("kind") == "webhook"]
+            assert held == ["s3"]  # the item holds a reference; the receiver got the bytes
         finally:
             stop_server(process)
         code = process.returncode
