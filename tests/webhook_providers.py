@@ -399,3 +399,22 @@ ACME_HMAC: dict[str, Any] = {
     "type_header": "X-Acme-Event",
     "id_header": "X-Acme-Delivery",
 }
+
+# Shared secrets for the schemes PROVIDERS leaves to their own worked examples: with
+# `provider_source`, one source of every provider scheme (the trigger samples' tests).
+SAMPLE_SECRETS: dict[str, str] = {
+    "github": "gh-sample-secret",
+    "stripe": "whsec_sampleStripeSecret",
+    "slack": "slack-sample-signing-secret",
+    "shopify": "shpss_sample_secret",
+    "standard-webhooks": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
+
+
+def provider_source(scheme: str) -> tuple[dict[str, Any], str]:
+    """A source of ``scheme`` as the sources document holds it, and the key that signs for it
+    (its shared secret, or the private key of the asymmetric schemes)."""
+    if scheme in SAMPLE_SECRETS:
+        return {"scheme": scheme, "secrets": [SAMPLE_SECRETS[scheme]]}, SAMPLE_SECRETS[scheme]
+    provider = PROVIDERS[scheme]
+    return {"scheme": scheme, "secrets": list(provider.keys), **provider.options}, provider.signer

@@ -9,13 +9,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from ingest import jsonexact
 from ingest.adapters.dynamodb import Record
 from ingest_tools.cli.main import main
 
+from scripts.harness import LocalHTTP, QuietHandler
+from tests import support
 from tests.support import Server, replay, serving, start_server, stop_server, write_sources
 
 pytestmark = pytest.mark.slow
@@ -323,27 +325,38 @@ def test_rate_limit_is_respected(source: Source) -> None:
     assert source.server.count() == source.count
 
 
-def test_failures_are_counted_and_exit_1(source: Source) -> None:
-    code, _, summary = _replay(
-        "--from",
-        str(source.export),
-        "--to",
-        "http://127.0.0.1:9",
-        "--retries",
-        "0",
-        "--batch",
-        "50",
-        *_sources(source),
-    )
+class GoneAfterTwo(QuietHandler):
+    """A receiver that answers two requests, then goes away (closes without answering)."""
+
+    answered: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if len(self.answered) >= 2:
+            self.close_connection = True
+            return
+        self.answered.append(self.path)
+        self.send_json(202, {"duplicate": False})
+
+
+def test_a_receiver_that_goes_away_stops_the_replay_at_once(source: Source) -> None:
+    with LocalHTTP(GoneAfterTwo) as stub:
+        code, _, summary = _replay(
+            "--from", str(source.export), "--url", stub.url, "--retries", "0", *_sources(source)
+        )
     assert code == 1
-    assert (summary["sent"], summary["accepted"], summary["failed"]) == (
-        source.count,
-        0,
-        source.count,
-    )
-    # One line per failed request: events with ids go 50 to a batch, the others one by one.
-    assert 2 < len(summary["errors"]) < source.count
-    assert all("URLError" in error for error in summary["errors"]), summary["errors"]
+    assert len(GoneAfterTwo.answered) == 2
+    assert (summary["sent"], summary["accepted"], summary["failed"]) == (2, 2, 0)
+    assert summary["stopped"].startswith(f"cannot reach {stub.url}")
+    assert summary["errors"] == []  # not one error per record or batch
+
+
+def test_a_dead_receiver_is_one_line_before_anything_is_read(source: Source) -> None:
+    ran = support.ingest("replay", "--from", str(source.export), "--to", "http://127.0.0.1:9")
+    assert ran.code == 1
+    assert ran.err.strip().splitlines() == [
+        "ingest: cannot reach http://127.0.0.1:9: Connection refused; nothing was sent"
+    ]
 
 
 def test_bad_arguments(source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,28 +15,18 @@ from ingest.domain.webhooks.schemes import (
 from ingest_tools.cli.send import carried_in_headers
 from ingest_tools.samples import Sample, catalog, default_event
 
-from tests.webhook_providers import PROVIDERS
+from tests.webhook_providers import provider_source
 
 SAMPLES = catalog()
 #: Schemes that are not a provider's: configured by hand, with nothing to sample.
 GENERIC = {"hmac-sha256", "basic", "token", "none"}
-#: Shared secrets of the schemes tests/webhook_providers.py leaves to their own unit tests.
-SECRETS = {
-    "github": "gh-sample-secret",
-    "stripe": "whsec_sampleStripeSecret",
-    "slack": "slack-sample-signing-secret",
-    "shopify": "shpss_sample_secret",
-    "standard-webhooks": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-}
 
 
 def _source(scheme: str) -> tuple[SourceConfig, str, tuple[str, ...]]:
     """(configuration, the key that signs, the keys that verify) of a source of ``scheme``."""
-    if scheme in SECRETS:
-        config = SourceConfig.model_validate({"scheme": scheme, "secrets": [SECRETS[scheme]]})
-        return config, SECRETS[scheme], (SECRETS[scheme],)
-    provider = PROVIDERS[scheme]
-    return provider.config(), provider.signer, provider.keys
+    document, signer = provider_source(scheme)
+    config = SourceConfig.model_validate(document)
+    return config, signer, tuple(document["secrets"])
 
 
 def test_every_provider_has_samples() -> None:

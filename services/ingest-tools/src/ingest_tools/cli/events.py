@@ -62,12 +62,12 @@ def register(commands: Any) -> None:
         "--limit", type=positive_int, default=100, help="at most this many (default %(default)s)"
     )
     listing.add_argument(
-        "--oldest-first", action="store_true", help="in time order (default: the newest first)"
-    )
-    listing.add_argument(
         "--cursor",
         metavar="EVENT_ID",
         help="the next page: continue after this event, as the hint of the previous page says",
+    )
+    listing.add_argument(
+        "--oldest-first", action="store_true", help="in time order (default: the newest first)"
     )
     listing.set_defaults(func=run_list)
 

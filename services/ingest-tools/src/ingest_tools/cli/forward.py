@@ -56,6 +56,7 @@ from ingest_tools.cli.common import (
     is_json_text,
     open_store,
     parse_instant,
+    reads_table,
 )
 
 if TYPE_CHECKING:
@@ -609,9 +610,8 @@ def forwarder_from_args(args: argparse.Namespace, url: str) -> Forwarder:
     )
 
 
+@reads_table
 def run(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     forwarder = forwarder_from_args(args, args.to)
     stop = threading.Event()
 
@@ -622,9 +622,4 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    try:
-        return forwarder.run(stop)
-    except (BotoCoreError, ClientError) as exc:
-        where = f" at {args.endpoint_url}" if args.endpoint_url else ""
-        print(f"cannot follow table {args.table!r}{where}: {exc}", file=sys.stderr)
-        return 1
+    return forwarder.run(stop)

@@ -297,24 +297,27 @@ def _from_file(path: Path, args: argparse.Namespace) -> Iterator[Stored | Unread
                 yield Unreadable(f"{line['event_id']} ({where})", str(exc))
 
 
-def _by_id(args: argparse.Namespace) -> Iterator[Record]:
-    """The records ``--id`` names, in the order given; one not stored is a one-line error."""
+def _by_id(args: argparse.Namespace) -> list[Record]:
+    """The records ``--id`` names, in the order given, all read before anything is sent; one
+    that is not stored is a one-line error."""
     from ingest import ids
 
     store = open_store(args)
+    records = []
     for event_id in args.event_ids:
         record = store.get(ids.key_of(event_id))
         if record is None or record.get("event_id") != event_id:
             raise CliError(f"event {event_id} not found in table {args.table!r}: nothing sent")
-        yield record
+        records.append(record)
+    return records
 
 
 def _from_table(args: argparse.Namespace) -> Iterator[Stored | Unreadable]:
     from ingest_tools.cli.events import iterate
 
     records = (
-        _by_id(args)
-        if args.event_ids
+        args.by_id
+        if args.by_id is not None
         else iterate(
             open_store(args),
             source=args.source,
@@ -689,6 +692,7 @@ def run(args: argparse.Namespace) -> int:
         signer = _signer(args)
     except SigningError as exc:
         raise CliError(str(exc), 2) from None
+    args.by_id = _by_id(args) if args.event_ids and args.from_file is None else None
     if not args.dry_run:
         reachable(args.url)
     return _replay(args, signer)

@@ -175,7 +175,7 @@ def read_sources(path: Path | None) -> SourcesDocument:
             return read_sources_file(Path(spec.strip()))
         return load_sources(spec)
     except FileNotFoundError:
-        raise SigningError(f"{path}: no such sources document") from None
+        raise SigningError(f"cannot read the sources document {path}: no such file") from None
     except (OSError, ValueError, SecretsUnavailable) as exc:
         raise SigningError(f"cannot read the sources document: {exc}") from None
 
@@ -352,7 +352,8 @@ def deliver(
         return post(url, body, headers, retries=retries, on_retry=retrying)
     except OSError as exc:  # URLError, refused connections and timeouts, after any retries
         reason = getattr(exc, "reason", exc)
-        raise CliError(f"cannot reach {url}: {reason}") from None
+        said = getattr(reason, "strerror", None) or reason
+        raise CliError(f"cannot reach {url}: {said}") from None
 
 
 def print_answer(answer: Answer) -> int:

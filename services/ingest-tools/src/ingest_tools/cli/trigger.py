@@ -123,5 +123,6 @@ def run(args: argparse.Namespace) -> int:
     url = f"{(args.url or default_url()).rstrip('/')}/webhooks/{name}" + (
         f"?{query}" if query else ""
     )
-    print(f"ingest: {sample.name} -> {url}", file=sys.stderr)
-    return print_answer(deliver(url, body, headers, retries=args.retries))
+    answer = deliver(url, body, headers, retries=args.retries)
+    print(f"ingest: sent {sample.name} to {url}", file=sys.stderr)
+    return print_answer(answer)
