@@ -85,16 +85,9 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
     key = http.idempotency_key(headers) if delivery.delivery_id is None else None
     if not deliveries.is_unicode(key):
         raise BadRequest("Idempotency-Key must be valid text", code="invalid_idempotency_key")
-    outcome = deliveries.store_delivery(
-        runtime.current().store,
-        http.request_context(event),
-        source=source,
-        config=config,
-        headers=headers,
-        body=body,
-        delivery=delivery,
-        key=key,
-    )
+    received = deliveries.Received(source, config, headers, body)
+    ctx = http.request_context(event)
+    outcome = deliveries.store_delivery(runtime.current().store, ctx, received, delivery, key)
     figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
     figures.log(
         "duplicate delivery" if outcome.duplicate else "webhook stored",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from ingest import ids
@@ -100,14 +101,21 @@ def stored_type(delivery: VerifiedDelivery) -> str:
     return delivery.event_type[:256] or "webhook"
 
 
+@dataclass(frozen=True)
+class Received:
+    """A webhook request as the route read it: the source its path names, that source's
+    configuration, the request's headers (names lower-cased) and its exact body."""
+
+    source: str
+    config: SourceConfig
+    headers: Mapping[str, str]
+    body: bytes
+
+
 def store_delivery(
     store: EventStore,
     ctx: RequestContext,
-    *,
-    source: str,
-    config: SourceConfig,
-    headers: Mapping[str, str],
-    body: bytes,
+    received: Received,
     delivery: VerifiedDelivery,
     key: str | None,
 ) -> Outcome:
@@ -118,6 +126,7 @@ def store_delivery(
     bound to a digest of the body as on /events: the same key with another body answers 422
     ``idempotency_key_reused``. Webhook records live in a key space of their own.
     """
+    source, headers, body = received.source, received.headers, received.body
     producer_id, digest = delivery.delivery_id, None
     if producer_id is None and key is not None:
         producer_id, digest = key, content_digest([body])
@@ -131,7 +140,7 @@ def store_delivery(
     content_type = headers.get("content-type")
     if content_type:
         record["content_type"] = content_type[:256]
-    kept = kept_headers(config, headers)
+    kept = kept_headers(received.config, headers)
     if kept is not None:
         record["headers"] = kept
     draft = Draft(source, producer_id, record, space=ids.WEBHOOK_SPACE, digest=digest)
