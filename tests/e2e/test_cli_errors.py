@@ -231,3 +231,12 @@ def test_events_commands_report_unknown_and_malformed_ids(api: Server) -> None:
         one_line(run("events", action, "nope", *table), 2, "not an event id")
     one_line(run("events", "list", "--cursor", "nope", *table), 2, "not an event id")
     one_line(run("events", "get", EVENT_ID, "--table", "absent", "--endpoint-url", api.endpoint), 1)
+
+
+def test_debug_shows_the_traceback_that_is_otherwise_one_line() -> None:
+    args = ("events", "list", "--endpoint-url", DEAD)
+    one_line(run(*args), 1, "cannot read table")
+    for debugging in (ingest(*args, env={"INGEST_DEBUG": "1"}), run("--debug", *args)):
+        assert debugging.code == 1
+        assert "Traceback (most recent call last)" in debugging.err
+        assert "cannot read table" in debugging.err

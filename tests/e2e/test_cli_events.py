@@ -319,6 +319,15 @@ def test_export_writes_json_lines_equal_to_list(
     assert line.endswith(f',"data":{EXACT_DATA}}}')
 
 
+def test_export_to_standard_output(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+    _, listed, _ = _run(seeded.cli("events", "list", "--oldest-first", "--limit", "1000"), capsys)
+    code, lines, err = _run(seeded.cli("events", "export", "--out", "-"), capsys)
+    assert code == 0
+    assert lines == listed
+    assert f"exported {len(listed)} events to standard output" in err
+    assert not Path("-").exists()
+
+
 def test_export_with_filters(
     seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -234,6 +234,11 @@ def test_retries_resend_the_same_bytes_after_503(flaky: str) -> None:
     assert len(Flaky.seen) == 3
     assert len(set(Flaky.seen)) == 1
     assert Flaky.seen[0][1] == "k-1"
+    # Each retry is said, with its reason, before it is made.
+    assert [line for line in sent.stderr.splitlines() if "retry" in line] == [
+        "ingest: HTTP 503: retry 1 of 2 in 0.2 s",
+        "ingest: HTTP 503: retry 2 of 2 in 0.4 s",
+    ]
 
 
 def test_without_enough_retries_the_503_is_the_answer(flaky: str) -> None:

@@ -98,3 +98,28 @@ def test_a_delivery_id_given_is_the_one_stored(deployment: tuple[Server, Path, P
     again = trigger(server, sources, keys, "github.push", "--id", delivery, status=200)
     assert again["event_id"] == answer["event_id"]
     assert again.get("duplicate") is True
+
+
+def test_no_flags_against_a_local_serve_with_dev_sources(tmp_path: Path) -> None:
+    """`ingest serve --dev-sources` publishes its URL, table endpoint and generated sources (keys
+    too) in its data directory: trigger, send and the table commands need no flag at all."""
+    data = tmp_path / "data"
+    local = {"INGEST_DATA_DIR": str(data)}
+    bare = ("SOURCES", "INGEST_URL", "INGEST_TABLE", "EVENTS_TABLE")
+    with serving("--dev-sources", "--data-dir", str(data), table="events"):
+        for name in ("github.push", "discord.APPLICATION_COMMAND", "stripe.invoice.paid"):
+            ran = ingest("trigger", name, env=local, unset=bare)
+            assert ran.code == 0, ran
+            assert "HTTP 202" in ran.err
+        payload = tmp_path / "payload.json"
+        payload.write_text('{"zen": "Keep it logically awesome."}', "utf-8")
+        sent = ingest("send", "--webhook", "github", str(payload), env=local, unset=bare)
+        assert sent.code == 0, sent
+        assert "sent as a 'push' event" in sent.err  # GitHub's type, not a made-up one
+        listed = ingest("events", "list", "--limit", "2", env=local, unset=bare)
+        assert listed.code == 0, listed
+        newest = [json.loads(line) for line in listed.out.splitlines()]
+        assert [(e["source"], e["type"]) for e in newest] == [
+            ("github", "push"),
+            ("stripe", "invoice.paid"),
+        ]

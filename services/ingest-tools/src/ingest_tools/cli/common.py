@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -180,15 +181,6 @@ def table_name_or_error(name: str) -> None:
 
 
 def local_dynamodb_endpoint() -> str | None:
-    """The DynamoDB endpoint of a local ingest serve, when one runs; ``None`` otherwise."""
-    finder = globals().get("local_serve_endpoint")
-    if callable(finder):
-        found = finder()
-        return found if isinstance(found, str) and found else None
-    return None
-
-
-def local_serve_endpoint() -> str | None:
     """The DynamoDB endpoint of the ingest serve running from the data directory
     ($INGEST_DATA_DIR, else .ingest/ here), which it publishes there; ``None`` when none runs."""
     from ingest_tools.local.datadir import running_serve
@@ -203,6 +195,16 @@ def local_serve_url() -> str | None:
 
     state = running_serve()
     return state.url if state else None
+
+
+def local_dev_sources() -> Path | None:
+    """The sources document ``ingest serve --dev-sources`` wrote in the data directory of the
+    serve running from it (generated secrets, keys in ``keys/NAME.pem``); ``None`` otherwise."""
+    from ingest_tools.local.datadir import default_data_dir, running_serve
+    from ingest_tools.local.dev_sources import SOURCES_FILE
+
+    document = default_data_dir() / SOURCES_FILE
+    return document if running_serve() is not None and document.is_file() else None
 
 
 def open_store(args: argparse.Namespace) -> EventStore:

@@ -180,6 +180,23 @@ def read_sources(path: Path | None) -> SourcesDocument:
         raise SigningError(f"cannot read the sources document: {exc}") from None
 
 
+def local_defaults(webhook: Webhook) -> Webhook:
+    """Without --sources and $SOURCES, the document (and private keys) of the local
+    ``ingest serve --dev-sources``, when one runs: trigger and send need no flag then."""
+    from dataclasses import replace
+
+    from ingest_tools.cli.common import local_dev_sources
+
+    if webhook.sources is not None or os.environ.get(SOURCES_VARIABLE):
+        return webhook
+    document = local_dev_sources()
+    if document is None:
+        return webhook
+    key = document.parent / "keys" / f"{webhook.name}.pem"
+    private_key = webhook.private_key or (key if key.is_file() else None)
+    return replace(webhook, sources=document, private_key=private_key)
+
+
 def source_config(document: SourcesDocument, name: str, path: Path | None) -> SourceConfig:
     """Source ``name`` of the document, or an error that says which document was read."""
     config = document.sources.get(name)
@@ -235,8 +252,6 @@ class Webhook:
     delivery_id: str | None = None
     sources: Path | None = None
     private_key: Path | None = None
-    #: The event type used when none is given and the provider carries it in a header.
-    default_type: str | None = None
     #: Refuse an event type the provider cannot carry (send's --type); else leave it out (a
     #: sample's type, which its body carries too).
     strict: bool = True
@@ -279,6 +294,7 @@ def webhook_request(webhook: Webhook) -> tuple[bytes, str, dict[str, str]]:
     """(body, query string, headers) of the delivery as the source's provider would send it."""
     from ingest.domain.webhooks.schemes import request_query, sign, signed_body
 
+    webhook = local_defaults(webhook)
     try:
         config = source_config(read_sources(webhook.sources), webhook.name, webhook.sources)
         secret = _key_for(webhook, config)
@@ -299,7 +315,10 @@ def webhook_request(webhook: Webhook) -> tuple[bytes, str, dict[str, str]]:
                 2,
             )
     if event_type is None and has_type and webhook.strict:
-        event_type = webhook.default_type
+        # What the provider would send (GitHub's push), not a made-up "webhook".
+        from ingest_tools.samples import default_event
+
+        event_type = default_event(config.scheme)
         shown = event_type or "webhook"
         print(
             f"ingest: note: no --type: sent as a {shown!r} event (give --type to choose)",
@@ -318,18 +337,6 @@ def webhook_request(webhook: Webhook) -> tuple[bytes, str, dict[str, str]]:
         # The error itself is never echoed: it may describe the key.
         raise CliError(f"the secret of source {webhook.name!r} cannot sign{hint}") from None
     return sent, request_query(config, sent), headers
-
-
-def default_type_of(name: str, sources: Path | None) -> str | None:
-    """The event type of the provider's first sample (``push`` for GitHub), for a delivery sent
-    without --type: what the provider would send, not a made-up ``webhook``."""
-    from ingest_tools.samples import default_event
-
-    try:
-        config = read_sources(sources).sources.get(name)
-    except SigningError:
-        return None
-    return default_event(config.scheme) if config is not None else None
 
 
 def deliver(
@@ -396,7 +403,6 @@ def run(args: argparse.Namespace) -> int:
             args.event_id,
             args.sources,
             args.private_key,
-            default_type_of(name, args.sources) if args.event_type is None else None,
         )
         body, query, signed = webhook_request(webhook)
         url = f"{base}/webhooks/{name}" + (f"?{query}" if query else "")

@@ -65,10 +65,11 @@ def _sample(name: str) -> Sample:
 def _source_name(sample: Sample, args: argparse.Namespace, given: str | None) -> str:
     """The source to deliver to: the one given, else the one named after the provider, else the
     only source with the provider's scheme. A source of another scheme is refused."""
-    from ingest_tools.cli.send import SigningError, read_sources
+    from ingest_tools.cli.send import SigningError, Webhook, local_defaults, read_sources
 
     try:
-        sources = read_sources(args.sources).sources
+        defaults = local_defaults(Webhook(sample.provider, b"", sources=args.sources))
+        sources = read_sources(defaults.sources).sources
     except SigningError as exc:
         raise CliError(str(exc), 2) from None
     if given is None:
