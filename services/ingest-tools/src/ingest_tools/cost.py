@@ -5,13 +5,15 @@ Pure arithmetic over AWS list prices: API Gateway HTTP API -> Lambda (arm64) -> 
 ``by_source_shard``) -> CloudWatch Logs. Standard library only (and the service's limits and stored
 format, :mod:`ingest.limits` and :mod:`ingest.adapters.codec`), so importing it costs nothing at
 CLI start-up. tests/integration/test_item_economy.py holds the item sizes and write units to the
-items the service writes, and tests/integration/test_request_log.py the log sizes to its lines.
+items the service writes, tests/integration/test_request_log.py the log sizes to its lines and to
+API Gateway's (modules/http-api/access-log-format.json), `make bench` the durations to the CPU time
+the handler takes (:func:`modelled_duration_ms`), and docs/decisions/0033 says why.
 
 Conventions (stated once, used everywhere):
 
 * Prices are AWS list prices for us-east-1, as of 2026-11 (``PRICES_AS_OF``), without any free
   tier (no free Lambda requests or GB-seconds, no free 25 GB of DynamoDB storage, no free 5 GB of
-  logs, no free metrics or alarms). A small deployment inside the free tier pays less than shown.
+  logs, no free metrics, alarms or dashboards). A small deployment inside the free tier pays less.
 * A month is 730 hours (AWS's own convention): 2,628,000 seconds, 365/12 = 30.4167 days.
 * A "GB" in a price is 2**30 bytes; Lambda memory is MB / 1024 GB.
 * Storage is steady state: the events of one retention window are stored at any time (TTL deletes
