@@ -22,11 +22,8 @@ module "state_backend" {
 module "github_oidc" {
   source = "../../modules/github-oidc"
 
-  repository       = { owner = var.github_owner, name = var.github_repository }
-  project          = var.project
-  environments     = var.environments
-  oidc_provider    = { create = var.create_oidc_provider, arn = var.oidc_provider_arn }
-  state            = { bucket_arn = module.state_backend.bucket_arn, lock_table_arn = module.state_backend.lock_table_arn }
-  allowed_tag_keys = var.allowed_tag_keys
-  tags             = local.tags
+  github = { owner = var.github_owner, repository = var.github_repository, oidc_provider_arn = var.create_oidc_provider ? null : var.oidc_provider_arn }
+  scope  = { project = var.project, environments = var.environments, allowed_tag_keys = var.allowed_tag_keys }
+  state  = { bucket_arn = module.state_backend.bucket_arn, lock_table_arn = module.state_backend.lock_table_arn }
+  tags   = local.tags
 }

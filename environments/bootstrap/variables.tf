@@ -3,9 +3,17 @@ variable "aws_region" {
   description = "FORK: AWS region of the state bucket, the lock table and the environments."
   type        = string
 
+  # Every FORK value at once, each against its pattern (a typo would name another region, account
+  # or repository); modules/github-oidc checks the repository again, as its trust needs it.
   validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
-    error_message = "aws_region must be a region code such as eu-west-1."
+    condition = alltrue([for input, check in {
+      aws_region          = { pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]$", values = [var.aws_region] }
+      github_owner        = { pattern = "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", values = [var.github_owner] }
+      github_repository   = { pattern = "^[A-Za-z0-9_.-]{1,100}$", values = [var.github_repository] }
+      allowed_account_ids = { pattern = "^[0-9]{12}$", values = coalesce(var.allowed_account_ids, []) }
+      oidc_provider_arn   = { pattern = "^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", values = compact([var.oidc_provider_arn]) }
+    } : alltrue([for v in check.values : can(regex(check.pattern, v))])])
+    error_message = "The FORK values: aws_region a region code such as eu-west-1, github_owner a GitHub user or organisation, github_repository a repository name (without the owner), allowed_account_ids 12-digit account IDs (or null), oidc_provider_arn GitHub's OIDC provider ARN (or null)."
   }
 }
 
@@ -35,6 +43,11 @@ variable "oidc_provider_arn" {
   description = "Existing GitHub OIDC provider ARN (create_oidc_provider = false)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.create_oidc_provider || var.oidc_provider_arn != null
+    error_message = "oidc_provider_arn is required when create_oidc_provider is false."
+  }
 }
 
 # ---- Defaults that fit most forks -------------------------------------------------------------------

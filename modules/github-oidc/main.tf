@@ -1,29 +1,31 @@
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account   = data.aws_caller_identity.current.account_id
-  partition = data.aws_partition.current.partition
+  # The caller's ARN (arn:PARTITION:...:ACCOUNT:...) names the partition and the account the roles
+  # are created in; the environments share the provider's region.
+  caller    = split(":", data.aws_caller_identity.current.arn)
+  partition = local.caller[1]
+  account   = local.caller[4]
   region    = data.aws_region.current.name
-  repo      = "${var.repository.owner}/${var.repository.name}"
+  repo      = "${var.github.owner}/${var.github.repository}"
   issuer    = "token.actions.githubusercontent.com"
   iam       = "arn:${local.partition}:iam::${local.account}"
 
   # ARNs are built from names, not read from resources, so every policy document is known at plan
   # time: the pull request's plan shows the full policies, and the tests read them rendered.
-  oidc_provider_arn = var.oidc_provider.create ? "${local.iam}:oidc-provider/${local.issuer}" : var.oidc_provider.arn
+  oidc_provider_arn = coalesce(var.github.oidc_provider_arn, "${local.iam}:oidc-provider/${local.issuer}")
 
   plan_subjects = concat(
     ["repo:${local.repo}:pull_request"],
-    [for b in var.plan_branches : "repo:${local.repo}:ref:refs/heads/${b}"],
+    [for b in var.github.plan_branches : "repo:${local.repo}:ref:refs/heads/${b}"],
   )
 
   # Everything an environment owns is named PROJECT-ENV-* (or lives under PROJECT-ENV/ where the
   # name is a path: IAM roles, secrets, parameters). Neither PROJECT nor ENV may contain '-' or '/'
   # (see the validations), so the delimiter after ENV cannot be extended: ingest-dev-* never
   # matches another environment's ingest-deveu-* or a project named ingest-dev.
-  prefixes = { for e in var.environments : e => "${var.project}-${e}" }
+  prefixes = { for e in var.scope.environments : e => "${var.scope.project}-${e}" }
 
   # The roles an apply creates live under the path /PROJECT-ENV/ and are named PROJECT-ENV-*.
   role_paths          = { for e, p in local.prefixes : e => "/${p}/" }
@@ -33,14 +35,14 @@ locals {
 
   # The deploy roles themselves sit at the root path: outside every environment's managed path, and
   # named outside its PROJECT-ENV/PROJECT-ENV-* role scope.
-  plan_role_name   = "${var.project}-github-plan"
+  plan_role_name   = "${var.scope.project}-github-plan"
   apply_role_names = { for e, p in local.prefixes : e => "${p}-github-apply" }
   # The pipe roles of the environments' consumers, at the root path like the deploy roles.
   pipe_role_names = { for e, p in local.prefixes : e => "${p}-events-pipe" }
   pipe_role_arns  = { for e, n in local.pipe_role_names : e => "${local.iam}:role/${n}" }
   deploy_role_arns = concat(
     ["${local.iam}:role/${local.plan_role_name}"],
-    [for e in var.environments : "${local.iam}:role/${local.apply_role_names[e]}"],
+    [for e in var.scope.environments : "${local.iam}:role/${local.apply_role_names[e]}"],
   )
 
   bucket_name = element(split(":::", var.state.bucket_arn), 1)
@@ -48,7 +50,7 @@ locals {
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
-  count          = var.oidc_provider.create ? 1 : 0
+  count          = var.github.oidc_provider_arn == null ? 1 : 0
   url            = "https://${local.issuer}"
   client_id_list = ["sts.amazonaws.com"]
   # AWS validates GitHub's certificate against its own trust store; the thumbprint is kept for older APIs.
@@ -72,7 +74,7 @@ locals {
     } },
     { plan = {
       name        = local.plan_role_name
-      description = "terraform plan from pull requests and ${join(", ", var.plan_branches)} (read-only)"
+      description = "terraform plan from pull requests and ${join(", ", var.github.plan_branches)} (read-only)"
       sid         = "GitHubPlan"
       subjects    = local.plan_subjects
       policy_name = "terraform-plan"
@@ -191,9 +193,9 @@ locals {
     # only while they carry it (routes, integrations, authorizers, stages and API mappings are
     # evaluated with their API's or domain's tags); retagged only while they carry it, never on the
     # Environment key itself.
-    CreateTaggedHttpApis = { actions = ["apigateway:POST"], resources = ["${local.apigateway}:/apis", "${local.apigateway}:/domainnames"], conditions = [{ test = "StringEquals", variable = "aws:RequestTag/Environment", values = [e] }, { test = "ForAllValues:StringEquals", variable = "aws:TagKeys", values = var.allowed_tag_keys }] }
-    ManageTaggedHttpApis = { actions = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"], resources = ["${local.apigateway}:/apis/*", "${local.apigateway}:/domainnames/*"], conditions = [{ test = "StringEquals", variable = "aws:ResourceTag/Environment", values = [e] }, { test = "StringEqualsIfExists", variable = "aws:RequestTag/Environment", values = [e] }, { test = "ForAllValues:StringEquals", variable = "aws:TagKeys", values = var.allowed_tag_keys }] }
-    RetagTaggedHttpApis  = { actions = ["apigateway:DELETE", "apigateway:POST"], resources = ["${local.apigateway}:/tags/*"], conditions = [{ test = "StringEquals", variable = "aws:ResourceTag/Environment", values = [e] }, { test = "ForAllValues:StringEquals", variable = "aws:TagKeys", values = [for k in var.allowed_tag_keys : k if k != "Environment"] }] }
+    CreateTaggedHttpApis = { actions = ["apigateway:POST"], resources = ["${local.apigateway}:/apis", "${local.apigateway}:/domainnames"], conditions = [{ test = "StringEquals", variable = "aws:RequestTag/Environment", values = [e] }, { test = "ForAllValues:StringEquals", variable = "aws:TagKeys", values = var.scope.allowed_tag_keys }] }
+    ManageTaggedHttpApis = { actions = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"], resources = ["${local.apigateway}:/apis/*", "${local.apigateway}:/domainnames/*"], conditions = [{ test = "StringEquals", variable = "aws:ResourceTag/Environment", values = [e] }, { test = "StringEqualsIfExists", variable = "aws:RequestTag/Environment", values = [e] }, { test = "ForAllValues:StringEquals", variable = "aws:TagKeys", values = var.scope.allowed_tag_keys }] }
+    RetagTaggedHttpApis  = { actions = ["apigateway:DELETE", "apigateway:POST"], resources = ["${local.apigateway}:/tags/*"], conditions = [{ test = "StringEquals", variable = "aws:ResourceTag/Environment", values = [e] }, { test = "ForAllValues:StringEquals", variable = "aws:TagKeys", values = [for k in var.scope.allowed_tag_keys : k if k != "Environment"] }] }
 
     Alarms     = { actions = ["cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"], resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${p}-*"] }
     Dashboards = { actions = ["cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"], resources = ["arn:${local.partition}:cloudwatch::${local.account}:dashboard/${p}"] }
@@ -250,9 +252,9 @@ locals {
   # managed policies (no environment name holds a '-').
   documents = merge(
     { plan = merge(local.common_statements, local.plan_statements) },
-    { for e in var.environments : e => merge(local.common_statements, local.apply_statements[e]) },
-    { for e in var.environments : "${e}-boundary" => local.boundary_statements[e] },
-    { for e in var.environments : "${e}-consumers" => local.consumer_statements[e] },
+    { for e in var.scope.environments : e => merge(local.common_statements, local.apply_statements[e]) },
+    { for e in var.scope.environments : "${e}-boundary" => local.boundary_statements[e] },
+    { for e in var.scope.environments : "${e}-consumers" => local.consumer_statements[e] },
   )
 
   # The managed policies: each environment's permissions boundary (keyed ENV, the address a

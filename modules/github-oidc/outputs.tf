@@ -10,7 +10,7 @@ output "plan_role_arn" {
 
 output "apply_role_arns" {
   description = "Apply role per GitHub environment: the AWS_APPLY_ROLE_ARN variable of each environment."
-  value       = { for e in var.environments : e => aws_iam_role.this[e].arn }
+  value       = { for e in var.scope.environments : e => aws_iam_role.this[e].arn }
 }
 
 output "managed_role_paths" {
@@ -20,14 +20,14 @@ output "managed_role_paths" {
 
 output "permissions_boundary_arns" {
   description = "Permissions boundary each environment's function role must carry."
-  value       = { for e in var.environments : e => aws_iam_policy.this[e].arn }
+  value       = { for e in var.scope.environments : e => aws_iam_policy.this[e].arn }
 }
 
 output "subjects" {
   description = "The exact token subjects each role trusts (for review)."
   value = merge(
     { plan = local.plan_subjects },
-    { for e in var.environments : "apply-${e}" => local.roles[e].subjects },
+    { for e in var.scope.environments : "apply-${e}" => local.roles[e].subjects },
   )
 }
 

@@ -1,11 +1,7 @@
-# The pipe role's policies as the real provider renders them, at plan time and offline (fake
-# credentials from make tf-test and scripts/tf/iam_lint.py, no account lookup: every ARN is built
-# from the stream's). The lint reads the documents these runs render.
-provider "aws" {
-  region                      = "eu-west-1"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-}
+# The pipe role's policies at plan time: Terraform renders them itself (jsonencode, every ARN built
+# from the stream's), so a mock provider serves and nothing is looked up. scripts/tf/iam_lint.py
+# lints the documents these runs render.
+mock_provider "aws" {}
 
 variables {
   environment = { name = "ingest-test", stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events/stream/2026-01-01T00:00:00.000" }

@@ -7,6 +7,11 @@ mock_provider "aws" {
     }
   }
 
+  # The administrator who applies the bootstrap: the partition and the account come from its ARN.
+  mock_data "aws_caller_identity" {
+    defaults = { arn = "arn:aws:iam::123456789012:user/bootstrap" }
+  }
+
   mock_resource "aws_iam_policy" {
     defaults = {
       arn = "arn:aws:iam::123456789012:policy/ingest-boundary"
@@ -15,9 +20,9 @@ mock_provider "aws" {
 }
 
 variables {
-  repository = { owner = "example-org", name = "ingest" }
-  project    = "ingest"
-  state      = { bucket_arn = "arn:aws:s3:::ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
+  github = { owner = "example-org", repository = "ingest" }
+  scope  = { project = "ingest" }
+  state  = { bucket_arn = "arn:aws:s3:::ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
 }
 
 run "trust_is_exact" {
@@ -403,33 +408,23 @@ run "rejects_names_that_extend_another_prefix" {
   command = plan
 
   variables {
-    project      = "my-proj"
-    environments = ["dev", "dev-eu"]
+    scope = { project = "my-proj", environments = ["dev", "dev-eu"] }
   }
 
-  expect_failures = [var.project, var.environments]
+  expect_failures = [var.scope]
 }
 
+# github, terraform and tfstate would put a deploy role or the state under an environment's prefix;
+# the deploy roles are keyed "plan" and by environment: an environment named plan would take the
+# plan role's place.
 run "rejects_reserved_environment_names" {
   command = plan
 
   variables {
-    environments = ["dev", "terraform"]
+    scope = { project = "ingest", environments = ["dev", "terraform", "plan"] }
   }
 
-  expect_failures = [var.environments]
-}
-
-# The deploy roles are keyed "plan" and by environment: an environment named plan would take the
-# plan role's place.
-run "rejects_an_environment_named_plan" {
-  command = plan
-
-  variables {
-    environments = ["dev", "plan"]
-  }
-
-  expect_failures = [var.environments]
+  expect_failures = [var.scope]
 }
 
 run "rejects_a_lock_table_inside_an_environment" {
@@ -446,37 +441,44 @@ run "reuse_existing_provider" {
   command = apply
 
   variables {
-    oidc_provider = { create = false, arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
-    environments  = ["prod"]
+    github = { owner = "example-org", repository = "ingest", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+    scope  = { project = "ingest", environments = ["prod"] }
   }
 
   assert {
-    condition     = length(aws_iam_openid_connect_provider.github) == 0 && output.oidc_provider_arn == var.oidc_provider.arn
+    condition     = length(aws_iam_openid_connect_provider.github) == 0 && output.oidc_provider_arn == var.github.oidc_provider_arn
     error_message = "An existing provider is reused."
   }
 }
 
-run "rejects_wildcards_and_missing_provider" {
+run "rejects_a_wildcard_branch" {
   command = plan
 
   variables {
-    repository    = { owner = "*", name = "ingest" }
-    environments  = []
-    oidc_provider = { create = false }
-    plan_branches = ["release/*"]
+    github = { owner = "example-org", repository = "ingest", plan_branches = ["release/*"] }
   }
 
-  expect_failures = [var.repository, var.environments, var.oidc_provider, var.plan_branches]
+  expect_failures = [var.github]
+}
+
+run "rejects_a_wildcard_owner_and_no_environment" {
+  command = plan
+
+  variables {
+    github = { owner = "*", repository = "ingest" }
+    scope  = { project = "ingest", environments = [] }
+  }
+
+  expect_failures = [var.github, var.scope]
 }
 
 run "rejects_a_wildcard_repository_a_foreign_provider_and_a_malformed_state_bucket" {
   command = plan
 
   variables {
-    repository    = { owner = "example-org", name = "ingest*" }
-    oidc_provider = { create = false, arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" }
-    state         = { bucket_arn = "ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
+    github = { owner = "example-org", repository = "ingest*", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" }
+    state  = { bucket_arn = "ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
   }
 
-  expect_failures = [var.repository, var.oidc_provider, var.state]
+  expect_failures = [var.github, var.state]
 }

@@ -10,14 +10,15 @@ provider "aws" {
 }
 
 variables {
-  repository = { owner = "example-org", name = "ingest" }
-  project    = "ingest"
-  state      = { bucket_arn = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
+  github = { owner = "example-org", repository = "ingest" }
+  scope  = { project = "ingest" }
+  state  = { bucket_arn = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
 }
 
+# The caller is a person or pipeline of the account (the partition and the account come from its ARN).
 override_data {
   target = data.aws_caller_identity.current
-  values = { account_id = "123456789012" }
+  values = { arn = "arn:aws:iam::123456789012:user/bootstrap" }
 }
 
 run "rendered_deploy_policies" {

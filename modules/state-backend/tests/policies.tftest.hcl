@@ -7,13 +7,13 @@ provider "aws" {
   skip_requesting_account_id  = true
 }
 
-variables {
-  bucket     = { name = "ingest-tfstate-123456789012-eu-west-1" }
-  lock_table = { name = "ingest-terraform-locks" }
-}
-
 run "rendered_bucket_policy" {
   command = plan
+
+  variables {
+    bucket     = { name = "ingest-tfstate-123456789012-eu-west-1" }
+    lock_table = { name = "ingest-terraform-locks" }
+  }
 
   assert {
     condition     = toset(jsondecode(data.aws_iam_policy_document.state.json).Statement[0].Resource) == toset(["arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1", "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1/*"])
