@@ -180,26 +180,31 @@ DEFAULT_CUSTOM_METRICS = 12
 # What an environment's Terraform deploys whatever the traffic (modules/alarms): 8 alarms reading
 # 12 metrics (the 5xx-rate alarm is metric math over 2, DynamoDB throttles over 2, DynamoDB system
 # errors over 3 operations), one dashboard, and one customer-managed KMS key for the alarm topic
-# (modules/ingest-stack always has modules/alarms create it). Secrets Manager secrets are the operator's: one per
-# webhook source that names a secret_id; the Terraform creates none.
+# (modules/ingest-stack always has modules/alarms create it). Secrets Manager secrets are the
+# operator's: one per webhook source that names a secret_id; the Terraform creates none.
 DEPLOYED_ALARM_METRICS = 12
 DEPLOYED_DASHBOARDS = 1
 DEPLOYED_KMS_KEYS = 1
 
 
+def _in_lambda_ms(cpu_ms: float, memory_mb: int) -> float:
+    """``cpu_ms`` of one full core at the share of a vCPU that ``memory_mb`` buys."""
+    return cpu_ms * max(1.0, LAMBDA_MB_PER_VCPU / memory_mb)
+
+
 def modelled_duration_ms(cpu_ms: float, memory_mb: int) -> float:
     """The warm Lambda duration of a request whose handler needs ``cpu_ms`` of one full core (what
-    `make bench` measures against an instant DynamoDB stub): that CPU time stretched by the share of
-    a vCPU that ``memory_mb`` buys, plus one DynamoDB write round trip."""
-    return cpu_ms * max(1.0, LAMBDA_MB_PER_VCPU / memory_mb) + DYNAMODB_WRITE_ROUND_TRIP_MS
+    `make bench` measures against an instant DynamoDB stub), plus one DynamoDB write round trip."""
+    return _in_lambda_ms(cpu_ms, memory_mb) + DYNAMODB_WRITE_ROUND_TRIP_MS
 
 
 def modelled_extra_event_ms(cpu_ms: float, memory_mb: int) -> float:
     """What one more event with an id adds to a batch's duration, ``cpu_ms`` being its share of
-    one core (as `make bench` measures it): that CPU time at the memory's share of a vCPU, plus its
-    write's round trip shared with the writes running beside it."""
-    stretch = max(1.0, LAMBDA_MB_PER_VCPU / memory_mb)
-    return cpu_ms * stretch + DYNAMODB_WRITE_ROUND_TRIP_MS / CONDITIONAL_WRITE_WORKERS
+    one core (as `make bench` measures it), plus its write's round trip shared with the writes
+    running beside it."""
+    return (
+        _in_lambda_ms(cpu_ms, memory_mb) + DYNAMODB_WRITE_ROUND_TRIP_MS / CONDITIONAL_WRITE_WORKERS
+    )
 
 
 @dataclass(frozen=True)
