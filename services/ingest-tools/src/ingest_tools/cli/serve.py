@@ -111,6 +111,7 @@ def register(commands: Any) -> None:
         "--emulator-port",
         type=port_number,
         default=None,
+        metavar="PORT",
         help=f"port of the embedded DynamoDB emulator (default: {DEFAULT_PORT}, else a free "
         "one when it is taken; 0 picks a free one)",
     )
