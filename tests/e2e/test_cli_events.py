@@ -156,6 +156,33 @@ def test_get_exit_codes_from_the_installed_command(seeded: Seeded) -> None:
     assert (malformed.code, malformed.out) == (2, "")
 
 
+def test_show_lays_the_event_out_with_its_exact_data(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = seeded.first[0]
+    code, lines, _ = _run(seeded.cli("events", "show", event.event_id), capsys)
+    assert code == 0
+    assert lines[0].split() == ["event_id", event.event_id]
+    assert ["source", "shop"] in [line.split() for line in lines]
+    data = lines[lines.index("data:") + 1 :]
+    assert data[0] == "  {"
+    assert '    "price": 12.50,' in data  # exact, one member per line
+    assert '    "big": 12345678901234567890.000000001,' in data
+    assert json.loads("\n".join(data)) == json.loads(EXACT_DATA)
+    assert '    "weight": 12.50' in lines[lines.index("extensions:") + 1 :]
+
+
+def test_tail_prints_the_latest_events_one_line_each_oldest_first(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, _ = _run(seeded.cli("events", "tail", "-n", "3"), capsys)
+    assert code == 0
+    latest = sorted(e.event_id for e in seeded.all)[-3:]
+    assert [line.split()[3] for line in lines] == latest
+    marker = lines[-1].split()
+    assert marker[1:3] == ["marker", "marker"]  # source, type
+
+
 # --- list -------------------------------------------------------------------------------------
 
 

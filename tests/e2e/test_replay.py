@@ -325,6 +325,31 @@ def test_rate_limit_is_respected(source: Source) -> None:
     assert source.server.count() == source.count
 
 
+@pytest.mark.parametrize("where", ["table", "file"])
+def test_replay_by_id_sends_only_those_events(source: Source, where: str) -> None:
+    lines = [json.loads(line) for line in source.export.read_text("utf-8").splitlines()]
+    webhook = next(line for line in lines if line["source"] == "plain")
+    event = next(line for line in lines if line["source"] == "bulk")
+    chosen = [webhook["event_id"], event["event_id"]]
+    origin = _table(source.server) if where == "table" else ["--from", str(source.export)]
+    code, out, summary = _replay(
+        *origin,
+        *(arg for event_id in chosen for arg in ("--id", event_id)),
+        "--url",
+        "http://127.0.0.1:9",
+        "--dry-run",
+        *_sources(source),
+    )
+    assert code == 0
+    assert (summary["would send"], summary["failed"]) == (2, 0)
+    shown = [json.loads(line) for line in out.splitlines()]
+    hooks = [line for line in shown if "post" in line]
+    events = [line for line in shown if "post" not in line]
+    # The webhook goes back to its source's URL, the event to /events as its producer sent it.
+    assert [(h["post"], h["event_id"]) for h in hooks] == [("/webhooks/plain", chosen[0])]
+    assert [e["data"] for e in events] == [event["data"]]
+
+
 class GoneAfterTwo(QuietHandler):
     """A receiver that answers two requests, then goes away (closes without answering)."""
 

@@ -123,3 +123,24 @@ def test_no_flags_against_a_local_serve_with_dev_sources(tmp_path: Path) -> None
             ("github", "push"),
             ("stripe", "invoice.paid"),
         ]
+
+
+def test_show_lays_a_delivery_out_with_its_headers(deployment: tuple[Server, Path, Path]) -> None:
+    server, sources, keys = deployment
+    answer = trigger(server, sources, keys, "github.push")
+    shown = ingest(
+        "events",
+        "show",
+        str(answer["event_id"]),
+        "--endpoint-url",
+        server.endpoint,
+        "--table",
+        server.table,
+    )
+    assert shown.code == 0, shown
+    lines = shown.out.splitlines()
+    headers = lines[lines.index("headers (as the provider sent them, credentials left out):") + 1 :]
+    assert "  x-github-event: push" in headers
+    assert any(line.startswith("  x-hub-signature-256: sha256=") for line in headers)
+    body = lines[lines.index("body (application/json):") + 1 :]
+    assert body[:2] == ["  {", '    "ref": "refs/heads/main",']
