@@ -114,12 +114,18 @@ def _ids(lines: list[str]) -> list[str]:
 # --- get --------------------------------------------------------------------------------------
 
 
+def _first_event(seeded: Seeded, capsys: pytest.CaptureFixture[str], action: str) -> list[str]:
+    """What ``ingest events ACTION`` prints for the first event seeded (it succeeds)."""
+    code, lines, _ = _run(seeded.cli("events", action, seeded.first[0].event_id), capsys)
+    assert code == 0
+    return lines
+
+
 def test_get_prints_the_stored_event_with_its_exact_data(
     seeded: Seeded, capsys: pytest.CaptureFixture[str]
 ) -> None:
     event = seeded.first[0]
-    code, lines, _ = _run(seeded.cli("events", "get", event.event_id), capsys)
-    assert code == 0
+    lines = _first_event(seeded, capsys, "get")
     assert len(lines) == 1
     line = lines[0]
     assert line.endswith(f',"data":{EXACT_DATA}}}')  # byte for byte as sent
@@ -159,10 +165,8 @@ def test_get_exit_codes_from_the_installed_command(seeded: Seeded) -> None:
 def test_show_lays_the_event_out_with_its_exact_data(
     seeded: Seeded, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    event = seeded.first[0]
-    code, lines, _ = _run(seeded.cli("events", "show", event.event_id), capsys)
-    assert code == 0
-    assert lines[0].split() == ["event_id", event.event_id]
+    lines = _first_event(seeded, capsys, "show")
+    assert lines[0].split() == ["event_id", seeded.first[0].event_id]
     assert ["source", "shop"] in [line.split() for line in lines]
     data = lines[lines.index("data:") + 1 :]
     assert data[0] == "  {"
