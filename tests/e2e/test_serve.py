@@ -4,6 +4,7 @@ runs; `--dev-sources` keeps its secrets; the emulator's port answers only Dynamo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 from ingest.domain.webhooks.config import SourceConfig
 from ingest.domain.webhooks.schemes import sign
+from ingest_tools.local.emulator import DEFAULT_PORT
 
-from scripts.harness import LOOPBACK, http
+from scripts.harness import INGEST, LOOPBACK, aws_env, http, start
 from tests.support import Ran, Server, free_port, ingest, serving, start_server, write_sources
 
 pytestmark = pytest.mark.slow
@@ -86,6 +88,18 @@ def test_a_port_in_use_is_one_line_and_a_non_zero_exit(which: str) -> None:
     expected = "cannot listen on" if which == "--port" else "cannot start the DynamoDB emulator"
     failed_in_one_line(ran, 1, f"{expected}")
     assert f"{port}: Address already in use" in ran.err
+
+
+def test_the_emulator_moves_to_a_free_port_when_its_own_is_taken() -> None:
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):  # else someone else holds it: as good for this test
+            stack.enter_context(socket.create_server((LOOPBACK, DEFAULT_PORT)))
+        port = free_port()
+        url = f"http://{LOOPBACK}:{port}"
+        command = [*INGEST, "serve", "--ephemeral", "--quiet", "--port", str(port)]
+        with start(command, health=f"{url}/health", env=aws_env()) as process:
+            process.wait_for("ingest serve: the API on")
+            assert f"port {DEFAULT_PORT} was taken" in process.log()
 
 
 def test_restarting_keeps_the_events_and_the_generated_secrets(tmp_path: Path) -> None:

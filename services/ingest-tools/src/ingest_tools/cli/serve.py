@@ -187,6 +187,7 @@ class Session:
     generated: list[DevSource] = field(default_factory=list)
     dev_folder: Path | None = None
     started: bool = False
+    notes: list[str] = field(default_factory=list)
     _temporary: Any = None
 
     # -- starting ----------------------------------------------------------------------------
@@ -277,7 +278,8 @@ class Session:
                     f"cannot start the DynamoDB emulator on 127.0.0.1:{wanted}: "
                     f"{_reason(exc)} (give another --emulator-port, or 0 for a free one)"
                 ) from None
-            self.emulator = EmbeddedDynamoDB(port=0, api_url=api).start()  # 8000 is taken
+            self.emulator = EmbeddedDynamoDB(port=0, api_url=api).start()
+            self.notes.append(f"port {wanted} was taken")
         return self.emulator.url
 
     def _create_table(self, store: Any, bucket: str | None) -> None:
@@ -301,12 +303,16 @@ class Session:
     def _keep(self, store: Any) -> None:
         """Restore the emulator's table (and payload bucket) from the data directory, and keep
         them there while they change."""
+        from ingest.adapters.dynamodb import EventStore
+
         from ingest_tools.local.datadir import Keeper
 
         assert self.data is not None
         table, bucket = self.args.table, store.payload_bucket
+        # Patient, with the SDK's retries: a scan of the whole table is not the request path.
+        client = EventStore(table, endpoint_url=self.endpoint, read_timeout=30.0).client
         snapshot = self.data.snapshot(table)
-        self.restored = snapshot.restore(store.client, table)
+        self.restored = snapshot.restore(client, table)
         objects = self.data.bucket(bucket) if bucket else None
         if objects is not None:
             s3 = _s3_client(self.endpoint)
@@ -315,7 +321,7 @@ class Session:
         def save() -> int:
             if objects is not None:
                 objects.save(s3, bucket)
-            return snapshot.save(store.client, table)
+            return snapshot.save(client, table)
 
         self.kept = Keeper(save, _say).start()
 
@@ -406,9 +412,8 @@ class Session:
         url = self.gateway.url
         lines = [f"ingest serve: the API on {url}  (Ctrl-C stops it)"]
         where = "the DynamoDB emulator" if self.emulator is not None else "DynamoDB"
-        lines.append(
-            f"  table    {args.table!r} in {where} at {self.endpoint} (table commands only)"
-        )
+        notes = "; ".join(["table commands only", *self.notes])
+        lines.append(f"  table    {args.table!r} in {where} at {self.endpoint} ({notes})")
         if self.data is not None:
             kept = "kept between runs" if self.emulator is not None else "this server's state"
             plural = "" if self.restored == 1 else "s"
