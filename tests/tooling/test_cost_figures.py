@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ingest_tools import cost
 from ingest_tools.cost import SECONDS_PER_MONTH, CostInputs, estimate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +63,11 @@ def test_the_fixed_cost_in_docs_and_readme_is_the_models() -> None:
     assert f"prints such a month: **${idle:.2f}**" in COST_DOC
     assert f"fixed ${idle:.2f}/month per environment idle" in README
     assert f"${busy:.2f} with traffic" in README
+
+
+def test_the_fixed_cost_counts_what_the_alarms_module_deploys() -> None:
+    """modules/alarms' own test counts the metrics its alarms read in a plan with the defaults."""
+    test = (ROOT / "modules" / "alarms" / "tests" / "alarms.tftest.hcl").read_text()
+    (counted,) = re.findall(r"length\(q\.metric\) > 0\]\)\]\) == (\d+)", test)
+    assert int(counted) == cost.DEPLOYED_ALARM_METRICS
+    assert cost.DEPLOYED_DASHBOARDS == 1  # aws_cloudwatch_dashboard.this, asserted beside it

@@ -53,6 +53,13 @@ run "alarms_notify_an_encrypted_topic" {
     condition     = length(aws_kms_key.alarms[0].tags) == 0 && length([for s in data.aws_iam_policy_document.this["key"].statement : s if s.sid == "KeyAdministration"]) == 0
     error_message = "The key is created untagged (no IAM tag grant is needed) and names no administrator unless given."
   }
+
+  # `ingest cost` charges what an environment deploys (ingest_tools.cost.DEPLOYED_*; the number is
+  # read from here by tests/tooling/test_cost_figures.py): each metric an alarm reads is billed.
+  assert {
+    condition     = sum([for a in aws_cloudwatch_metric_alarm.this : a.metric_name != null ? 1 : length([for q in a.metric_query : q if length(q.metric) > 0])]) == 12 && aws_cloudwatch_dashboard.this.dashboard_name != ""
+    error_message = "The alarms read 12 metrics and one dashboard is deployed: update DEPLOYED_ALARM_METRICS (ingest_tools.cost) and this number together."
+  }
 }
 
 run "key_administered_through_its_policy" {
