@@ -87,7 +87,7 @@ def register(commands: Any) -> None:
     tail.add_argument(
         "--interval",
         type=float,
-        default=0.5,
+        default=1.0,
         help="with --follow: seconds between looks at the table (default %(default)s)",
     )
     tail.set_defaults(func=run_tail)
@@ -133,9 +133,11 @@ def iterate(
     after: str | None = None,
     before: str | None = None,
     newest_first: bool = False,
+    known_sources: list[str] | None = None,
 ) -> Iterator[Record]:
     """Events in event_id (= time) order, or the newest first; across sources the per-source
-    streams are merged. ``after`` and ``before`` are exclusive bounds (a cursor)."""
+    streams are merged. ``after`` and ``before`` are exclusive bounds (a cursor);
+    ``known_sources`` spares a scan for the sources when the caller has them."""
     from ingest import ids
 
     lower = ids.time_bound(since_ms) if since_ms is not None else None
@@ -147,7 +149,7 @@ def iterate(
     start = after or lower
     if start is not None and upper is not None and start >= upper:
         return  # an empty range (a DynamoDB BETWEEN would reject it)
-    sources = [source] if source else store.sources()
+    sources = [source] if source else (known_sources or store.sources())
     streams = [
         store.query_source(
             s,
@@ -268,29 +270,61 @@ def run_tail(args: argparse.Namespace) -> int:
     if args.lines < 0 or args.interval <= 0:
         raise CliError("--lines must be 0 or more and --interval positive", 2)
     store = open_store(args)
-    filters = {"source": args.source, "event_type": args.event_type, "until_ms": args.until}
-    latest = list(
-        islice(iterate(store, since_ms=args.since, newest_first=True, **filters), args.lines)
+    newest = iterate(
+        store,
+        source=args.source,
+        event_type=args.event_type,
+        since_ms=args.since,
+        until_ms=args.until,
+        newest_first=True,
     )
+    latest = list(islice(newest, args.lines))
     printed: dict[str, float] = {}
     for record in reversed(latest):
         print(pretty.line(record), flush=True)
         printed[str(record["event_id"])] = time.monotonic()
     if not args.follow:
         return 0
-    reach_back_ms = 5000
-    since = int(time.time() * 1000) - reach_back_ms
-    if latest:
-        since = min(since, _millis(str(latest[0]["event_id"])))
+    follow(store, args, printed, since=_millis(str(latest[0]["event_id"])) if latest else None)
+    return 0
+
+
+#: How far each look of ``tail --follow`` reaches back (a write under way lands a little late).
+REACH_BACK_MS = 5000
+#: How often ``tail --follow`` lists the table's sources again (a scan of the listing index).
+SOURCES_EVERY = 30.0
+
+
+def follow(
+    store: EventStore, args: argparse.Namespace, printed: dict[str, float], since: int | None
+) -> None:
+    """Print each new event, one line each, until interrupted."""
+    import time
+
+    from ingest_tools.cli import pretty
+
+    lower = int(time.time() * 1000) - REACH_BACK_MS
+    lower = min(lower, since) if since is not None else lower
+    sources: list[str] = []
+    listed_at = 0.0
     while True:
+        if not args.source and time.monotonic() - listed_at >= SOURCES_EVERY:
+            sources, listed_at = store.sources(), time.monotonic()
         look = int(time.time() * 1000)
-        for record in iterate(store, since_ms=since, **filters):
+        for record in iterate(
+            store,
+            source=args.source,
+            event_type=args.event_type,
+            since_ms=lower,
+            until_ms=args.until,
+            known_sources=sources,
+        ):
             event_id = str(record["event_id"])
             if event_id not in printed:
                 print(pretty.line(record), flush=True)
                 printed[event_id] = time.monotonic()
-        since = max(since, look - reach_back_ms)
-        horizon = time.monotonic() - 2 * reach_back_ms / 1000
+        lower = max(lower, look - REACH_BACK_MS)
+        horizon = time.monotonic() - 2 * REACH_BACK_MS / 1000
         printed = {k: v for k, v in printed.items() if v >= horizon}
         time.sleep(args.interval)
 
