@@ -10,14 +10,25 @@ import re
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ingest.domain.webhooks.config import SourceConfig
 from ingest.domain.webhooks.schemes import sign
+from ingest_tools.local.datadir import TableSnapshot
 from ingest_tools.local.emulator import DEFAULT_PORT
 
 from scripts.harness import INGEST, LOOPBACK, aws_env, http, start
-from tests.support import Ran, Server, free_port, ingest, serving, start_server, write_sources
+from tests.support import (
+    Ran,
+    Server,
+    free_port,
+    ingest,
+    mocked_table,
+    serving,
+    start_server,
+    write_sources,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +63,8 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
         json.dumps({"sources": {"x": {"scheme": "github", "secrets": ["s"], "typo": 1}}})
     )
     (folder / "scheme.json").write_text(json.dumps({"sources": {"x": {"scheme": "nope"}}}))
+    (folder / "broken" / "tables").mkdir(parents=True)
+    (folder / "broken" / "tables" / "events.jsonl").write_text("not a snapshot\n", "utf-8")
     return folder
 
 
@@ -64,6 +77,12 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (("--sources", "{d}/scheme.json"), {}, 1, "sources.x.scheme"),
         ((), {"SOURCES": "{d}/missing.yaml"}, 1, "no such file"),
         ((), {"SOURCES": '{"sources": {'}, 1, "$SOURCES: the sources document is not valid JSON"),
+        (
+            ("--data-dir", "{d}/broken"),
+            {},
+            1,
+            "events.jsonl: line 1 is not what ingest serve writes",
+        ),
         (("--table", "ab"), {}, 2, "is not a table name"),
         ((), {"INGEST_TABLE": "ab"}, 1, "$INGEST_TABLE: 'ab' is not a table name"),
         (("--port", "70000"), {}, 2, "--port: 70000 is not a port number"),
@@ -77,7 +96,9 @@ def test_a_wrong_start_is_one_line_and_a_non_zero_exit(
 ) -> None:
     filled = [arg.format(d=documents) for arg in args]
     variables = {name: value.replace("{d}", str(documents)) for name, value in env.items()}
-    failed_in_one_line(serve("--ephemeral", *filled, env=variables), code, words)
+    if "--data-dir" not in filled:
+        filled.append("--ephemeral")
+    failed_in_one_line(serve(*filled, env=variables), code, words)
 
 
 @pytest.mark.parametrize("which", ["--port", "--emulator-port"])
@@ -154,3 +175,23 @@ def test_a_changed_sources_file_takes_effect_without_a_restart(tmp_path: Path) -
         server.process.wait_for("still serving the previous sources")
         assert deliver(server, "second", "second-secret", "d-2") == 202
         assert deliver(server, "first", "first-secret") == 202
+
+
+def test_a_snapshot_keeps_every_attribute_type_exactly(tmp_path: Path) -> None:
+    item: dict[str, Any] = {
+        "pk": {"S": "k"},
+        "body": {"B": bytes(range(256))},
+        "digests": {"BS": [b"\x00", b"\xff"]},
+        "size": {"N": "12345678901234567890.5"},
+        "tags": {"SS": ["a", "b"]},
+        "nested": {"M": {"l": {"L": [{"B": b"\x01"}, {"NULL": True}, {"BOOL": False}]}}},
+        "sizes": {"NS": ["1", "2"]},
+    }
+    snapshot = TableSnapshot(tmp_path / "t.jsonl")
+    with mocked_table("snap") as store:
+        store.client.put_item(TableName="snap", Item=item)
+        assert snapshot.save(store.client, "snap") == 1
+    with mocked_table("snap") as store:
+        assert snapshot.restore(store.client, "snap") == 1
+        [restored] = store.client.scan(TableName="snap")["Items"]
+    assert {name: restored[name] for name in item} == item

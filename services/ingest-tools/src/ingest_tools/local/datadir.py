@@ -210,20 +210,21 @@ class TableSnapshot:
             return 0
         except OSError as exc:
             raise DataDirError(f"cannot read {self.path}: {exc.strerror}") from None
-        try:
-            lines = text.splitlines()
-            header = json.loads(lines[0]) if lines else {}
-            if header.get("format") != _SNAPSHOT_FORMAT:
-                raise ValueError("not a table snapshot")
-            items = [
-                {name: _decode(value) for name, value in json.loads(line).items()}
-                for line in lines[1:]
-                if line.strip()
-            ]
-        except (ValueError, AttributeError, TypeError, IndexError) as exc:
-            raise DataDirError(
-                f"cannot restore {self.path} ({exc}): move it away, or start with --ephemeral"
-            ) from None
+        lines = text.splitlines()
+        items: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                document = json.loads(line)
+                if number == 1:
+                    if document.get("format") != _SNAPSHOT_FORMAT:
+                        raise ValueError
+                elif line.strip():
+                    items.append({name: _decode(value) for name, value in document.items()})
+            except (ValueError, AttributeError, TypeError):
+                raise DataDirError(
+                    f"cannot restore {self.path}: line {number} is not what ingest serve writes; "
+                    "move the file away, or start with --ephemeral"
+                ) from None
         for start in range(0, len(items), _BATCH):
             requests: Any = [
                 {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH]
