@@ -157,6 +157,7 @@ locals {
     NoEventData            = { effect = "Deny", actions = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:PartiQLSelect", "dynamodb:Query", "dynamodb:Scan", "dynamodb:CreateBackup", "dynamodb:ExportTableToPointInTime", "dynamodb:RestoreTableFromBackup", "dynamodb:RestoreTableToPointInTime", "dynamodb:EnableKinesisStreamingDestination", "dynamodb:PutResourcePolicy"], resources = flatten([for p in values(local.prefixes) : ["arn:${local.partition}:dynamodb:*:${local.account}:table/${p}-*", "arn:${local.partition}:dynamodb:*:${local.account}:table/${p}-*/*"]]) }
     NoQueuedEvents         = { effect = "Deny", actions = ["sqs:ReceiveMessage"], resources = [for p in values(local.prefixes) : "arn:${local.partition}:sqs:*:${local.account}:${p}-*"] }
     NoServiceConfiguration = { effect = "Deny", actions = ["secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameterHistory", "ssm:GetParameters", "ssm:GetParametersByPath"], resources = flatten([for p in values(local.prefixes) : ["arn:${local.partition}:secretsmanager:*:${local.account}:secret:${p}/*", "arn:${local.partition}:ssm:*:${local.account}:parameter/${p}", "arn:${local.partition}:ssm:*:${local.account}:parameter/${p}/*"]]) }
+    NoEventPayloads        = { effect = "Deny", actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], resources = [for p in values(local.prefixes) : "arn:${local.partition}:s3:::${p}-payloads-*/*"] }
   }
 
   # A plan takes the state lock of whichever environment it plans (S3 lock file and DynamoDB item).
@@ -213,6 +214,12 @@ locals {
     KeyAliases         = { actions = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], resources = ["${local.arn.kms}:alias/${p}-*"] }
     NoKeyLockout       = { effect = "Deny", actions = ["kms:CreateKey", "kms:PutKeyPolicy"], resources = ["*"], conditions = [{ test = "Bool", variable = "kms:BypassPolicyLockoutSafetyCheck", values = ["true"] }] }
 
+    # The claim-check bucket (modules/event-store, PROJECT-ENV-payloads-ACCOUNT): created and
+    # configured by name (ReadOnlyAccess reads its settings); its objects only deleted, when a
+    # destroy empties it (force_destroy, where deletion protection is off), never read (above).
+    PayloadBuckets      = { actions = ["s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration"], resources = ["arn:${local.partition}:s3:::${p}-payloads-*"] }
+    EmptyPayloadBuckets = { actions = ["s3:DeleteObject", "s3:DeleteObjectVersion"], resources = ["arn:${local.partition}:s3:::${p}-payloads-*/*"] }
+
     # No role's trust changes after it is created, no boundary is removed, no managed policy changes.
     KeepTrustAndBoundaries = { effect = "Deny", actions = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary", "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy"], resources = ["*"] }
     # The deploy roles (plan, every environment's apply), the boundaries, the OIDC provider they are
@@ -244,6 +251,7 @@ locals {
     WriteEvents   = { actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources = ["${local.arn.dynamodb}:table/${p}-*"], conditions = [local.from_functions[e]] }
     OwnLogs       = { actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["${local.arn.logs}:log-group:/aws/lambda/${p}-*"], conditions = [local.from_functions[e]] }
     Configuration = { actions = ["secretsmanager:GetSecretValue", "ssm:GetParameter"], resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${p}/*", "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${p}/*"], conditions = [local.from_functions[e]] }
+    PutPayloads   = { actions = ["s3:PutObject"], resources = ["arn:${local.partition}:s3:::${p}-payloads-*/payloads/*"], conditions = [local.from_functions[e]] }
     Tracing       = { actions = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources = ["*"] }
   } }
   from_functions = { for e, arn in local.lambda_function_arn : e => { test = "ArnLike", variable = "lambda:SourceFunctionArn", values = [arn] } }

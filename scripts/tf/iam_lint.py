@@ -156,12 +156,22 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
         contains='"actions": ["iam:createrole", "iam:deleterole", "iam:deleterolepolicy", '
         '"iam:passrole", "iam:putrolepermissionsboundary", "iam:putrolepolicy", "iam:updaterole", '
         '"iam:updateroledescription", "kms:createkey", "lambda:addpermission", '
-        '"lambda:removepermission", "logs:putresourcepolicy", "sns:createtopic", '
+        '"lambda:removepermission", "logs:putresourcepolicy", "s3:deletebucketpolicy", '
+        '"s3:putbucketpolicy", "s3:putbucketpublicaccessblock", "sns:createtopic", '
         '"sns:settopicattributes"]',
-        reason="an apply creates the function's role, its invoke permission and the alarm topic's "
-        "policy: only under the environment's path and prefix, with the boundary, passed to "
-        "Lambda only, API Gateway as the only invoker; deploy roles are denied (tests: "
+        reason="an apply creates the function's role, its invoke permission, the alarm topic's "
+        "policy and the payload bucket's TLS-only policy and public access block: only under the "
+        "environment's path and prefix, with the boundary, passed to Lambda only, API Gateway as "
+        "the only invoker; deploy roles are denied (tests: "
         "modules/github-oidc/tests/github_oidc.tftest.hcl)",
+    ),
+    Suppression(
+        issue="RESOURCE_POLICY_PRIVILEGE_ESCALATION",
+        document="modules/github-oidc:aws_iam_role_policy.this*.policy",
+        contains="-payloads-* due to s3:",
+        reason="an apply writes the payload bucket's policy (TLS only), but a bucket policy cannot "
+        "give it the payloads: every deploy role's own policy denies s3:GetObject and s3:PutObject "
+        "on them (NoEventPayloads), and an explicit deny wins over a bucket policy's allow",
     ),
     Suppression(
         issue="PERMISSIONS_MANAGEMENT_ACTIONS",

@@ -356,6 +356,34 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
 run "event_data_and_service_configuration_are_denied" {
   command = apply
 
+  # The claim-check buckets (modules/event-store): payloads are read by people, never by a deploy;
+  # an apply manages its own environment's bucket by name and may empty it, never read it; the
+  # function may only put payloads.
+  assert {
+    condition = alltrue(flatten([
+      for k in ["plan", "dev", "prod"] : [
+        for key in ["dev", "prod"] : anytrue([
+          for s in data.aws_iam_policy_document.this[k].statement : s.effect == "Deny" && contains(s.actions, "s3:GetObject") && contains(s.resources, "arn:aws:s3:::ingest-${key}-payloads-*/*")
+        ])
+      ]
+    ]))
+    error_message = "Every deploy role is denied reading the payloads of every environment (ReadOnlyAccess would allow s3:GetObject)."
+  }
+
+  assert {
+    condition = alltrue([
+      for e in ["dev", "prod"] : toset(flatten([
+        for s in data.aws_iam_policy_document.this[e].statement : [for a in s.actions : "${a} ${join(",", s.resources)}"] if coalesce(s.effect, "Allow") == "Allow" && anytrue([for r in s.resources : strcontains(r, "-payloads-")])
+        ])) == toset(concat(
+        [for a in ["CreateBucket", "DeleteBucket", "DeleteBucketPolicy", "PutBucketOwnershipControls", "PutBucketPolicy", "PutBucketPublicAccessBlock", "PutBucketTagging", "PutEncryptionConfiguration", "PutLifecycleConfiguration"] : "s3:${a} arn:aws:s3:::ingest-${e}-payloads-*"],
+        [for a in ["DeleteObject", "DeleteObjectVersion"] : "s3:${a} arn:aws:s3:::ingest-${e}-payloads-*/*"],
+        )) && flatten([
+        for s in data.aws_iam_policy_document.this["${e}-boundary"].statement : [for a in s.actions : "${a} ${join(",", s.resources)}"] if anytrue([for a in s.actions : startswith(a, "s3:")])
+      ]) == ["s3:PutObject arn:aws:s3:::ingest-${e}-payloads-*/payloads/*"]
+    ])
+    error_message = "An apply role configures, creates, deletes and empties only its environment's payload bucket (no read), and the boundary lets the function put payloads only."
+  }
+
   assert {
     condition = alltrue([
       for key in ["dev", "prod"] : anytrue([

@@ -36,11 +36,11 @@ run "rendered_deploy_policies" {
   assert {
     condition = alltrue([
       for e in ["dev", "prod"] : toset([for s in jsondecode(data.aws_iam_policy_document.this[e].json).Statement : s.Sid]) == toset([
-        "StateList", "StateRead", "LockTable", "NoEventData", "NoQueuedEvents", "NoServiceConfiguration",
+        "StateList", "StateRead", "LockTable", "NoEventData", "NoQueuedEvents", "NoServiceConfiguration", "NoEventPayloads",
         "StateWrite", "StateLockItems", "Tables", "Functions", "FunctionInvokePermissions",
         "FunctionRolesWithBoundary", "FunctionRoles", "PassFunctionRoles", "LogGroups", "AccessLogDelivery",
         "CreateTaggedHttpApis", "ManageTaggedHttpApis", "RetagTaggedHttpApis", "Alarms", "Dashboards", "Topics",
-        "CreateUntaggedKeys", "KeyAliases", "NoKeyLockout", "KeepTrustAndBoundaries", "DeployRolesOutOfReach", "OwnPipeRoleAsItIs",
+        "CreateUntaggedKeys", "KeyAliases", "NoKeyLockout", "PayloadBuckets", "EmptyPayloadBuckets", "KeepTrustAndBoundaries", "DeployRolesOutOfReach", "OwnPipeRoleAsItIs",
       ]) && toset([for s in jsondecode(data.aws_iam_policy_document.this["${e}-consumers"].json).Statement : s.Sid]) == toset(["Pipes", "PassPipeRole", "BusesAndRules", "RuleTargets", "Queues"])
     ])
     error_message = "The apply policy is the shared statements plus its own; the plan role's lock grants (every environment's lock) are not among them."
