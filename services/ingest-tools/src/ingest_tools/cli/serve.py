@@ -459,8 +459,8 @@ class Session:
             lines.append(line.rstrip())
         if document is not None:
             lines.append(
-                f"  sign one as its provider would: .venv/bin/ingest send --webhook NAME "
-                f"--sources {document} FILE"
+                f"  send a signed sample: .venv/bin/ingest trigger github.push --sources {document}"
+                " (ingest trigger --list names them all)"
             )
         return lines
 
