@@ -71,11 +71,13 @@ MIGRATION_BASE = "2b531c7189e2530b9a21c18856f4fcb580620d59"
 # What a plan of the current layout may do to a deployment of MIGRATION_BASE.
 MIGRATION_ACTIONS = frozenset({"no-op", "update", "read"})
 # What the current layout adds to such a deployment, the one create allowed: the bootstrap's pipe
-# roles and the apply roles' consumers policies (docs/decisions/0031-pipe-role-from-the-bootstrap.md).
+# roles and the apply roles' consumers policies (docs/decisions/0031-pipe-role-from-the-bootstrap.md);
+# each environment's payload bucket and its settings (docs/decisions/0034).
 MIGRATION_ADDITIONS = re.compile(
     r'module\.github_oidc\.(module\.pipe_role\["[a-z0-9]+"\]\.aws_iam_role(_policy)?\.this'
     r'|aws_iam_policy\.this\["[a-z0-9]+-consumers"\]'
     r'|aws_iam_role_policy_attachment\.consumers\["[a-z0-9]+"\])'
+    r"|module\.stack\.module\.event_store\.aws_s3_bucket(_[a-z_]+)?\.payloads"
 )
 TERRAFORM = os.environ.get("TERRAFORM", "terraform")
 STEP_TIMEOUT = 600  # seconds, any single Terraform command
