@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 from ingest.domain.webhooks.config import SourceConfig
 from ingest.domain.webhooks.schemes import sign
-from ingest_tools.local.datadir import TableSnapshot
+from ingest_tools.local.datadir import (
+    DataDir,
+    DataDirError,
+    ServeState,
+    TableSnapshot,
+    running_serve,
+)
 from ingest_tools.local.emulator import DEFAULT_PORT
 
 from scripts.harness import INGEST, LOOPBACK, aws_env, http, start
@@ -195,3 +201,16 @@ def test_a_snapshot_keeps_every_attribute_type_exactly(tmp_path: Path) -> None:
         assert snapshot.restore(store.client, "snap") == 1
         [restored] = store.client.scan(TableName="snap")["Items"]
     assert {name: restored[name] for name in item} == item
+
+
+def test_the_table_commands_find_only_a_serve_that_runs(tmp_path: Path) -> None:
+    state = ServeState("http://127.0.0.1:3000", "http://127.0.0.1:8000", "events", 1)
+    claimed = DataDir(tmp_path).claim()
+    claimed.publish(state)
+    assert running_serve(tmp_path) == state
+    with pytest.raises(DataDirError, match="another ingest serve uses the data directory"):
+        DataDir(tmp_path).claim()
+    left = (tmp_path / "serve.json").read_text()
+    claimed.release()
+    (tmp_path / "serve.json").write_text(left)  # as a killed serve leaves it, its lock gone
+    assert running_serve(tmp_path) is None
