@@ -246,3 +246,19 @@ def test_debug_shows_the_traceback_that_is_otherwise_one_line() -> None:
         assert debugging.code == 1
         assert "Traceback (most recent call last)" in debugging.err
         assert "cannot read table" in debugging.err
+
+
+def test_the_environment_alone_names_a_local_table(api: Server) -> None:
+    """AWS_ENDPOINT_URL_DYNAMODB and INGEST_TABLE, without credentials or a region: a loopback
+    endpoint is the emulator, which takes the placeholder ones."""
+    assert api.post_json("/events", {"type": "from.the.environment"}).status == 202
+    ran = ingest(
+        "events",
+        "list",
+        "--limit",
+        "1",
+        env={"AWS_ENDPOINT_URL_DYNAMODB": api.endpoint, "INGEST_TABLE": api.table},
+        unset=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"),
+    )
+    assert ran.code == 0, ran
+    assert json.loads(ran.out)["type"] == "from.the.environment"

@@ -171,6 +171,18 @@ def iterate(
             yield record
 
 
+def selected(store: EventStore, args: argparse.Namespace, **more: Any) -> Iterator[Record]:
+    """:func:`iterate` with the filter options (--source, --type, --since, --until) of ``args``;
+    ``more`` adds or overrides arguments."""
+    given: dict[str, Any] = {
+        "source": args.source,
+        "event_type": args.event_type,
+        "since_ms": args.since,
+        "until_ms": args.until,
+    }
+    return iterate(store, **{**given, **more})
+
+
 def _event_id(text: str) -> str:
     from ingest import ids
 
@@ -227,12 +239,9 @@ def run_list(args: argparse.Namespace) -> int:
     from itertools import islice
 
     cursor = _event_id(args.cursor) if args.cursor else None
-    records = iterate(
+    records = selected(
         open_store(args),
-        source=args.source,
-        event_type=args.event_type,
-        since_ms=args.since,
-        until_ms=args.until,
+        args,
         after=cursor if args.oldest_first else None,
         before=None if args.oldest_first else cursor,
         newest_first=not args.oldest_first,
@@ -270,15 +279,7 @@ def run_tail(args: argparse.Namespace) -> int:
     if args.lines < 0 or args.interval <= 0:
         raise CliError("--lines must be 0 or more and --interval positive", 2)
     store = open_store(args)
-    newest = iterate(
-        store,
-        source=args.source,
-        event_type=args.event_type,
-        since_ms=args.since,
-        until_ms=args.until,
-        newest_first=True,
-    )
-    latest = list(islice(newest, args.lines))
+    latest = list(islice(selected(store, args, newest_first=True), args.lines))
     printed: dict[str, float] = {}
     for record in reversed(latest):
         print(pretty.line(record), flush=True)
@@ -311,14 +312,7 @@ def follow(
         if not args.source and time.monotonic() - listed_at >= SOURCES_EVERY:
             sources, listed_at = store.sources(), time.monotonic()
         look = int(time.time() * 1000)
-        for record in iterate(
-            store,
-            source=args.source,
-            event_type=args.event_type,
-            since_ms=lower,
-            until_ms=args.until,
-            known_sources=sources,
-        ):
+        for record in selected(store, args, since_ms=lower, known_sources=sources):
             event_id = str(record["event_id"])
             if event_id not in printed:
                 print(pretty.line(record), flush=True)
@@ -370,14 +364,7 @@ def run_export(args: argparse.Namespace) -> int:
     progress = Progress("exported")
     skipped = 0
     with _opened(out_path if not to_stdout else None, append=args.resume) as out:
-        for record in iterate(
-            store,
-            source=args.source,
-            event_type=args.event_type,
-            since_ms=args.since,
-            until_ms=args.until,
-            after=after,
-        ):
+        for record in selected(store, args, after=after):
             try:
                 line = render(record) + "\n"
             except Exception as exc:  # one odd record never aborts an export: report it, go on

@@ -313,19 +313,9 @@ def _by_id(args: argparse.Namespace) -> list[Record]:
 
 
 def _from_table(args: argparse.Namespace) -> Iterator[Stored | Unreadable]:
-    from ingest_tools.cli.events import iterate
+    from ingest_tools.cli.events import selected
 
-    records = (
-        args.by_id
-        if args.by_id is not None
-        else iterate(
-            open_store(args),
-            source=args.source,
-            event_type=args.event_type,
-            since_ms=args.since,
-            until_ms=args.until,
-        )
-    )
+    records = args.by_id if args.by_id is not None else selected(open_store(args), args)
     for record in records:
         try:
             yield from_record(record)
