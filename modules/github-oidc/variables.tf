@@ -10,12 +10,13 @@ variable "github" {
 
   # Exact names only: a wildcard would widen the trust.
   validation {
-    condition = alltrue(concat(
-      [can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", var.github.owner)), can(regex("^[A-Za-z0-9_.-]{1,100}$", var.github.repository))],
-      [for b in var.github.plan_branches : can(regex("^[A-Za-z0-9._/-]+$", b))],
-      [var.github.oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.github.oidc_provider_arn))],
-    ))
-    error_message = "github.owner must be a GitHub user or organisation name, github.repository a repository name (no owner), github.plan_branches exact branch names (no wildcards), github.oidc_provider_arn the ARN of the token.actions.githubusercontent.com provider or null."
+    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", var.github.owner)) && can(regex("^[A-Za-z0-9_.-]{1,100}$", var.github.repository)) && alltrue([for b in var.github.plan_branches : can(regex("^[A-Za-z0-9._/-]+$", b))])
+    error_message = "github.owner must be a GitHub user or organisation name, github.repository a repository name (no owner) and github.plan_branches exact branch names (no wildcards)."
+  }
+
+  validation {
+    condition     = var.github.oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.github.oidc_provider_arn))
+    error_message = "github.oidc_provider_arn must be the ARN of GitHub's provider (oidc-provider/token.actions.githubusercontent.com), or null to create it."
   }
 }
 

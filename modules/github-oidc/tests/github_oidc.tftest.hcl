@@ -100,8 +100,11 @@ run "trust_is_exact" {
 # Escalations that must never come back. Resource patterns are IAM globs: '*' matches anything
 # (including '/'), '?' one character; they are turned into regular expressions to be matched.
 # ---------------------------------------------------------------------------------------------------
-run "no_apply_role_reaches_a_deploy_role" {
+# One run: every assertion below reads the same applied module.
+run "no_apply_role_can_escalate" {
   command = apply
+
+  # No apply role reaches a deploy role.
 
   # Finding: ingest-dev-github-apply matched role/ingest-dev-* (FunctionRoles: UpdateAssumeRolePolicy,
   # UpdateRole, DeleteRole; PassRole): a dev apply could make its own role trust another account.
@@ -158,11 +161,8 @@ run "no_apply_role_reaches_a_deploy_role" {
     condition     = alltrue([for r in values(aws_iam_role.this) : r.path == "/"]) && output.managed_role_paths["dev"] == "/ingest-dev/" && output.managed_role_paths["prod"] == "/ingest-prod/"
     error_message = "Deploy roles sit at the root path, outside every environment's managed path /PROJECT-ENV/."
   }
-}
 
-run "roles_an_apply_creates_are_bounded" {
-  command = apply
-
+  # The roles an apply creates are bounded.
   assert {
     condition = alltrue(flatten([
       for e in ["dev", "prod"] : [
@@ -231,13 +231,9 @@ run "roles_an_apply_creates_are_bounded" {
     ]))
     error_message = "Every boundary grant but X-Ray requires credentials Lambda issued to one of the environment's functions."
   }
-}
 
-# Issue 12: the pipe's role is the bootstrap's. An apply may pass it to Pipes, never change it; the
-# pipe, bus, rules and queues it manages are its environment's, and no deploy role reads a queue.
-run "the_pipe_role_is_the_bootstraps" {
-  command = apply
-
+  # Issue 12: the pipe's role is the bootstrap's. An apply may pass it to Pipes, never change it; the
+  # pipe, bus, rules and queues it manages are its environment's, and no deploy role reads a queue.
   assert {
     condition     = toset(keys(module.pipe_role)) == toset(["dev", "prod"]) && output.managed_role_paths["dev"] == "/ingest-dev/"
     error_message = "The bootstrap creates one pipe role per environment."
@@ -294,10 +290,8 @@ run "the_pipe_role_is_the_bootstraps" {
     condition     = alltrue([for e in ["dev", "prod"] : aws_iam_role_policy_attachment.consumers[e].role == aws_iam_role.this[e].name && aws_iam_policy.this["${e}-consumers"].name == "ingest-${e}-github-consumers" && aws_iam_policy.this[e].name == "ingest-${e}-boundary"])
     error_message = "Each apply role carries its environment's consumers policy; the boundaries keep their names."
   }
-}
 
-run "tag_scoped_statements_cannot_claim_other_resources" {
-  command = apply
+  # Tag-scoped statements cannot claim other resources.
 
   # Finding: kms:TagResource on * conditioned only on the request tag let the dev role retag any key
   # (prod's too) to Environment=dev and then manage it.
@@ -351,10 +345,8 @@ run "tag_scoped_statements_cannot_claim_other_resources" {
     ]))
     error_message = "Retagging never touches the Environment key."
   }
-}
 
-run "event_data_and_service_configuration_are_denied" {
-  command = apply
+  # Event data and the service's configuration are denied.
 
   # The claim-check buckets (modules/event-store): payloads are read by people, never by a deploy;
   # an apply manages its own environment's bucket by name and may empty it, never read it; the
@@ -430,6 +422,8 @@ run "event_data_and_service_configuration_are_denied" {
   }
 }
 
+# The inputs each run rejects are one per variable, so every expected failure is that input's own
+# (the state's checks need a valid scope: they name its prefixes).
 # Finding: ingest-dev-* also matched an environment named dev-eu. '-' is the delimiter after the
 # environment: neither the project nor an environment may contain it.
 run "rejects_names_that_extend_another_prefix" {
@@ -444,25 +438,51 @@ run "rejects_names_that_extend_another_prefix" {
 
 # github, terraform and tfstate would put a deploy role or the state under an environment's prefix;
 # the deploy roles are keyed "plan" and by environment: an environment named plan would take the
-# plan role's place.
-run "rejects_reserved_environment_names" {
+# plan role's place. A wildcard branch would widen the plan role's trust.
+run "rejects_reserved_environments_and_a_wildcard_branch" {
   command = plan
 
   variables {
-    scope = { project = "ingest", environments = ["dev", "terraform", "plan"] }
+    scope  = { project = "ingest", environments = ["dev", "terraform", "plan"] }
+    github = { owner = "example-org", repository = "ingest", plan_branches = ["release/*"] }
   }
 
-  expect_failures = [var.scope]
+  expect_failures = [var.scope, var.github]
 }
 
-run "rejects_a_lock_table_inside_an_environment" {
+# A lock table named like an environment's resources could be deleted by its apply role; a
+# provider other than GitHub's must never be trusted.
+run "rejects_a_lock_table_inside_an_environment_and_a_foreign_provider" {
   command = plan
 
   variables {
-    state = { bucket_arn = "arn:aws:s3:::ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-locks" }
+    state  = { bucket_arn = "arn:aws:s3:::ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-dev-locks" }
+    github = { owner = "example-org", repository = "ingest", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" }
   }
 
-  expect_failures = [var.state]
+  expect_failures = [var.state, var.github]
+}
+
+run "rejects_a_wildcard_owner_and_a_malformed_state_bucket" {
+  command = plan
+
+  variables {
+    github = { owner = "*", repository = "ingest" }
+    state  = { bucket_arn = "ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
+  }
+
+  expect_failures = [var.github, var.state]
+}
+
+run "rejects_a_wildcard_repository_and_no_environment" {
+  command = plan
+
+  variables {
+    github = { owner = "example-org", repository = "ingest*" }
+    scope  = { project = "ingest", environments = [] }
+  }
+
+  expect_failures = [var.github, var.scope]
 }
 
 run "reuse_existing_provider" {
@@ -477,36 +497,4 @@ run "reuse_existing_provider" {
     condition     = length(aws_iam_openid_connect_provider.github) == 0 && output.oidc_provider_arn == var.github.oidc_provider_arn
     error_message = "An existing provider is reused."
   }
-}
-
-run "rejects_a_wildcard_branch" {
-  command = plan
-
-  variables {
-    github = { owner = "example-org", repository = "ingest", plan_branches = ["release/*"] }
-  }
-
-  expect_failures = [var.github]
-}
-
-run "rejects_a_wildcard_owner_and_no_environment" {
-  command = plan
-
-  variables {
-    github = { owner = "*", repository = "ingest" }
-    scope  = { project = "ingest", environments = [] }
-  }
-
-  expect_failures = [var.github, var.scope]
-}
-
-run "rejects_a_wildcard_repository_a_foreign_provider_and_a_malformed_state_bucket" {
-  command = plan
-
-  variables {
-    github = { owner = "example-org", repository = "ingest*", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" }
-    state  = { bucket_arn = "ingest-tfstate-test", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
-  }
-
-  expect_failures = [var.github, var.state]
 }

@@ -9,20 +9,20 @@ provider "aws" {
   skip_requesting_account_id  = true
 }
 
-variables {
-  github = { owner = "example-org", repository = "ingest" }
-  scope  = { project = "ingest" }
-  state  = { bucket_arn = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
-}
-
-# The caller is a person or pipeline of the account (the partition and the account come from its ARN).
-override_data {
-  target = data.aws_caller_identity.current
-  values = { arn = "arn:aws:iam::123456789012:user/bootstrap" }
-}
-
 run "rendered_deploy_policies" {
   command = plan
+
+  variables {
+    github = { owner = "example-org", repository = "ingest" }
+    scope  = { project = "ingest" }
+    state  = { bucket_arn = "arn:aws:s3:::ingest-tfstate-123456789012-eu-west-1", lock_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-terraform-locks" }
+  }
+
+  # The caller is a person or pipeline of the account (the partition and the account come from its ARN).
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { arn = "arn:aws:iam::123456789012:user/bootstrap" }
+  }
 
   # IAM counts a role's inline policies together (10,240 characters, whitespace excluded) and a
   # managed policy alone (6,144).
