@@ -228,6 +228,17 @@ def test_replay_and_export_report_bad_files(files: dict[str, str], api: Server) 
     one_line(run("events", "export", "--resume", "--out", "-", *table), 2, "--resume")
     missing_dir = str(Path(files["folder"]) / "no" / "such" / "dir.jsonl")
     one_line(run("events", "export", "--out", missing_dir, *table), 2, missing_dir)
+    one_line(run("events", "export", "--out", files["folder"], *table), 2, "is a folder")
+
+
+def test_forward_reports_a_checkpoint_it_cannot_use(files: dict[str, str], api: Server) -> None:
+    table = ("--endpoint-url", api.endpoint, "--table", api.table, "--to", "http://127.0.0.1:9/")
+    for checkpoint, words in (
+        (files["not_export"], "not JSON"),
+        (files["unknown_key"], "is not a checkpoint"),
+        (files["folder"], "cannot read the checkpoint"),
+    ):
+        one_line(run("forward", *table, "--checkpoint", checkpoint, "--mode", "listing"), 2, *words)
 
 
 def test_events_commands_report_unknown_and_malformed_ids(api: Server) -> None:

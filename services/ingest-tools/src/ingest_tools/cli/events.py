@@ -352,6 +352,8 @@ def run_export(args: argparse.Namespace) -> int:
     out_path = Path(args.out)
     if to_stdout and args.resume:
         raise CliError("--resume needs a file to continue, not --out -", 2)
+    if not to_stdout and out_path.is_dir():
+        raise CliError(f"{out_path} is a folder: give --out a file name", 2)
     store = open_store(args)
     try:
         after = _last_event_id(out_path) if args.resume else None

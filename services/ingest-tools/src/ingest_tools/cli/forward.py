@@ -50,6 +50,7 @@ from ingest.ids import time_bound
 from ingest.models import CLOUDEVENT_ATTRIBUTES
 
 from ingest_tools.cli.common import (
+    CliError,
     add_command,
     add_table_options,
     http_url,
@@ -156,10 +157,17 @@ class Checkpoint:
             checkpoint = cls(path, mode, start)
             checkpoint.save()
             return checkpoint
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read the checkpoint {path}: {_reason(exc)}", 2) from None
+        if not isinstance(state, dict) or not isinstance(state.get("start"), str):
+            raise CliError(
+                f"{path} is not a checkpoint of ingest forward: give another --checkpoint", 2
+            )
         if state.get("mode") != mode:
-            raise SystemExit(
+            raise CliError(
                 f"{path} was written in {state.get('mode')!r} mode, not {mode!r}: "
-                f"pass --mode {state.get('mode')} or another --checkpoint"
+                f"pass --mode {state.get('mode')} or another --checkpoint",
+                2,
             )
         return cls(
             path,
@@ -186,6 +194,12 @@ class Checkpoint:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return "not JSON"
 
 
 # --------------------------------------------------------------------------------------------
