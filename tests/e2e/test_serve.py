@@ -21,10 +21,12 @@ from ingest_tools.local.datadir import (
     ServeState,
     TableSnapshot,
     running_serve,
+    scanned,
+    wire_form,
 )
-from ingest_tools.local.emulator import DEFAULT_PORT
+from ingest_tools.local.emulator import DEFAULT_PORT, EmbeddedDynamoDB
 
-from scripts.harness import INGEST, LOOPBACK, aws_env, http, start
+from scripts.harness import INGEST, LOOPBACK, REGION, aws_env, http, start
 from tests.support import (
     Ran,
     Server,
@@ -183,7 +185,8 @@ def test_a_changed_sources_file_takes_effect_without_a_restart(tmp_path: Path) -
         assert deliver(server, "first", "first-secret") == 202
 
 
-def test_a_snapshot_keeps_every_attribute_type_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read", ["through the API", "from the emulator's memory"])
+def test_a_snapshot_keeps_every_attribute_type_exactly(tmp_path: Path, read: str) -> None:
     item: dict[str, Any] = {
         "pk": {"S": "k"},
         "body": {"B": bytes(range(256))},
@@ -196,7 +199,10 @@ def test_a_snapshot_keeps_every_attribute_type_exactly(tmp_path: Path) -> None:
     snapshot = TableSnapshot(tmp_path / "t.jsonl")
     with mocked_table("snap") as store:
         store.client.put_item(TableName="snap", Item=item)
-        assert snapshot.save(store.client, "snap") == 1
+        held = EmbeddedDynamoDB().items("snap", REGION)
+        assert held is not None
+        items = scanned(store.client, "snap") if read == "through the API" else map(wire_form, held)
+        assert snapshot.save("snap", items) == 1
     with mocked_table("snap") as store:
         assert snapshot.restore(store.client, "snap") == 1
         [restored] = store.client.scan(TableName="snap")["Items"]

@@ -305,7 +305,7 @@ class Session:
         them there while they change."""
         from ingest.adapters.dynamodb import EventStore
 
-        from ingest_tools.local.datadir import Keeper
+        from ingest_tools.local.datadir import Keeper, scanned, wire_form
 
         assert self.data is not None
         table, bucket = self.args.table, store.payload_bucket
@@ -321,7 +321,10 @@ class Session:
         def save() -> int:
             if objects is not None:
                 objects.save(s3, bucket)
-            return snapshot.save(client, table)
+            assert self.emulator is not None
+            held = self.emulator.items(table, client.meta.region_name)
+            items = scanned(client, table) if held is None else map(wire_form, held)
+            return snapshot.save(table, items)
 
         self.kept = Keeper(save, _say).start()
 

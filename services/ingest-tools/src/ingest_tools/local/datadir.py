@@ -22,7 +22,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -153,20 +153,29 @@ def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The table, kept as JSON Lines of DynamoDB-typed items (binary values in base64)
+# The table, kept as JSON Lines of items in DynamoDB's wire form (binary values in base64)
+
+
+def _base64(value: bytes | str) -> str:
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
 
 
 def _encode(value: dict[str, Any]) -> dict[str, Any]:
     (kind, inner), *_ = value.items()
     if kind == "B":
-        return {"B": base64.b64encode(inner).decode("ascii")}
+        return {"B": _base64(inner)}
     if kind == "BS":
-        return {"BS": [base64.b64encode(item).decode("ascii") for item in inner]}
+        return {"BS": [_base64(item) for item in inner]}
     if kind == "M":
         return {"M": {name: _encode(item) for name, item in inner.items()}}
     if kind == "L":
         return {"L": [_encode(item) for item in inner]}
     return {kind: inner}
+
+
+def wire_form(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as boto3's client returns it, in DynamoDB's wire form (binary values in base64)."""
+    return {name: _encode(dict(value)) for name, value in item.items()}
 
 
 def _decode(value: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +191,14 @@ def _decode(value: dict[str, Any]) -> dict[str, Any]:
     return {kind: inner}
 
 
+def scanned(client: DynamoDBClient, table: str) -> Iterator[dict[str, Any]]:
+    """Every item of ``table``, read through the API, in DynamoDB's wire form."""
+    pages = client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    for page in pages:
+        for item in page.get("Items", []):
+            yield wire_form(item)
+
+
 class TableSnapshot:
     """One table's items in a file: :meth:`save` replaces it whole, :meth:`restore` loads it."""
 
@@ -189,15 +206,12 @@ class TableSnapshot:
         self.path = path
         self._lock = threading.Lock()
 
-    def save(self, client: DynamoDBClient, table: str) -> int:
-        """Every item of ``table`` into the file (atomically); how many."""
+    def save(self, table: str, items: Iterable[dict[str, Any]]) -> int:
+        """``items`` (in DynamoDB's wire form: see :func:`scanned`) into the file, replacing it
+        atomically; how many."""
         with self._lock:
             lines = [json.dumps({"format": _SNAPSHOT_FORMAT, "table": table})]
-            pages = client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
-            for page in pages:
-                for item in page.get("Items", []):
-                    encoded = {name: _encode(dict(value)) for name, value in item.items()}
-                    lines.append(json.dumps(encoded, separators=(",", ":")))
+            lines += [json.dumps(item, separators=(",", ":")) for item in items]
             write_atomically(self.path, "\n".join(lines) + "\n", 0o600)
             return len(lines) - 1
 

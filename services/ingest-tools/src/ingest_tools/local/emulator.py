@@ -123,9 +123,41 @@ class EmbeddedDynamoDB:
         self._thread.start()
         return self
 
+    def items(self, table: str, region: str) -> list[dict[str, Any]] | None:
+        """Every item of ``table`` as boto3's client returns items, read from the emulator's
+        memory: a scan through its API takes seconds per thousand items, this milliseconds.
+        ``None`` when moto's internals are not what this expects."""
+        try:
+            from moto.core.models import DEFAULT_ACCOUNT_ID
+            from moto.dynamodb.models import dynamodb_backends
+
+            stored = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables[table]
+            for _attempt in range(10):  # the server's threads may add an item meanwhile
+                try:
+                    return [
+                        {name: _plain(value) for name, value in item.attrs.items()}
+                        for item in stored.all_items()
+                    ]
+                except RuntimeError:  # "dictionary changed size during iteration"
+                    continue
+        except (ImportError, KeyError, AttributeError, TypeError):
+            return None
+        return None
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(10)
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A moto ``DynamoType`` as ``{type: value}``, as boto3's client returns attribute values
+    (binary values as bytes, or as the base64 text moto may keep)."""
+    inner = value.value
+    if isinstance(inner, dict):
+        inner = {name: _plain(member) for name, member in inner.items()}
+    elif value.type == "L":
+        inner = [_plain(member) for member in inner]
+    return {value.type: inner}
