@@ -8,6 +8,8 @@
   table commands read it when no endpoint is given (see :func:`running_serve`);
 - ``tables/<table>.jsonl``: the embedded emulator's table, saved while it changes and on the
   way out, restored on the next start (moto keeps its state in memory only);
+- ``buckets/<bucket>/``: the payload bucket's objects (docs/decisions/0034), kept likewise;
+- ``forward-<table>.json``: ``serve --forward-to``'s checkpoint, with ``--endpoint-url``;
 - ``dev-sources.json`` and ``keys/``: the sources ``--dev-sources`` generated, kept so that their
   secrets stay the same from one run to the next.
 
