@@ -91,6 +91,7 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
             1,
             "events.jsonl: line 1 is not what ingest serve writes",
         ),
+        (("--host", "host.invalid"), {}, 1, "cannot listen on host.invalid:"),
         (("--table", "ab"), {}, 2, "is not a table name"),
         ((), {"INGEST_TABLE": "ab"}, 1, "$INGEST_TABLE: 'ab' is not a table name"),
         (("--port", "70000"), {}, 2, "--port: 70000 is not a port number"),

@@ -486,7 +486,7 @@ class Session:
 
 def _reason(exc: OSError) -> str:
     """An OS error's reason alone (socket.create_server adds the address to strerror)."""
-    return os.strerror(exc.errno) if exc.errno else str(exc)
+    return (exc.strerror or str(exc)).split(" (while attempting", 1)[0]
 
 
 def _s3_client(endpoint: str) -> Any:
