@@ -24,6 +24,7 @@ from ingest_tools.local.datadir import (
     scanned,
     wire_form,
 )
+from ingest_tools.local.dev_sources import providers
 from ingest_tools.local.emulator import DEFAULT_PORT, EmbeddedDynamoDB
 
 from scripts.harness import INGEST, LOOPBACK, REGION, aws_env, http, start
@@ -221,3 +222,17 @@ def test_the_table_commands_find_only_a_serve_that_runs(tmp_path: Path) -> None:
     claimed.release()
     (tmp_path / "serve.json").write_text(left)  # as a killed serve leaves it, its lock gone
     assert running_serve(tmp_path) is None
+
+
+def test_dev_sources_verify_a_sample_of_every_provider(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    samples = ingest("trigger", "--list").out.split()
+    with serving("--data-dir", str(data), "--dev-sources"):
+        for provider in providers():
+            sample = next(name for name in samples if name.startswith(f"{provider}."))
+            key = data / "keys" / f"{provider}.pem"
+            signing = ["--private-key", str(key)] if key.exists() else []
+            sources = str(data / "dev-sources.json")
+            env = {"INGEST_DATA_DIR": str(data)}  # the URL: the running serve's
+            sent = ingest("trigger", sample, "--sources", sources, *signing, env=env)
+            assert sent.code == 0, (sample, sent)
