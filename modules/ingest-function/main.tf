@@ -3,12 +3,13 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  log_group_name = "/aws/lambda/${var.name}"
+  log_group_name = "/aws/lambda/${var.function.name}"
 
   # Built from names (not read from the resources) so the policy is known at plan time.
   arn_tail      = "${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
-  function_arn  = "arn:${data.aws_partition.current.partition}:lambda:${local.arn_tail}:function:${var.name}"
+  function_arn  = "arn:${data.aws_partition.current.partition}:lambda:${local.arn_tail}:function:${var.function.name}"
   log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${local.arn_tail}:log-group:${local.log_group_name}"
+  table_arn     = "arn:${data.aws_partition.current.partition}:dynamodb:${local.arn_tail}:table/${var.table.name}"
 
   environment = merge(
     {
@@ -16,11 +17,11 @@ locals {
       SOURCES                      = var.sources.document
       RETENTION_DAYS               = tostring(var.retention_days)
       POWERTOOLS_SERVICE_NAME      = "ingest"
-      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+      POWERTOOLS_METRICS_NAMESPACE = var.function.metrics_namespace
       POWERTOOLS_LOG_LEVEL         = var.logs.level
       LISTING_SHARDS               = tostring(var.table.listing_shards)
     },
-    var.runtime.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
+    var.function.tracing_enabled ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
     var.logs.debug_sample_rate > 0 ? { POWERTOOLS_LOGGER_SAMPLE_RATE = tostring(var.logs.debug_sample_rate) } : {},
     var.payloads == null ? {} : { PAYLOAD_BUCKET = var.payloads.name },
   )
@@ -30,8 +31,22 @@ locals {
   # customer key encrypts it, only as S3 uses it for those puts. Lambda does not mark the requests
   # S3 makes to KMS with the function's ARN. docs/decisions/0034.
   payload_statements = var.payloads == null ? [] : concat(
-    [{ sid = "PayloadObjects", actions = ["s3:PutObject"], resources = ["${var.payloads.arn}/payloads/*"], condition = { test = "ArnLike", variable = "lambda:SourceFunctionArn", values = [local.function_arn, "${local.function_arn}:*"] } }],
+    [{ sid = "PayloadObjects", actions = ["s3:PutObject"], resources = ["${var.payloads.arn}/payloads/*"], condition = local.from_this_function }],
     var.payloads.kms_key_arn == null ? [] : [{ sid = "PayloadKey", actions = ["kms:GenerateDataKey"], resources = [var.payloads.kms_key_arn], condition = { test = "StringEquals", variable = "kms:ViaService", values = ["s3.${data.aws_region.current.name}.amazonaws.com"] } }],
+  )
+
+  # The execution role's grants, in order, each with its input. The function only writes events
+  # (PutItem, BatchWriteItem): reading them is for people, with their own credentials. Every grant
+  # but X-Ray and the payload key also requires the request to come from this function
+  # (lambda:SourceFunctionArn, injected by Lambda): the role's credentials are useless elsewhere.
+  from_this_function = { test = "ArnLike", variable = "lambda:SourceFunctionArn", values = [local.function_arn, "${local.function_arn}:*"] }
+  statements = concat(
+    [{ sid = "WriteEvents", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources = [local.table_arn], condition = local.from_this_function }],
+    [{ sid = "OwnLogGroup", actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["${local.log_group_arn}:*"], condition = local.from_this_function }],
+    [for arns in [var.sources.secret_arns] : { sid = "WebhookSecrets", actions = ["secretsmanager:GetSecretValue"], resources = arns, condition = local.from_this_function } if length(arns) > 0],
+    [for arn in compact([var.sources.parameter_arn]) : { sid = "SourcesParameter", actions = ["ssm:GetParameter"], resources = [arn], condition = local.from_this_function }],
+    local.payload_statements,
+    var.function.tracing_enabled ? [{ sid = "Tracing", actions = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources = ["*"], condition = null }] : [],
   )
 
   # Lambda filters what reaches CloudWatch; the service logs at logs.level (and DEBUG for sampled
@@ -51,92 +66,30 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-# Least privilege on exact ARNs: no wildcard resource except X-Ray, whose actions have none. The
-# function only writes events (PutItem, BatchWriteItem): reading them is for people, with their own
-# credentials. Every grant but X-Ray also requires the request to come from this function
-# (lambda:SourceFunctionArn, injected by Lambda): the role's credentials are useless elsewhere.
+# Least privilege on exact ARNs (local.statements): no wildcard resource except X-Ray, whose actions
+# have none.
 data "aws_iam_policy_document" "function" {
-  statement {
-    sid       = "WriteEvents"
-    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
-    resources = [var.table.arn]
-
-    condition {
-      test     = "ArnLike"
-      variable = "lambda:SourceFunctionArn"
-      values   = [local.function_arn, "${local.function_arn}:*"]
-    }
-  }
-
-  statement {
-    sid       = "OwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.log_group_arn}:*"]
-
-    condition {
-      test     = "ArnLike"
-      variable = "lambda:SourceFunctionArn"
-      values   = [local.function_arn, "${local.function_arn}:*"]
-    }
-  }
-
   dynamic "statement" {
-    for_each = length(var.sources.secret_arns) > 0 ? [1] : []
-    content {
-      sid       = "WebhookSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = var.sources.secret_arns
-
-      condition {
-        test     = "ArnLike"
-        variable = "lambda:SourceFunctionArn"
-        values   = [local.function_arn, "${local.function_arn}:*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.sources.parameter_arn == null ? [] : [1]
-    content {
-      sid       = "SourcesParameter"
-      actions   = ["ssm:GetParameter"]
-      resources = [var.sources.parameter_arn]
-
-      condition {
-        test     = "ArnLike"
-        variable = "lambda:SourceFunctionArn"
-        values   = [local.function_arn, "${local.function_arn}:*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.payload_statements
+    for_each = local.statements
     content {
       sid       = statement.value.sid
       actions   = statement.value.actions
       resources = statement.value.resources
 
-      condition {
-        test     = statement.value.condition.test
-        variable = statement.value.condition.variable
-        values   = statement.value.condition.values
+      dynamic "condition" {
+        for_each = statement.value.condition == null ? [] : [statement.value.condition]
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
       }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.runtime.tracing_enabled ? [1] : []
-    content {
-      sid       = "Tracing"
-      actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-      resources = ["*"]
     }
   }
 }
 
 resource "aws_iam_role" "this" {
-  name                 = "${var.name}-role"
+  name                 = "${var.function.name}-role"
   path                 = var.role.path
   assume_role_policy   = data.aws_iam_policy_document.assume.json
   permissions_boundary = var.role.permissions_boundary_arn
@@ -165,17 +118,17 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:Artifacts are built reproducibly in CI and deployed by Terraform; code signing would need a signing profile per account.
   #checkov:skip=CKV_AWS_115:Reserved concurrency is the reserved_concurrency input; new accounts cannot reserve any (the unreserved pool must stay >= 10).
   #checkov:skip=CKV_AWS_50:X-Ray is the tracing_enabled input (off by default: cost; Powertools tracing is disabled with it).
-  function_name                  = var.name
+  function_name                  = var.function.name
   description                    = "HTTP event ingestion (API Gateway HTTP API -> DynamoDB)"
   role                           = aws_iam_role.this.arn
   runtime                        = trimspace(file("${path.module}/lambda-runtime.txt")) # also read by scripts/package.py
   architectures                  = ["arm64"]
   handler                        = "ingest.handler.lambda_handler"
-  filename                       = var.artifact_path
-  source_code_hash               = filebase64sha256(var.artifact_path)
-  memory_size                    = var.runtime.memory_size
-  timeout                        = var.runtime.timeout
-  reserved_concurrent_executions = var.runtime.reserved_concurrency
+  filename                       = var.function.artifact_path
+  source_code_hash               = filebase64sha256(var.function.artifact_path)
+  memory_size                    = var.function.memory_size
+  timeout                        = var.function.timeout
+  reserved_concurrent_executions = var.function.reserved_concurrency
 
   environment {
     variables = local.environment
@@ -189,7 +142,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tracing_config {
-    mode = var.runtime.tracing_enabled ? "Active" : "PassThrough"
+    mode = var.function.tracing_enabled ? "Active" : "PassThrough"
   }
 
   tags = var.tags

@@ -1,39 +1,42 @@
-variable "name" {
-  description = "Function name; also names its role and log group."
-  type        = string
+variable "function" {
+  description = "The function: name, which also names its role and log group; artifact_path, the deployment zip written by `make package` (dist/ingest.zip); memory_size in MB (CPU is proportional; default 512); timeout in seconds, below the API Gateway integration timeout of 30 s (default 10); reserved_concurrency, reserved concurrent executions that cap cost and protect the table (default none); tracing_enabled, active X-Ray (default false: POWERTOOLS_TRACE_DISABLED=true and no X-Ray permission); metrics_namespace, the CloudWatch namespace of the service's EMF metrics (POWERTOOLS_METRICS_NAMESPACE, default Ingest)."
+  type = object({
+    name                 = string
+    artifact_path        = string
+    memory_size          = optional(number, 512)
+    timeout              = optional(number, 10)
+    reserved_concurrency = optional(number)
+    tracing_enabled      = optional(bool, false)
+    metrics_namespace    = optional(string, "Ingest")
+  })
+  nullable = false
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,56}$", var.name))
-    error_message = "name must be 1-56 characters of letters, digits, '-' or '_' (the role name adds a suffix)."
-  }
-}
-
-variable "artifact_path" {
-  description = "Path of the deployment zip written by `make package` (dist/ingest.zip)."
-  type        = string
-
-  validation {
-    condition     = endswith(var.artifact_path, ".zip")
-    error_message = "artifact_path must point at the .zip written by `make package`."
+    condition = alltrue([
+      can(regex("^[A-Za-z0-9_-]{1,56}$", var.function.name)),
+      endswith(var.function.artifact_path, ".zip"),
+      var.function.memory_size >= 128 && var.function.memory_size <= 10240,
+      var.function.timeout >= 1 && var.function.timeout <= 29,
+      try(var.function.reserved_concurrency >= 0, var.function.reserved_concurrency == null),
+      can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.function.metrics_namespace)) && !startswith(var.function.metrics_namespace, "AWS/"),
+    ])
+    error_message = "function: name must be 1-56 characters of letters, digits, '-' or '_' (the role name adds a suffix), artifact_path the .zip written by `make package`, memory_size between 128 and 10240 MB, timeout between 1 and 29 seconds, reserved_concurrency null or a number >= 0, and metrics_namespace 1-255 characters not starting with AWS/."
   }
 }
 
 variable "table" {
-  description = "The events table: name (EVENTS_TABLE) and arn, the only table the function may write to; listing_shards (LISTING_SHARDS, default 16, at most 64), the listing index partitions one source's events spread over (docs/storage-format.md)."
+  description = "The events table, the only one the function may write to (in this account and region): name (EVENTS_TABLE); listing_shards (LISTING_SHARDS, default 16, at most 64), the listing index partitions one source's events spread over (docs/storage-format.md)."
   type = object({
     name           = string
-    arn            = string
     listing_shards = optional(number, 16)
   })
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.table.arn))
-    error_message = "table.arn must be a DynamoDB table ARN."
-  }
-
-  validation {
-    condition     = var.table.listing_shards >= 1 && var.table.listing_shards <= 64 && floor(var.table.listing_shards) == var.table.listing_shards
-    error_message = "table.listing_shards must be a whole number from 1 to 64 (readers query 64 shards)."
+    condition = alltrue([
+      can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table.name)),
+      var.table.listing_shards >= 1 && var.table.listing_shards <= 64 && floor(var.table.listing_shards) == var.table.listing_shards,
+    ])
+    error_message = "table.name must be a DynamoDB table name (3-255 letters, digits, '_', '-' or '.'), and table.listing_shards a whole number from 1 to 64 (readers query 64 shards)."
   }
 }
 
@@ -47,22 +50,14 @@ variable "sources" {
   default  = {}
   nullable = false
 
-  validation {
-    condition     = startswith(var.sources.document, "ssm:") || can(jsondecode(var.sources.document).sources)
-    error_message = "sources.document must be a JSON document with a top-level \"sources\" object, or ssm:PARAMETER_NAME."
-  }
-
-  validation {
-    condition     = startswith(var.sources.document, "ssm:") || try(alltrue([for s in values(jsondecode(var.sources.document).sources) : length(try(s.secrets, [])) == 0]), false)
-    error_message = "sources.document must not carry inline \"secrets\": in AWS a source names its secret with secret_id (Secrets Manager), so no secret reaches the Lambda environment, the state or a plan."
-  }
-
+  # An ssm:NAME document is read at run time; a JSON one is checked here.
   validation {
     condition = alltrue(concat(
+      [startswith(var.sources.document, "ssm:") || try(alltrue([for s in values(jsondecode(var.sources.document).sources) : length(try(s.secrets, [])) == 0]), false)],
       [for arn in var.sources.secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", arn))],
       [var.sources.parameter_arn == null || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", var.sources.parameter_arn))],
     ))
-    error_message = "sources.secret_arns must hold Secrets Manager secret ARNs only (no wildcards), and sources.parameter_arn an SSM parameter ARN or null."
+    error_message = "sources.document must be ssm:PARAMETER_NAME or a JSON document with a top-level \"sources\" object and no inline \"secrets\" (in AWS a source names its secret with secret_id, Secrets Manager, so no secret reaches the Lambda environment, the state or a plan); sources.secret_arns must hold Secrets Manager secret ARNs only (no wildcards), and sources.parameter_arn an SSM parameter ARN or null."
   }
 }
 
@@ -96,38 +91,6 @@ variable "retention_days" {
   }
 }
 
-variable "runtime" {
-  description = "memory_size in MB (CPU is proportional; default 512); timeout in seconds, below the API Gateway integration timeout of 30 s (default 10); reserved_concurrency, reserved concurrent executions that cap cost and protect the table (default none); tracing_enabled, active X-Ray (default false: POWERTOOLS_TRACE_DISABLED=true and no X-Ray permission)."
-  type = object({
-    memory_size          = optional(number, 512)
-    timeout              = optional(number, 10)
-    reserved_concurrency = optional(number)
-    tracing_enabled      = optional(bool, false)
-  })
-  default  = {}
-  nullable = false
-
-  validation {
-    condition = alltrue([
-      var.runtime.memory_size >= 128 && var.runtime.memory_size <= 10240,
-      var.runtime.timeout >= 1 && var.runtime.timeout <= 29,
-      try(var.runtime.reserved_concurrency >= 0, var.runtime.reserved_concurrency == null),
-    ])
-    error_message = "runtime: memory_size must be between 128 and 10240 MB, timeout between 1 and 29 seconds, reserved_concurrency null or a number >= 0."
-  }
-}
-
-variable "metrics_namespace" {
-  description = "CloudWatch namespace of the service's EMF metrics (POWERTOOLS_METRICS_NAMESPACE)."
-  type        = string
-  default     = "Ingest"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be 1-255 characters and must not start with AWS/."
-  }
-}
-
 variable "logs" {
   description = "level, the service's log level (POWERTOOLS_LOG_LEVEL, default INFO); debug_sample_rate, the share of requests logged at DEBUG (POWERTOOLS_LOGGER_SAMPLE_RATE, default 0); system_level, Lambda's own platform records (default WARN: no platform.start or platform.report line per request); the function's CloudWatch log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption). Logs are JSON; Lambda's application log level is DEBUG when level is DEBUG or requests are sampled, else INFO, never above: each request's line carries its metrics."
   type = object({
@@ -154,12 +117,9 @@ variable "logs" {
 
 variable "role" {
   description = "The execution role: path (the bootstrap's apply roles create roles only under /PROJECT-ENV/; default /) and permissions_boundary_arn (the bootstrap's deploy roles may only create roles that carry it; null for none)."
-  type = object({
-    path                     = optional(string, "/")
-    permissions_boundary_arn = optional(string)
-  })
-  default  = {}
-  nullable = false
+  type        = object({ path = optional(string, "/"), permissions_boundary_arn = optional(string) })
+  default     = {}
+  nullable    = false
 
   validation {
     condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role.path)) && length(var.role.path) <= 512 && (var.role.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.role.permissions_boundary_arn)))

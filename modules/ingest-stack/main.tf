@@ -43,12 +43,10 @@ module "event_store" {
 module "ingest_function" {
   source = "../ingest-function"
 
-  name           = "${local.prefix}-ingest"
-  artifact_path  = var.artifact_path
-  table          = { name = module.event_store.table_name, arn = module.event_store.table_arn, listing_shards = var.events.listing_shards }
+  function       = merge(var.function, { name = "${local.prefix}-ingest", artifact_path = var.artifact_path })
+  table          = { name = module.event_store.table_name, listing_shards = var.events.listing_shards }
   retention_days = var.events.retention_days
   payloads       = module.event_store.payload_bucket
-  runtime        = var.function
   tags           = local.tags
 
   sources = {

@@ -15,9 +15,8 @@ mock_provider "aws" {
 }
 
 variables {
-  name          = "ingest-test-ingest"
-  artifact_path = "tests/fixtures/artifact.zip"
-  table         = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events" }
+  function = { name = "ingest-test-ingest", artifact_path = "tests/fixtures/artifact.zip" }
+  table    = { name = "ingest-test-events" }
 }
 
 run "function_matches_the_package" {
@@ -112,7 +111,7 @@ run "least_privilege" {
   }
 
   assert {
-    condition     = toset(data.aws_iam_policy_document.function.statement[0].resources) == toset([var.table.arn])
+    condition     = toset(data.aws_iam_policy_document.function.statement[0].resources) == toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events"])
     error_message = "DynamoDB access is on the table ARN only (not its indexes, not *)."
   }
 
@@ -136,7 +135,7 @@ run "secrets_parameter_and_tracing" {
       parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest/test/sources"
       secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf"]
     }
-    runtime  = { tracing_enabled = true }
+    function = { name = "ingest-test-ingest", artifact_path = "tests/fixtures/artifact.zip", tracing_enabled = true }
     role     = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
     payloads = { name = "ingest-test-payloads", arn = "arn:aws:s3:::ingest-test-payloads", kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
   }
@@ -179,35 +178,11 @@ run "secrets_parameter_and_tracing" {
   }
 }
 
-run "rejects_wildcard_secrets" {
-  command = plan
-
-  variables {
-    sources = { secret_arns = ["*"] }
-  }
-
-  expect_failures = [var.sources]
-}
-
-run "rejects_bad_inputs" {
-  command = plan
-
-  variables {
-    artifact_path = "dist/ingest.tar.gz"
-    sources       = { document = "not json" }
-    runtime       = { timeout = 60 }
-    logs          = { retention_days = 10 }
-    payloads      = { name = "ingest-test-payloads", arn = "arn:aws:s3:::ingest-test-*" }
-  }
-
-  expect_failures = [var.artifact_path, var.sources, var.runtime, var.logs, var.payloads]
-}
-
 run "sampled_debug_and_more_shards" {
   command = plan
 
   variables {
-    table = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events", listing_shards = 32 }
+    table = { name = "ingest-test-events", listing_shards = 32 }
     logs  = { level = "INFO", debug_sample_rate = 0.01, system_level = "INFO" }
   }
 
@@ -222,53 +197,6 @@ run "sampled_debug_and_more_shards" {
   }
 }
 
-run "rejects_too_many_shards_and_a_sample_rate_over_one" {
-  command = plan
-
-  variables {
-    table = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events", listing_shards = 65 }
-    logs  = { debug_sample_rate = 2 }
-  }
-
-  expect_failures = [var.table, var.logs]
-}
-
-# One bad value per input at a time: each of these is rejected on its own.
-run "rejects_too_little_memory_and_an_unknown_log_level" {
-  command = plan
-
-  variables {
-    runtime = { memory_size = 64 }
-    logs    = { level = "TRACE" }
-  }
-
-  expect_failures = [var.runtime, var.logs]
-}
-
-run "rejects_a_negative_reservation_a_log_key_alias_and_a_parameter_name" {
-  command = plan
-
-  variables {
-    runtime = { reserved_concurrency = -1 }
-    logs    = { kms_key_arn = "alias/aws/logs" }
-    sources = { document = "ssm:/ingest-test/sources", parameter_arn = "/ingest-test/sources" }
-  }
-
-  expect_failures = [var.runtime, var.logs, var.sources]
-}
-
-# Finding: inline "secrets" in the sources document would sit in the Lambda environment, the state and
-# the plan comment of every pull request.
-run "rejects_inline_secrets" {
-  command = plan
-
-  variables {
-    sources = { document = "{\"sources\":{\"devices\":{\"scheme\":\"hmac-sha256\",\"secrets\":[\"s3cr3t\"]}}}" }
-  }
-
-  expect_failures = [var.sources]
-}
-
 run "accepts_secret_ids" {
   command = plan
 
@@ -277,32 +205,58 @@ run "accepts_secret_ids" {
   }
 }
 
-run "rejects_a_bad_role_path" {
+# Each run breaks several inputs, each by one rule, so that every rule is seen failing on its own.
+# Finding: inline "secrets" in the sources document would sit in the Lambda environment, the state
+# and the plan comment of every pull request.
+run "rejects_a_tarball_bad_json_an_odd_retention_and_a_wildcard_bucket" {
   command = plan
 
   variables {
-    role = { path = "ingest-test" }
+    function = { name = "ingest-test-ingest", artifact_path = "dist/ingest.tar.gz" }
+    sources  = { document = "not json" }
+    logs     = { retention_days = 10 }
+    payloads = { name = "ingest-test-payloads", arn = "arn:aws:s3:::ingest-test-*" }
   }
 
-  expect_failures = [var.role]
+  expect_failures = [var.function, var.sources, var.logs, var.payloads]
 }
 
-run "rejects_a_boundary_that_is_not_a_policy" {
+run "rejects_a_long_timeout_inline_secrets_too_many_shards_and_a_sample_rate_over_one" {
   command = plan
 
   variables {
-    role = { permissions_boundary_arn = "arn:aws:iam::123456789012:role/ingest-test-boundary" }
+    function = { name = "ingest-test-ingest", artifact_path = "tests/fixtures/artifact.zip", timeout = 60 }
+    sources  = { document = "{\"sources\":{\"devices\":{\"scheme\":\"hmac-sha256\",\"secrets\":[\"s3cr3t\"]}}}" }
+    table    = { name = "ingest-test-events", listing_shards = 65 }
+    logs     = { debug_sample_rate = 2 }
   }
 
-  expect_failures = [var.role]
+  expect_failures = [var.function, var.sources, var.table, var.logs]
 }
 
-run "rejects_a_table_name_for_an_arn" {
+run "rejects_too_little_memory_wildcard_secrets_an_unknown_log_level_and_a_bad_role_path" {
   command = plan
 
   variables {
-    table = { name = "ingest-test-events", arn = "ingest-test-events" }
+    role     = { path = "ingest-test" }
+    logs     = { level = "TRACE" }
+    function = { name = "ingest-test-ingest", artifact_path = "tests/fixtures/artifact.zip", memory_size = 64 }
+    sources  = { secret_arns = ["*"] }
   }
 
-  expect_failures = [var.table]
+  expect_failures = [var.role, var.logs, var.function, var.sources]
+}
+
+run "rejects_a_negative_reservation_a_parameter_name_a_log_key_alias_a_role_for_a_boundary_and_a_table_name_with_spaces" {
+  command = plan
+
+  variables {
+    function = { name = "ingest-test-ingest", artifact_path = "tests/fixtures/artifact.zip", reserved_concurrency = -1 }
+    sources  = { document = "ssm:/ingest-test/sources", parameter_arn = "/ingest-test/sources" }
+    logs     = { kms_key_arn = "alias/aws/logs" }
+    role     = { permissions_boundary_arn = "arn:aws:iam::123456789012:role/ingest-test-boundary" }
+    table    = { name = "ingest test events" }
+  }
+
+  expect_failures = [var.function, var.sources, var.logs, var.role, var.table]
 }

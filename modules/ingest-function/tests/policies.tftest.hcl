@@ -8,27 +8,26 @@ provider "aws" {
   skip_requesting_account_id  = true
 }
 
-variables {
-  name          = "ingest-test-ingest"
-  artifact_path = "tests/fixtures/artifact.zip"
-  table         = { name = "ingest-test-events", arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ingest-test-events" }
-  runtime       = { tracing_enabled = true }
-  role          = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
-  sources = {
-    document      = "ssm:/ingest-test/sources"
-    parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-test/sources"
-    secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-test/webhooks/github-AbCdEf"]
-  }
-  payloads = { name = "ingest-test-payloads-123456789012", arn = "arn:aws:s3:::ingest-test-payloads-123456789012", kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
-}
-
-override_data {
-  target = data.aws_caller_identity.current
-  values = { account_id = "123456789012" }
-}
-
 run "rendered_execution_role" {
   command = plan
+
+  variables {
+    function = { name = "ingest-test-ingest", artifact_path = "tests/fixtures/artifact.zip", tracing_enabled = true }
+    table    = { name = "ingest-test-events" }
+    role     = { path = "/ingest-test/", permissions_boundary_arn = "arn:aws:iam::123456789012:policy/ingest-test-boundary" }
+    sources = {
+      document      = "ssm:/ingest-test/sources"
+      parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/ingest-test/sources"
+      secret_arns   = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:ingest-test/webhooks/github-AbCdEf"]
+    }
+    payloads = { name = "ingest-test-payloads-123456789012", arn = "arn:aws:s3:::ingest-test-payloads-123456789012", kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+  }
+
+  # The caller identity is the only lookup the policies need.
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
 
   assert {
     condition     = jsondecode(data.aws_iam_policy_document.assume.json).Statement[0].Principal == { Service = "lambda.amazonaws.com" }
