@@ -135,7 +135,6 @@ resource "aws_iam_role_policy" "this" {
   policy   = data.aws_iam_policy_document.this[each.key].json
 }
 
-
 # ---------------------------------------------------------------------------------------------------
 # Every policy document: statements keyed by Sid, one line each, rendered by one data source below.
 # A statement is { actions, resources } with an optional effect (default Allow) and conditions.
@@ -180,7 +179,7 @@ locals {
 
     # Roles are created under the environment's path, with its boundary, and never trust anything
     # new afterwards (UpdateAssumeRolePolicy is denied below). IAM has no condition key on the trust
-    # document itself: what makes a role's trust harmless is the boundary (see above).
+    # document itself: what makes a role's trust harmless is the boundary (below).
     FunctionRolesWithBoundary = { actions = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy"], resources = [local.managed_role_arns[e]], conditions = [{ test = "StringEquals", variable = "iam:PermissionsBoundary", values = [local.boundary_arns[e]] }] }
     FunctionRoles             = { actions = ["iam:DeleteRole", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateRoleDescription"], resources = [local.managed_role_arns[e]] }
     PassFunctionRoles         = { actions = ["iam:PassRole"], resources = [local.managed_role_arns[e]], conditions = [{ test = "StringEquals", variable = "iam:PassedToService", values = ["lambda.amazonaws.com"] }] }

@@ -29,7 +29,7 @@ variable "tags" {
 }
 
 variable "use_permissions_boundary" {
-  description = "The environment is deployed with the bootstrap's roles: the function role carries the bootstrap's PROJECT-ENVIRONMENT-boundary (the apply role can only create roles that do) and the alarm key's policy names the apply role PROJECT-ENVIRONMENT-github-apply as its administrator. false for an account without the bootstrap."
+  description = "The environment is deployed with the bootstrap's roles: the function role carries the bootstrap's PROJECT-ENVIRONMENT-boundary (the apply role can only create roles that do) the alarm key's policy names the apply role PROJECT-ENVIRONMENT-github-apply as its administrator, and the consumers' pipe runs with the bootstrap's PROJECT-ENVIRONMENT-events-pipe (the only role the apply role may pass to Pipes). false for an account without the bootstrap (the pipe module then creates its own role)."
   type        = bool
   default     = true
   nullable    = false
