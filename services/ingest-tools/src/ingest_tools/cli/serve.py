@@ -369,7 +369,10 @@ class Session:
             folder = Path(self._temporary.name)
         assert self.gateway is not None
         self.dev_folder = folder
-        document, self.generated = dev_sources(folder, self.gateway.url)
+        try:
+            document, self.generated = dev_sources(folder, self.gateway.url)
+        except (OSError, ValueError) as exc:
+            raise ServeError(f"--dev-sources: {exc}") from None
         return document
 
     def _on_signals(self) -> None:
