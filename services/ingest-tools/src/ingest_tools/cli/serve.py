@@ -346,6 +346,8 @@ class Session:
 
                 apply(merged(generated, inline_document(inline)))
             elif inline:  # ssm:NAME, read by the handler as in AWS
+                if generated:
+                    raise ServeError("--dev-sources cannot be added to sources kept in SSM")
                 runtime.reset(runtime.Runtime(settings, store))
             else:
                 self.live = LiveSources(path, generated, apply, sys.stderr)
