@@ -11,7 +11,7 @@ locals {
 }
 
 resource "aws_apigatewayv2_api" "this" {
-  name          = var.name
+  name          = var.api.name
   protocol_type = "HTTP"
   description   = "Event ingestion"
   tags          = var.tags
@@ -29,7 +29,7 @@ resource "aws_apigatewayv2_integration" "lambda" {
 resource "aws_apigatewayv2_authorizer" "jwt" {
   count            = local.jwt ? 1 : 0
   api_id           = aws_apigatewayv2_api.this.id
-  name             = "${var.name}-jwt"
+  name             = "${var.api.name}-jwt"
   authorizer_type  = "JWT"
   identity_sources = ["$request.header.Authorization"]
 
@@ -53,7 +53,7 @@ resource "aws_apigatewayv2_route" "this" {
 resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; a customer key is the log_kms_key_arn input.
   #checkov:skip=CKV_AWS_338:Retention is the access_log_retention_days input, chosen per environment.
-  name              = "/aws/apigateway/${var.name}"
+  name              = "/aws/apigateway/${var.api.name}"
   retention_in_days = var.access_logs.retention_days
   kms_key_id        = var.access_logs.kms_key_arn
   log_group_class   = var.access_logs.log_group_class
@@ -72,8 +72,8 @@ resource "aws_apigatewayv2_stage" "default" {
   auto_deploy = true
 
   default_route_settings {
-    throttling_rate_limit  = var.throttling.rate_limit
-    throttling_burst_limit = var.throttling.burst_limit
+    throttling_rate_limit  = var.api.rate_limit
+    throttling_burst_limit = var.api.burst_limit
   }
 
   access_log_settings {

@@ -1,37 +1,20 @@
-variable "name" {
-  description = "Name of the HTTP API; also names its access log group."
-  type        = string
+variable "api" {
+  description = "The API: name, which also names its access log group; rate_limit, steady-state requests per second, and burst_limit, the burst capacity in requests, of the default route settings (the whole $default stage)."
+  type        = object({ name = string, rate_limit = number, burst_limit = number })
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.name))
-    error_message = "name must be 1-128 characters of letters, digits, '-' or '_'."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.api.name)) && var.api.rate_limit > 0 && var.api.burst_limit > 0 && floor(var.api.burst_limit) == var.api.burst_limit
+    error_message = "api.name must be 1-128 characters of letters, digits, '-' or '_', api.rate_limit positive and api.burst_limit a positive whole number."
   }
 }
 
 variable "function" {
   description = "The Lambda function every route integrates with: name, invoke_arn, and timeout_ms, the integration timeout in milliseconds (HTTP APIs allow 50-30000; default 15000)."
-  type = object({
-    name       = string
-    invoke_arn = string
-    timeout_ms = optional(number, 15000)
-  })
+  type        = object({ name = string, invoke_arn = string, timeout_ms = optional(number, 15000) })
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:apigateway:", var.function.invoke_arn)) && var.function.timeout_ms >= 50 && var.function.timeout_ms <= 30000
     error_message = "function.invoke_arn must be a Lambda invoke ARN (arn:aws:apigateway:REGION:lambda:path/...) and function.timeout_ms between 50 and 30000."
-  }
-}
-
-variable "throttling" {
-  description = "The default route settings (the whole stage): rate_limit, steady-state requests per second; burst_limit, the burst capacity in requests."
-  type = object({
-    rate_limit  = number
-    burst_limit = number
-  })
-
-  validation {
-    condition     = var.throttling.rate_limit > 0 && var.throttling.burst_limit > 0 && floor(var.throttling.burst_limit) == var.throttling.burst_limit
-    error_message = "throttling.rate_limit must be positive and throttling.burst_limit a positive whole number."
   }
 }
 

@@ -69,9 +69,8 @@ module "ingest_function" {
 module "http_api" {
   source = "../http-api"
 
-  name           = "${local.prefix}-http"
+  api            = { name = "${local.prefix}-http", rate_limit = var.api.throttling_rate_limit, burst_limit = var.api.throttling_burst_limit }
   function       = { name = module.ingest_function.function_name, invoke_arn = module.ingest_function.invoke_arn }
-  throttling     = { rate_limit = var.api.throttling_rate_limit, burst_limit = var.api.throttling_burst_limit }
   access_logs    = { retention_days = var.logs.retention_days }
   jwt_authorizer = var.api.jwt_authorizer
   custom_domain  = var.api.custom_domain

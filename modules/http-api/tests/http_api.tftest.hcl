@@ -15,8 +15,7 @@ mock_provider "aws" {
 }
 
 variables {
-  name       = "ingest-test-http"
-  throttling = { rate_limit = 50, burst_limit = 100 }
+  api = { name = "ingest-test-http", rate_limit = 50, burst_limit = 100 }
   function = {
     name       = "ingest-test-ingest"
     invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest/invocations"
@@ -128,7 +127,7 @@ run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    throttling  = { rate_limit = 50, burst_limit = 0 }
+    api         = { name = "ingest-test-http", rate_limit = 50, burst_limit = 0 }
     access_logs = { retention_days = 8, log_group_class = "DELIVERY" }
     jwt_authorizer = {
       issuer   = "http://insecure.example.com"
@@ -140,7 +139,7 @@ run "rejects_bad_inputs" {
     }
   }
 
-  expect_failures = [var.throttling, var.access_logs, var.jwt_authorizer, var.custom_domain]
+  expect_failures = [var.api, var.access_logs, var.jwt_authorizer, var.custom_domain]
 }
 
 run "rejects_a_log_key_alias_an_integration_timeout_and_a_fractional_burst" {
@@ -148,7 +147,7 @@ run "rejects_a_log_key_alias_an_integration_timeout_and_a_fractional_burst" {
 
   variables {
     access_logs = { kms_key_arn = "alias/aws/logs" }
-    throttling  = { rate_limit = 0.5, burst_limit = 1.5 }
+    api         = { name = "ingest-test-http", rate_limit = 0.5, burst_limit = 1.5 }
     function = {
       name       = "ingest-test-ingest"
       invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:ingest-test-ingest/invocations"
@@ -156,5 +155,5 @@ run "rejects_a_log_key_alias_an_integration_timeout_and_a_fractional_burst" {
     }
   }
 
-  expect_failures = [var.access_logs, var.throttling, var.function]
+  expect_failures = [var.access_logs, var.api, var.function]
 }

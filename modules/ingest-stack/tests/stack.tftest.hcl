@@ -34,8 +34,8 @@ run "modules_are_wired_together" {
   }
 
   assert {
-    condition     = module.ingest_function.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/ingest-dev-boundary"
-    error_message = "The function role carries the boundary the deploy role requires."
+    condition     = module.ingest_function.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/ingest-dev-boundary" && module.alarms.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "The deploy role can manage what the environment creates: the function role carries its boundary, the alarm topic is encrypted with the environment's own key."
   }
 
   assert {
@@ -44,8 +44,8 @@ run "modules_are_wired_together" {
   }
 
   assert {
-    condition     = module.ingest_function.role_arn == "arn:aws:iam::123456789012:role/ingest-dev/ingest-dev-ingest-role"
-    error_message = "The function has its own role."
+    condition     = module.ingest_function.role_arn == "arn:aws:iam::123456789012:role/ingest-dev/ingest-dev-ingest-role" && module.ingest_function.role_name == "ingest-dev-ingest-role"
+    error_message = "The function has its own role, named PROJECT-ENV-* under the environment's path."
   }
 
   assert {
@@ -56,29 +56,6 @@ run "modules_are_wired_together" {
   assert {
     condition     = output.api_endpoint == "https://abc123.execute-api.eu-west-1.amazonaws.com" && output.dashboard_url == "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=ingest-dev"
     error_message = "The outputs name the API and the environment's dashboard in its region."
-  }
-}
-
-run "the_deploy_role_can_manage_what_the_environment_creates" {
-  command = apply
-
-  assert {
-    condition     = module.ingest_function.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/ingest-dev-boundary"
-    error_message = "The function role carries the environment's boundary."
-  }
-
-  assert {
-    condition     = module.alarms.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    error_message = "The alarm topic is encrypted with the environment's own key."
-  }
-}
-
-run "the_function_role_lives_under_the_environment_path" {
-  command = plan
-
-  assert {
-    condition     = module.ingest_function.role_name == "ingest-dev-ingest-role"
-    error_message = "The function role is named PROJECT-ENV-*."
   }
 }
 
@@ -94,7 +71,6 @@ run "without_the_bootstrap_no_boundary" {
     error_message = "Without the bootstrap's roles the function role carries no boundary."
   }
 }
-
 # Finding: inline secrets in the sources document reached the Lambda environment, the state and the
 # plan comment.
 run "rejects_inline_secrets" {
@@ -105,6 +81,18 @@ run "rejects_inline_secrets" {
   }
 
   expect_failures = [var.webhooks]
+}
+
+# Finding: ingest-dev-* also matched an environment named dev-eu.
+run "rejects_an_environment_name_that_extends_another" {
+  command = plan
+
+  variables {
+    environment = "dev-eu"
+    project     = "in-gest"
+  }
+
+  expect_failures = [var.environment, var.project]
 }
 
 run "rejects_a_secret_of_another_environment" {
@@ -125,6 +113,17 @@ run "rejects_a_secret_arn_of_another_environment" {
   }
 
   expect_failures = [var.webhooks]
+}
+
+# The deploy roles are keyed "plan" and by environment (modules/github-oidc).
+run "rejects_reserved_environment_names" {
+  command = plan
+
+  variables {
+    environment = "plan"
+  }
+
+  expect_failures = [var.environment]
 }
 
 run "rejects_a_parameter_outside_the_environment" {
@@ -152,29 +151,6 @@ run "accepts_the_environment_own_secrets_and_parameter" {
     condition     = module.ingest_function.environment_variables["SOURCES"] == "ssm:/ingest-dev/sources"
     error_message = "SOURCES names the environment's parameter."
   }
-}
-
-# Finding: ingest-dev-* also matched an environment named dev-eu.
-run "rejects_an_environment_name_that_extends_another" {
-  command = plan
-
-  variables {
-    environment = "dev-eu"
-    project     = "in-gest"
-  }
-
-  expect_failures = [var.environment, var.project]
-}
-
-# The deploy roles are keyed "plan" and by environment (modules/github-oidc).
-run "rejects_reserved_environment_names" {
-  command = plan
-
-  variables {
-    environment = "plan"
-  }
-
-  expect_failures = [var.environment]
 }
 
 run "consumers_are_off_by_default" {
