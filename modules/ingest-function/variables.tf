@@ -1,13 +1,13 @@
 variable "function" {
-  description = "The function: name, which also names its role and log group; artifact_path, the deployment zip written by `make package` (dist/ingest.zip); memory_size in MB (CPU is proportional; default 512); timeout in seconds, below the API Gateway integration timeout of 30 s (default 10); reserved_concurrency, reserved concurrent executions that cap cost and protect the table (default none); tracing_enabled, active X-Ray (default false: POWERTOOLS_TRACE_DISABLED=true and no X-Ray permission); metrics_namespace, the CloudWatch namespace of the service's EMF metrics (POWERTOOLS_METRICS_NAMESPACE, default Ingest)."
+  description = "The function: name, which also names its role and log group; artifact_path, the deployment zip written by `make package` (dist/ingest.zip); metrics_namespace, the CloudWatch namespace of the service's EMF metrics (POWERTOOLS_METRICS_NAMESPACE, default Ingest); tracing_enabled, active X-Ray (default false: POWERTOOLS_TRACE_DISABLED=true and no X-Ray permission); memory_size in MB (CPU is proportional; default 512); timeout in seconds, below the API Gateway integration timeout of 30 s (default 10); reserved_concurrency, reserved concurrent executions that cap cost and protect the table (default none)."
   type = object({
     name                 = string
     artifact_path        = string
+    metrics_namespace    = optional(string, "Ingest")
+    tracing_enabled      = optional(bool, false)
     memory_size          = optional(number, 512)
     timeout              = optional(number, 10)
     reserved_concurrency = optional(number)
-    tracing_enabled      = optional(bool, false)
-    metrics_namespace    = optional(string, "Ingest")
   })
   nullable = false
 
@@ -42,13 +42,9 @@ variable "table" {
 
 variable "sources" {
   description = "The webhook sources: document, the SOURCES value (the sources document as JSON, or ssm:NAME to read it from SSM Parameter Store; sources name their secrets with secret_id, and inline \"secrets\" are rejected: they would sit in the Lambda environment, the state and every plan); parameter_arn, the SSM parameter ssm:NAME names; secret_arns, the Secrets Manager secrets the sources name. The function may read that parameter and those secrets, and no other."
-  type = object({
-    document      = optional(string, "{\"sources\":{}}")
-    parameter_arn = optional(string)
-    secret_arns   = optional(list(string), [])
-  })
-  default  = {}
-  nullable = false
+  type        = object({ document = optional(string, "{\"sources\":{}}"), parameter_arn = optional(string), secret_arns = optional(list(string), []) })
+  default     = {}
+  nullable    = false
 
   # An ssm:NAME document is read at run time; a JSON one is checked here.
   validation {

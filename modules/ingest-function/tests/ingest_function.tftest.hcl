@@ -1,17 +1,8 @@
 mock_provider "aws" {
   source = "../../tests/tooling/terraform/mocks"
 
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:role/ingest-test-ingest-role"
-    }
-  }
-
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = {
-      arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ingest-test-ingest"
-    }
-  }
+  mock_resource "aws_iam_role" { defaults = { arn = "arn:aws:iam::123456789012:role/ingest-test-ingest-role" } }
+  mock_resource "aws_cloudwatch_log_group" { defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ingest-test-ingest" } }
 }
 
 variables {

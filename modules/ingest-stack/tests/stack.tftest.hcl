@@ -77,7 +77,7 @@ run "rejects_inline_secrets" {
   command = plan
 
   variables {
-    webhooks = { sources = "{\"sources\":{\"devices\":{\"scheme\":\"hmac-sha256\",\"secrets\":[\"s3cr3t\"]}}}" }
+    webhooks = { sources = jsonencode({ sources = { devices = { scheme = "hmac-sha256", secrets = ["s3cr3t"] } } }) }
   }
 
   expect_failures = [var.webhooks]
@@ -99,7 +99,7 @@ run "rejects_a_secret_of_another_environment" {
   command = plan
 
   variables {
-    webhooks = { sources = "{\"sources\":{\"github\":{\"scheme\":\"github\",\"secret_id\":\"ingest-prod/webhooks/github\"}}}" }
+    webhooks = { sources = jsonencode({ sources = { github = { scheme = "github", secret_id = "ingest-prod/webhooks/github" } } }) }
   }
 
   expect_failures = [var.webhooks]
