@@ -107,8 +107,13 @@ tf-parliament: $(STAMP) tf-rc ## parliament over every IAM policy the modules re
 	$(BIN)/python scripts/tf/iam_lint.py
 
 .PHONY: rehearse
-rehearse: $(STAMP) tf-rc package ## Bootstrap, apply, re-plan, serve and destroy dev against moto; plan prod
+rehearse: $(STAMP) tf-rc package ## Bootstrap, apply, re-plan, serve and destroy dev against moto; plan prod; every AWS call checked against its caller's policy
 	$(BIN)/python scripts/tf/rehearse.py
+
+# The rehearsal ends with this check; this target repeats it on what the last rehearsal kept.
+.PHONY: iam-coverage
+iam-coverage: $(STAMP) ## Every AWS call of the last rehearsal against its caller's policy, and the statements no call used
+	$(BIN)/python scripts/tf/iam_coverage.py $(or $(REHEARSAL_DIR),.rehearsal)/iam-coverage
 
 .PHONY: test-terraform
 test-terraform: tf-fmt tf-validate tf-test tf-checkov tf-parliament rehearse ## All Terraform checks (called by make test)
