@@ -257,7 +257,9 @@ def evaluate(directory: Path) -> tuple[list[Row], Counter[str], World]:
                 verdict, by = "allowed", _labels(decision.allowed_by[:2])
             else:
                 exempt = _exempt(identity, call)
-                verdict = f"exempt: {exempt}" if exempt else DENIED
+                if exempt is not None:
+                    used[f"exempt {exempt}"] += 1
+                verdict = f"exempt: {EXEMPT[exempt][3]}" if exempt is not None else DENIED
                 by = _labels(decision.denied_by) or decision.why
             _add(rows, Row(identity, call.action, call.resource, verdict, by))
     return list(rows.values()), used, world
@@ -288,14 +290,15 @@ def _add(rows: Rows, row: Row) -> None:
         rows[key] = row
 
 
-def _exempt(identity: str, call: iam_actions.Call) -> str | None:
-    for caller, action, resource, reason in EXEMPT:
+def _exempt(identity: str, call: iam_actions.Call) -> int | None:
+    """The index of the EXEMPT entry the call is, if any."""
+    for n, (caller, action, resource, _) in enumerate(EXEMPT):
         if (
             iam_policy.glob_match(caller, identity)
             and iam_policy.action_matches([action], call.action)
             and iam_policy.resource_matches([resource], call.resource)
         ):
-            return reason
+            return n
     return None
 
 
@@ -381,6 +384,9 @@ def report(directory: Path) -> bool:
     log(f"Allow statements no call used ({len(unused)}):")
     for line in unused:
         log(f"  {line}")
+    stale = [e for n, e in enumerate(EXEMPT) if f"exempt {n}" not in used]
+    for caller, action, resource, _ in stale:
+        log(f"exemption no call needed (remove it from EXEMPT): {caller} {action} {resource}")
     idle = unused_actions(world, used)
     log(f"Actions of used statements no call used ({len(idle)} statements):")
     for line in idle:
