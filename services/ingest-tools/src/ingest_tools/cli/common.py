@@ -61,15 +61,42 @@ def add_command(commands: Any, name: str, summary: str, doc: str | None) -> argp
     return parser
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
+#: The largest count an option takes (a listing's --limit, tail's --lines): beyond any table.
+MAX_COUNT = 10**12
+
+
+#: The most retries a request may be given (with backoff up to 8 s each: about 13 minutes).
+MAX_RETRIES = 100
+
+
+def count(text: str, *, least: int = 0, most: int = MAX_COUNT) -> int:
+    """An argparse type: a whole number from ``least`` to ``most``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not allowed: give 1 or more")
+    if not least <= value <= most:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not allowed: give {least} or more, at most {most}"
+        )
     return value
+
+
+def add_retries_option(parser: argparse.ArgumentParser, default: int) -> None:
+    """``--retries N``, as every command that POSTs takes it."""
+    parser.add_argument(
+        "--retries",
+        type=lambda text: count(text, most=MAX_RETRIES),
+        default=default,
+        metavar="N",
+        help="retry 429/502/503/504 and connection errors up to N times, honouring Retry-After "
+        "and saying so on stderr each time (default %(default)s)",
+    )
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    return count(text, least=1)
 
 
 def table_name(text: str) -> str:
@@ -141,7 +168,11 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
         f"${ENDPOINT_VARIABLE}, else the local ingest serve when one runs, else AWS with the "
         "standard credential chain)",
     )
-    parser.add_argument("--region", default=None, help="AWS region (default: from the environment)")
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="AWS region (default: $AWS_REGION, else $AWS_DEFAULT_REGION or the AWS profile's)",
+    )
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -166,6 +197,8 @@ def resolve_table_options(args: argparse.Namespace) -> None:
             (os.environ[v] for v in TABLE_VARIABLES if os.environ.get(v)), DEFAULT_TABLE
         )
         table_name_or_error(args.table)
+    if getattr(args, "region", None) is None and os.environ.get("AWS_REGION"):
+        args.region = os.environ["AWS_REGION"]  # as the AWS CLI reads it (botocore does not)
     explicit = bool(args.endpoint_url)
     if not explicit:
         args.endpoint_url = os.environ.get(ENDPOINT_VARIABLE) or local_dynamodb_endpoint()

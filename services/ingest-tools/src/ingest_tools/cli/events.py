@@ -27,6 +27,7 @@ from ingest_tools.cli.common import (
     add_command,
     add_filter_options,
     add_table_options,
+    count,
     open_store,
     positive_int,
     reads_table,
@@ -76,7 +77,7 @@ def register(commands: Any) -> None:
     tail.add_argument(
         "-n",
         "--lines",
-        type=int,
+        type=count,
         default=10,
         metavar="N",
         help="how many of the latest events to show first (default %(default)s; 0 for none)",
@@ -276,8 +277,8 @@ def run_tail(args: argparse.Namespace) -> int:
 
     from ingest_tools.cli import pretty
 
-    if args.lines < 0 or args.interval <= 0:
-        raise CliError("--lines must be 0 or more and --interval positive", 2)
+    if args.interval <= 0:
+        raise CliError("--interval must be positive", 2)
     store = open_store(args)
     latest = list(islice(selected(store, args, newest_first=True), args.lines))
     printed: dict[str, float] = {}

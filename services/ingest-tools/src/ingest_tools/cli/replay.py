@@ -45,6 +45,7 @@ from ingest_tools.cli.common import (
     Progress,
     add_command,
     add_filter_options,
+    add_retries_option,
     add_url_option,
     default_url,
     is_json_text,
@@ -106,7 +107,7 @@ def register(commands: Any) -> None:
         help="/events events with an id per request, 1-500 (default 1); requests stay within "
         "1 MiB, and a refused batch is re-sent one event at a time",
     )
-    parser.add_argument("--retries", type=int, default=5, help="retries per request on 429/5xx")
+    add_retries_option(parser, 5)
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -559,8 +560,14 @@ class Sender:
         self.summary = summary
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer | str:
+        def retrying(attempt: int, delay: float, why: str) -> None:
+            print(
+                f"replay: {path}: {why}: retry {attempt} of {self.retries} in {delay:.1f} s",
+                file=sys.stderr,
+            )
+
         try:
-            return post(self.base + path, body, headers, retries=self.retries)
+            return post(self.base + path, body, headers, retries=self.retries, on_retry=retrying)
         except (OSError, HTTPException) as exc:
             raise Unreachable(f"cannot reach {self.base}: {getattr(exc, 'reason', exc)}") from exc
         except ValueError as exc:
@@ -670,8 +677,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ingest_tools.cli.send import SigningError
 
-    if not 1 <= args.batch <= 500 or args.rate <= 0 or args.retries < 0:
-        raise CliError("--batch must be 1-500, --rate positive and --retries 0 or more", 2)
+    if not 1 <= args.batch <= 500 or args.rate <= 0:
+        raise CliError("--batch must be 1-500 and --rate positive", 2)
     for event_id in args.event_ids or ():
         if not ids.is_event_id(event_id):
             raise CliError(f"--id {event_id!r} is not an event id", 2)

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.domain.webhooks.schemes import REGISTRY
 
-from ingest_tools.cli.common import CliError, add_command, add_url_option, default_url
+from ingest_tools.cli.common import (
+    CliError,
+    add_command,
+    add_retries_option,
+    add_url_option,
+    default_url,
+)
 from ingest_tools.cli.http import Answer, post
 
 if TYPE_CHECKING:
@@ -50,13 +56,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-H", "--header", action="append", default=[], help="extra header NAME:VALUE"
     )
-    parser.add_argument(
-        "--retries",
-        type=int,
-        default=0,
-        help="retry 429/502/503/504 and connection errors this many times; each retry is "
-        "reported on stderr (default %(default)s)",
-    )
+    add_retries_option(parser, 0)
     add_webhook_options(parser)
     parser.set_defaults(func=run)
 
@@ -385,8 +385,6 @@ def extra_headers(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.retries < 0:
-        raise CliError("--retries must be 0 or more", 2)
     base = (args.url or default_url()).rstrip("/")
     headers: dict[str, str] = {"User-Agent": "ingest-cli"}
     name = webhook_name(args)

@@ -17,7 +17,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ingest_tools.cli.common import CliError, add_command, add_url_option, default_url
+from ingest_tools.cli.common import (
+    CliError,
+    add_command,
+    add_retries_option,
+    add_url_option,
+    default_url,
+)
 
 if TYPE_CHECKING:
     from ingest_tools.samples import Sample
@@ -37,9 +43,7 @@ def register(commands: Any) -> None:
         dest="delivery_id",
         help="the delivery id, where the provider sends it in a header (default: a new one)",
     )
-    parser.add_argument(
-        "--retries", type=int, default=0, help="retry 429/5xx and connection errors this many times"
-    )
+    add_retries_option(parser, 0)
     from ingest_tools.cli.send import add_webhook_options
 
     add_webhook_options(parser)
@@ -106,8 +110,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.sample:
         raise CliError("ingest trigger needs PROVIDER.EVENT (ingest trigger --list shows them)", 2)
-    if args.retries < 0:
-        raise CliError("--retries must be 0 or more", 2)
     sample = _sample(args.sample)
     name = _source_name(sample, args, webhook_name(args))
     webhook = Webhook(
