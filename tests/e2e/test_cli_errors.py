@@ -63,8 +63,12 @@ def api() -> Iterator[Server]:
         yield server
 
 
+#: A data directory no `ingest serve` runs from: a developer's own `make run` is never found.
+NO_SERVE = {"INGEST_DATA_DIR": "/nonexistent/ingest-data"}
+
+
 def run(*args: str) -> Ran:
-    return ingest(*args, unset=("SOURCES", "INGEST_URL", "AWS_ENDPOINT_URL_DYNAMODB"))
+    return ingest(*args, env=NO_SERVE, unset=("SOURCES", "INGEST_URL", "AWS_ENDPOINT_URL_DYNAMODB"))
 
 
 # --- the command line itself -------------------------------------------------------------------
