@@ -18,8 +18,10 @@ from ingest_tools.samples import Sample, catalog, default_event
 from tests.webhook_providers import provider_source
 
 SAMPLES = catalog()
-#: Schemes that are not a provider's: configured by hand, with nothing to sample.
-GENERIC = {"hmac-sha256", "basic", "token", "none"}
+#: Schemes that are not a provider's (unsigned, or told per source where the type and id are):
+#: configured by hand, with nothing to sample. The rest are the providers `serve --dev-sources`
+#: configures.
+GENERIC = {name for name, scheme in REGISTRY.items() if not scheme.signed or scheme.header_mapped}
 
 
 def _source(scheme: str) -> tuple[SourceConfig, str, tuple[str, ...]]:
