@@ -48,6 +48,16 @@ S3_ACTIONS = {
 PREFIXES = {"monitoring": "cloudwatch"}
 # Operations no policy is consulted for.
 NO_PERMISSION = frozenset({"sts.GetCallerIdentity"})
+# Creating with tags is also authorized as tagging the new resource (each service's API reference:
+# "to tag ... on creation, you must have ..."), with the same request tags; any one of the actions
+# listed will do.
+TAG_ON_CREATE = {
+    "cloudwatch:PutMetricAlarm": ("cloudwatch:TagResource",),
+    "iam:CreateRole": ("iam:TagRole",),
+    "logs:CreateLogGroup": ("logs:TagResource", "logs:TagLogGroup"),
+    "sns:CreateTopic": ("sns:TagResource",),
+    "sqs:CreateQueue": ("sqs:TagQueue",),
+}
 # Which service a passed role is for (iam:PassedToService).
 PASSED_TO = {"lambda": "lambda.amazonaws.com", "pipes": "pipes.amazonaws.com"}
 
@@ -110,6 +120,8 @@ class Call:
     resource: str
     context: dict[str, list[str]]
     key_id: str | None = None  # a KMS key: its key policy decides too
+    # Other actions any one of which AWS accepts instead (logs:TagLogGroup for logs:TagResource).
+    instead: tuple[str, ...] = ()
 
 
 def _tags(params: Mapping[str, Any]) -> dict[str, str]:
@@ -351,6 +363,9 @@ def calls(request: Request, resources: Resources, function_arn: str | None = Non
         ]
         if prefix == "kms" and request.operation in ("CreateAlias", "UpdateAlias", "DeleteAlias"):
             found = [c for c in found if ":alias/" in c.resource or c.key_id]
+        tagging = TAG_ON_CREATE.get(action, ())
+        if tagging and "aws:TagKeys" in context:
+            found += [Call(tagging[0], c.resource, context, instead=tagging[1:]) for c in found]
         found += _passed_role(request, resources)
     common = {"aws:SecureTransport": ["true" if request.secure else "false"]}
     if function_arn:
@@ -390,6 +405,8 @@ def _context(request: Request, resources: Resources) -> dict[str, list[str]]:
         context["kms:BypassPolicyLockoutSafetyCheck"] = [
             str(p["BypassPolicyLockoutSafetyCheck"]).lower()
         ]
+    if request.summary == "events.PutTargets":
+        context["events:TargetArn"] = [str(t.get("Arn")) for t in p.get("Targets", [])]
     if request.service == "dynamodb":
         leading = _leading_keys(p, resources)
         if leading:

@@ -242,17 +242,10 @@ def evaluate(directory: Path) -> tuple[list[Row], Counter[str], World]:
             resource_policy = (
                 iam_policy.parse(key_policy, f"key:{call.key_id}") if key_policy else None
             )
-            decision = iam_policy.decide(
-                principal,
-                call.action,
-                call.resource,
-                call.context,
-                resource_policy,
-                resource_policy_required=call.key_id is not None,
-            )
+            action, decision = _decide(principal, call, resource_policy)
             for statement in [*decision.allowed_by, *decision.denied_by]:
                 used[statement.label] += 1
-                used[f"{statement.label} {call.action.lower()}"] += 1
+                used[f"{statement.label} {action.lower()}"] += 1
             if decision.allowed:
                 verdict, by = "allowed", _labels(decision.allowed_by[:2])
             else:
@@ -261,8 +254,32 @@ def evaluate(directory: Path) -> tuple[list[Row], Counter[str], World]:
                     used[f"exempt {exempt}"] += 1
                 verdict = f"exempt: {EXEMPT[exempt][3]}" if exempt is not None else DENIED
                 by = _labels(decision.denied_by) or decision.why
-            _add(rows, Row(identity, call.action, call.resource, verdict, by))
+            _add(rows, Row(identity, action, call.resource, verdict, by))
     return list(rows.values()), used, world
+
+
+def _decide(
+    principal: iam_policy.Identity,
+    call: iam_actions.Call,
+    resource_policy: Sequence[iam_policy.Statement] | None,
+) -> tuple[str, iam_policy.Decision]:
+    """The first of the call's actions (its own, or one AWS accepts instead) that is allowed,
+    with its decision; else the call's own action's refusal."""
+    decisions = [
+        (
+            action,
+            iam_policy.decide(
+                principal,
+                action,
+                call.resource,
+                call.context,
+                resource_policy,
+                resource_policy_required=call.key_id is not None,
+            ),
+        )
+        for action in (call.action, *call.instead)
+    ]
+    return next((d for d in decisions if d[1].allowed), decisions[0])
 
 
 def _labels(statements: Sequence[iam_policy.Statement]) -> str:

@@ -101,13 +101,14 @@ def test_query_protocol_create_role_carries_path_boundary_and_tags() -> None:
         f"&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3A{ACCOUNT}%3Apolicy%2Fingest-dev-boundary"
         "&AssumeRolePolicyDocument=%7B%7D&Tags.member.1.Key=Environment&Tags.member.1.Value=dev"
     )
-    call = one_call(query_call("iam", form))
+    call, tagging = iam_actions.calls(read(query_call("iam", form)), known())
     assert call.action == "iam:CreateRole"
     assert call.resource == f"arn:aws:iam::{ACCOUNT}:role/ingest-dev/ingest-dev-api-role"
     assert call.context["iam:PermissionsBoundary"] == [
         f"arn:aws:iam::{ACCOUNT}:policy/ingest-dev-boundary"
     ]
     assert call.context["aws:RequestTag/Environment"] == ["dev"]
+    assert (tagging.action, tagging.resource) == ("iam:TagRole", call.resource)
 
 
 def test_a_role_policy_write_carries_the_boundary_the_role_was_created_with() -> None:
@@ -329,3 +330,41 @@ def test_a_function_role_passed_to_pipes_is_refused() -> None:
     *_, passed = iam_actions.calls(read(raw), known())
     assert passed.context["iam:PassedToService"] == ["pipes.amazonaws.com"]
     assert not iam_policy.decide(APPLY_ROLE, passed.action, passed.resource, passed.context).allowed
+
+
+def test_creating_with_tags_is_also_tagging() -> None:
+    body = {"logGroupName": "/aws/lambda/ingest-dev-api", "tags": {"Environment": "dev"}}
+    create, tag = iam_actions.calls(
+        read(json_call("Logs_20140328.CreateLogGroup", "logs", body)), known()
+    )
+    assert create.action == "logs:CreateLogGroup"
+    assert (tag.action, tag.instead, tag.resource) == (
+        "logs:TagResource",
+        ("logs:TagLogGroup",),
+        create.resource,
+    )
+    assert tag.context["aws:RequestTag/Environment"] == ["dev"]
+    untagged = {"logGroupName": "/aws/lambda/ingest-dev-api"}
+    assert (
+        len(
+            iam_actions.calls(
+                read(json_call("Logs_20140328.CreateLogGroup", "logs", untagged)), known()
+            )
+        )
+        == 1
+    )
+
+
+def test_rule_targets_carry_their_arns() -> None:
+    queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:ingest-dev-consumer"
+    body = {
+        "Rule": "ingest-dev-consumer",
+        "EventBusName": "ingest-dev-events",
+        "Targets": [{"Id": "q", "Arn": queue}],
+    }
+    call = one_call(json_call("AWSEvents.PutTargets", "events", body))
+    assert (
+        call.resource
+        == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ingest-dev-events/ingest-dev-consumer"
+    )
+    assert call.context["events:TargetArn"] == [queue]
