@@ -95,6 +95,9 @@ def test_a_command_without_its_subcommand_prints_its_help(args: tuple[str, ...])
         (("replay", "--to", "ftp://example.com"), ("http://",)),
         (("forward", "--to", "nope"), ("http://",)),
         (("trigger", "--url", "nope", "github.push"), ("http://",)),
+        # No abbreviations: --source is never taken for --sources.
+        (("trigger", "github.push", "--source", "x"), ("unrecognized arguments: --source",)),
+        (("events", "list", "--endpoint", "http://x"), ("unrecognized arguments: --endpoint",)),
     ],
 )
 def test_invalid_values_are_one_line_and_exit_2(

@@ -23,7 +23,12 @@ DEBUG_VARIABLE = "INGEST_DEBUG"
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (its subcommands' parsers are of this class too)."""
+    """argparse with one-line errors and no abbreviated options (``--source`` must never be
+    taken for ``--sources``); its subcommands' parsers are of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")

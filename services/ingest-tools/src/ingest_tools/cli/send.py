@@ -57,24 +57,28 @@ def register(commands: Any) -> None:
         "-H", "--header", action="append", default=[], help="extra header NAME:VALUE"
     )
     add_retries_option(parser, 0)
-    add_webhook_options(parser)
+    add_webhook_options(parser, legacy=True)
     parser.set_defaults(func=run)
 
 
-def add_webhook_options(parser: argparse.ArgumentParser) -> None:
-    """--webhook NAME, --sources FILE and --private-key FILE, as send and trigger take them."""
+def add_webhook_options(parser: argparse.ArgumentParser, *, legacy: bool = False) -> None:
+    """--webhook NAME, --sources FILE and --private-key FILE, as send and trigger take them
+    (with ``legacy``, send's old spelling of --webhook, --source NAME, too)."""
     parser.add_argument(
         "--webhook",
         metavar="NAME",
         help="webhook source NAME: sign the payload with its scheme and secret, POST to "
         "/webhooks/NAME",
     )
-    parser.add_argument(
-        "--source",
-        dest="legacy_webhook",
-        metavar="NAME",
-        help="deprecated spelling of --webhook (elsewhere --source filters by event source)",
-    )
+    if legacy:
+        parser.add_argument(
+            "--source",
+            dest="legacy_webhook",
+            metavar="NAME",
+            help="deprecated spelling of --webhook (elsewhere --source filters by event source)",
+        )
+    else:
+        parser.set_defaults(legacy_webhook=None)
     parser.add_argument(
         "--private-key",
         type=Path,
@@ -90,7 +94,8 @@ def add_webhook_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help=f"sources document (JSON or YAML; schemes: {', '.join(REGISTRY)}); "
-        f"default: ${SOURCES_VARIABLE} (JSON text, a file name, or ssm:NAME)",
+        f"default: ${SOURCES_VARIABLE} (JSON text, a file name, or ssm:NAME), else the "
+        "generated sources of the local ingest serve --dev-sources",
     )
 
 
