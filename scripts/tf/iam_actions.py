@@ -43,6 +43,12 @@ S3_ACTIONS = {
     "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration",
     "GetBucketCors": "GetBucketCORS",
     "DeleteObjects": "DeleteObject",
+    # Removing a bucket's configuration is authorized as writing it (S3 API reference).
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+    "DeleteBucketOwnershipControls": "PutBucketOwnershipControls",
+    "DeleteBucketTagging": "PutBucketTagging",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
 }
 # Signing names whose IAM prefix differs.
 PREFIXES = {"monitoring": "cloudwatch"}

@@ -78,6 +78,11 @@ NOT_EXERCISED = {
     "WebhookSecrets": "the rehearsal's sources use no secret",
     "SourcesParameter": "the rehearsal's sources are inline",
     "Tracing": "tracing is off in dev",
+    "PayloadObjects": "moto refuses object requests to the TLS-only payload bucket (it drops the"
+    " policy's condition): the rehearsal's server keeps payloads inline",
+    "PutPayloads": "moto refuses object requests to the TLS-only payload bucket (it drops the"
+    " policy's condition): the rehearsal's server keeps payloads inline",
+    "EmptyPayloadBuckets": "the payload bucket holds no object when dev is destroyed",
 }
 DENIED = "DENIED"
 READ_REFUSED = "refused, as it must be (a person's read of event data)"

@@ -417,7 +417,12 @@ def rehearse_service(table: str, endpoint: str) -> None:
     """
     with acting_as(who.function_role("dev")):
         env = emulator_env()
+    # No payload bucket: moto applies the payload bucket's TLS-only policy without its condition
+    # (it would refuse every object request), and the function never creates or checks a bucket as
+    # ingest serve does; the claim check runs against the emulator in the service's tests.
     serving = harness.ingest_serve(
+        "--payload-bucket",
+        "",
         table=table,
         endpoint_url=endpoint,
         env=env,
