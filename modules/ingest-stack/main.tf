@@ -98,4 +98,11 @@ module "consumers" {
   count  = var.consumers.enabled ? 1 : 0
 
   environment   = { name = local.prefix, stream_arn = module.event_store.stream_arn, alarm_topic_arn = module.alarms.topic_arn }
+  filters       = var.consumers.filters
+  delivery      = var.consumers.delivery
+  example_queue = var.consumers.example_queue
+  tags          = local.tags
+  # With the bootstrap's deploy roles: the bootstrap's pipe role, the only one the apply role may
+  # pass to Pipes (docs/decisions/0031). Without them: the module's own, under the prefix's path.
+  role = { arn = var.use_permissions_boundary ? local.pipe_role_arn : null, path = "/${local.prefix}/" }
 }
