@@ -40,15 +40,7 @@ BOOTSTRAP_STATE = "bootstrap.tfstate"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 # Calls that are not the real flow's, or that it is known not to allow yet, each with where that is
 # decided: (identity, action, resource, reason), wildcards allowed. Reported, never a failure.
-CONSUMERS = (
-    "the consumers are not deployable through the deploy roles yet: an operator's apply"
-    " (docs/decisions/0030-consumers.md)"
-)
 EXEMPT: list[tuple[str, str, str, str]] = [
-    ("apply:*", "pipes:*", "*", CONSUMERS),
-    ("apply:*", "events:*", "*", CONSUMERS),
-    ("apply:*", "sqs:*", "*", CONSUMERS),
-    ("apply:*", "iam:PassRole", "arn:aws:iam::*:role/*-pipe", CONSUMERS),
     (
         "function:*",
         "dynamodb:DescribeTable",
