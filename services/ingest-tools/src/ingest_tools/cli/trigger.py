@@ -17,33 +17,27 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ingest_tools.cli.common import (
-    CliError,
-    add_command,
-    add_retries_option,
-    add_url_option,
-    default_url,
-)
+from ingest_tools.cli import common
 
 if TYPE_CHECKING:
     from ingest_tools.samples import Sample
 
 
 def register(commands: Any) -> None:
-    parser = add_command(
+    parser = common.add_command(
         commands, "trigger", "send a provider's signed sample delivery (--list them)", __doc__
     )
     parser.add_argument(
         "sample", nargs="?", metavar="PROVIDER.EVENT", help="the sample to send, e.g. github.push"
     )
     parser.add_argument("--list", action="store_true", help="list the samples and exit")
-    add_url_option(parser, what="API base URL")
+    common.add_url_option(parser, what="API base URL")
     parser.add_argument(
         "--id",
         dest="delivery_id",
         help="the delivery id, where the provider sends it in a header (default: a new one)",
     )
-    add_retries_option(parser, 0)
+    common.add_retries_option(parser, 0)
     from ingest_tools.cli.send import add_webhook_options
 
     add_webhook_options(parser)
@@ -59,11 +53,11 @@ def _sample(name: str) -> Sample:
     provider = name.split(".", 1)[0]
     same = [s.event for s in samples.values() if s.provider == provider]
     if same:
-        raise CliError(
+        raise common.CliError(
             f"no sample {name!r}: {provider} has {', '.join(same)} (ingest trigger --list)", 2
         )
     providers = sorted({s.provider for s in samples.values()})
-    raise CliError(f"no provider {provider!r}: samples exist for {', '.join(providers)}", 2)
+    raise common.CliError(f"no provider {provider!r}: samples exist for {', '.join(providers)}", 2)
 
 
 def _source_name(sample: Sample, args: argparse.Namespace, given: str | None) -> str:
@@ -75,7 +69,7 @@ def _source_name(sample: Sample, args: argparse.Namespace, given: str | None) ->
         defaults = local_defaults(Webhook(sample.provider, b"", sources=args.sources))
         sources = read_sources(defaults.sources).sources
     except SigningError as exc:
-        raise CliError(str(exc), 2) from None
+        raise common.CliError(str(exc), 2) from None
     if given is None:
         if sample.provider in sources:
             given = sample.provider
@@ -86,7 +80,7 @@ def _source_name(sample: Sample, args: argparse.Namespace, given: str | None) ->
             given = same[0]
     config = sources.get(given)
     if config is not None and config.scheme != sample.provider:
-        raise CliError(
+        raise common.CliError(
             f"source {given!r} verifies {config.scheme} deliveries, not {sample.provider}: "
             f"give --webhook NAME of a {sample.provider} source",
             2,
@@ -109,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
             print(sample.name)
         return 0
     if not args.sample:
-        raise CliError("ingest trigger needs PROVIDER.EVENT (ingest trigger --list shows them)", 2)
+        raise common.CliError(
+            "ingest trigger needs PROVIDER.EVENT (ingest trigger --list shows them)", 2
+        )
     sample = _sample(args.sample)
     name = _source_name(sample, args, webhook_name(args))
     webhook = Webhook(
@@ -123,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     )
     body, query, headers = webhook_request(webhook)
     headers = {"User-Agent": "ingest-trigger", "Content-Type": sample.content_type, **headers}
-    url = f"{(args.url or default_url()).rstrip('/')}/webhooks/{name}" + (
+    url = f"{(args.url or common.default_url()).rstrip('/')}/webhooks/{name}" + (
         f"?{query}" if query else ""
     )
     answer = deliver(url, body, headers, retries=args.retries)
