@@ -92,7 +92,7 @@ def _values(values: Any) -> list[Any]:
     return values if isinstance(values, list) else [values]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.cache
 def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)

@@ -41,6 +41,7 @@ class Request:
         return f"{self.service}.{self.operation}"
 
 
+_SPACE = re.compile(r"\s*")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]*)/[^/]*/([^/]*)/([^/]*)/aws4_request")
 
 
@@ -54,7 +55,7 @@ def read_recording(path: Path) -> Iterator[Request]:
     decoder = json.JSONDecoder()
     position = 0
     while True:
-        position = len(text) - len(text[position:].lstrip())
+        position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
         if position >= len(text):
             return
         entry, position = decoder.raw_decode(text, position)
