@@ -11,12 +11,12 @@ import json
 import re
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from scripts.harness import LOOPBACK, ROOT, aws_env, free_port, start
+from tests.support import run
 
 README = ROOT / "README.md"
 DOCUMENTED_URL = "http://127.0.0.1:3000"
@@ -43,11 +43,10 @@ def serve_command(make_run: str, port: int) -> list[str]:
     """What ``make run`` would run, on ``port``."""
     env = aws_env(drop=MAKE_FLAGS)
     argv = ["make", "-n", "-s", "--no-print-directory", *shlex.split(make_run)[1:], f"PORT={port}"]
-    planned = subprocess.run(
-        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    command = shlex.split(planned.stdout.strip().splitlines()[-1])
-    assert command[:2] == [".venv/bin/ingest", "serve"], planned.stdout
+    planned = run(argv, env=env, whole_env=True, cwd=ROOT)
+    assert planned.code == 0, planned.err
+    command = shlex.split(planned.out.strip().splitlines()[-1])
+    assert command[:2] == [".venv/bin/ingest", "serve"], planned.out
     return [str(ROOT / command[0]), *command[1:]]
 
 
@@ -63,17 +62,10 @@ def test_the_readme_commands_work_as_written(tmp_path: Path) -> None:
     try:
         outputs = []
         for command in commands:
-            ran = subprocess.run(
-                ["bash", "-c", command.replace(DOCUMENTED_URL, url)],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert ran.returncode == 0, f"{command}\n{ran.stdout}\n{ran.stderr}"
-            outputs.append(ran.stdout)
+            shell = ["bash", "-c", command.replace(DOCUMENTED_URL, url)]
+            ran = run(shell, env=env, whole_env=True, cwd=ROOT, timeout=120)
+            assert ran.code == 0, f"{command}\n{ran.out}\n{ran.err}"
+            outputs.append(ran.out)
     finally:
         log = server.stop()
     assert "/webhooks/github" in log, log
