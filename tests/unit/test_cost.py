@@ -42,6 +42,8 @@ def bare(**overrides: Any) -> CostInputs:
         "item_overhead_bytes": 0,
         "log_bytes_per_request": 600,
         "log_bytes_per_batched_event": 0,
+        "debug_sample_rate": 1.0,  # every success line logged, as at logs.level DEBUG
+        "metric_line_bytes": 0,
         "platform_log_bytes_per_request": 0,
         "access_log_bytes_per_request": 0,
         "log_retention_days": 0.0,
@@ -164,6 +166,34 @@ def test_platform_lines_and_batch_event_ids_add_log_bytes() -> None:
     # 10,000 requests x (600 + 100 x 30) B = 36,000,000 B = 0.0335276127 GB; x $0.50
     assert batched.log_bytes_per_month == pytest.approx(36_000_000)
     assert batched.usd("logs_ingestion") == pytest.approx(0.0167638063)
+
+
+def test_success_lines_are_logged_for_the_sampled_share_of_requests() -> None:
+    # 1,000,000 requests x 1 % x 600 B = 6,000,000 B = 0.0055879354 GB; x $0.50
+    sampled = estimate(bare(debug_sample_rate=0.01))
+    assert sampled.log_bytes_per_month == pytest.approx(6_000_000)
+    assert sampled.usd("logs_ingestion") == pytest.approx(0.0027939677)
+    # at the module's default (no sampling) a success writes no line: only the metric lines remain
+    assert estimate(bare(debug_sample_rate=0.0)).log_bytes_per_month == 0
+    with pytest.raises(cost.InvalidInputs, match="debug_sample_rate is a fraction"):
+        bare(debug_sample_rate=1.5)
+
+
+def test_held_metrics_are_two_lines_a_minute_per_execution_environment() -> None:
+    quiet: dict[str, Any] = {"debug_sample_rate": 0.0, "metric_line_bytes": 400}
+    # 1,000,000 requests of 20 ms a month run 0.0076 at once: one environment, 2 lines a minute
+    # for 43,800 minutes = 87,600 lines x 400 B = 35,040,000 B = 0.032633543 GB; x $0.50
+    one = estimate(bare(**quiet))
+    assert cost.metric_lines(1e6, 20) == 87_600
+    assert one.log_bytes_per_month == pytest.approx(35_040_000)
+    assert one.usd("logs_ingestion") == pytest.approx(0.0163167715)
+    # 10,000 requests/s of 20 ms: 200 at once, 200 x 87,600 lines
+    assert cost.metric_lines(10_000 * cost.SECONDS_PER_MONTH, 20) == 17_520_000
+    # a request a minute or less: one line each, at most
+    assert cost.metric_lines(1_000, 20) == 1_000
+    assert cost.metric_lines(0, 20) == 0
+    # an idle month writes none
+    assert estimate(bare(events_per_month=0.0, **quiet)).log_bytes_per_month == 0
 
 
 def test_retention_scales_storage_linearly() -> None:
@@ -324,6 +354,8 @@ def profiles(draw: st.DrawFn) -> CostInputs:
         # a batch's extra log bytes per event stay below half a single request's log line, the
         # condition under which logging a batch costs less per event than logging single events
         log_bytes_per_batched_event=draw(st.integers(min_value=0, max_value=log_bytes // 2)),
+        debug_sample_rate=draw(st.floats(min_value=0, max_value=1)),
+        metric_line_bytes=draw(st.integers(min_value=0, max_value=1000)),
         platform_log_bytes_per_request=draw(st.integers(min_value=0, max_value=1000)),
         access_log_bytes_per_request=draw(st.integers(min_value=0, max_value=10_000)),
         log_retention_days=draw(st.floats(min_value=0, max_value=3650)),
@@ -456,6 +488,7 @@ def test_cli_json_matches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     argv += ["--retention-days", str(ONE_MONTH_DAYS), "--duration-ms", "20", "--memory-mb", "512"]
     argv += ["--item-overhead", "0", "--log-bytes", "600", "--access-log-bytes", "0"]
     argv += ["--platform-log-bytes", "0", "--batch-log-bytes", "0"]
+    argv += ["--debug-sample-rate", "1", "--metric-line-bytes", "0"]
     argv += ["--log-retention-days", "0", "--no-pitr", "--metrics", "0", "--json"]
     argv += ["--alarms", "0", "--dashboards", "0", "--kms-keys", "0"]
     argv += ["--indexes", "legacy", "--compression-ratio", "1"]

@@ -157,11 +157,23 @@ CODEC_MARKER_BYTES = codec.attribute_size(codec.CODEC_ATTRIBUTE, codec.DEFLATE)
 #: before docs/decisions/0026, projection ALL: each entry is a copy of the item).
 INDEX_LAYOUTS = ("sharded", "both", "legacy")
 DEFAULT_RETENTION_DAYS = 30.0
-# The request's one JSON line, its EMF metrics included (measured: 461 B for a single event,
-# test_request_log.py), plus CloudWatch's 26 B of metadata per log event.
-DEFAULT_LOG_BYTES_PER_REQUEST = 490
+# A success's line, written at DEBUG only (docs/decisions/0038): sampled requests, or the service
+# at DEBUG. Measured: 224 B for a single event (test_request_log.py), plus CloudWatch's 26 B of
+# metadata per log event. Failure lines (INFO and above, with their metrics) are not modelled:
+# rejections and errors are rare next to successes.
+DEFAULT_LOG_BYTES_PER_REQUEST = 250
 # A batch's line lists its event ids: 39 B per event of a batch (unused for single events).
 DEFAULT_LOG_BYTES_PER_BATCHED_EVENT = 40
+# The share of requests logged at DEBUG: the module's logs.debug_sample_rate default (prod: 0.01;
+# 1 when logs.level is DEBUG, as in dev).
+DEFAULT_DEBUG_SAMPLE_RATE = 0.0
+# The success metrics are held in each execution environment and written as one EMF line per
+# minute of requests (docs/decisions/0038): measured 341 B with all three metrics
+# (test_request_log.py), plus CloudWatch's 26 B.
+DEFAULT_METRIC_LINE_BYTES = 375
+# A flush every 60 s spans two minutes of requests, one line each.
+METRIC_LINES_PER_ENVIRONMENT_MINUTE = 2
+MINUTES_PER_MONTH = SECONDS_PER_MONTH // 60
 # Lambda's own platform.start / platform.report records: none at the system log level WARN that
 # modules/ingest-function sets; ~400 B per request at INFO.
 DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST = 0
@@ -437,8 +449,10 @@ class CostInputs:
     compression_ratio: float | None = _input(None, "--compression-ratio", "F", "share of an event's bytes left in an item stored compressed (default: measured on a sample order event of --size; 1 = incompressible)", kind=float)
     index_entry_bytes: int = _input(DEFAULT_INDEX_ENTRY_BYTES, "--index-entry-bytes", "BYTES", "bytes of one listing index entry (default {default})")
     indexes: str = _input("sharded", "--indexes", "LAYOUT", "indexes each event is written to: sharded (by_source_shard), both (during the migration), legacy (by_source, projection ALL, before 0026); default {default}", choices=INDEX_LAYOUTS)
-    log_bytes_per_request: int = _input(DEFAULT_LOG_BYTES_PER_REQUEST, "--log-bytes", "BYTES", "Lambda log bytes per request: JSON line + EMF (default {default})")
-    log_bytes_per_batched_event: int = _input(DEFAULT_LOG_BYTES_PER_BATCHED_EVENT, "--batch-log-bytes", "BYTES", "extra Lambda log bytes per event of a batch: its event id (default {default})")
+    log_bytes_per_request: int = _input(DEFAULT_LOG_BYTES_PER_REQUEST, "--log-bytes", "BYTES", "Lambda log bytes of a success's line, written at DEBUG only: sampled requests or the service at DEBUG (default {default}; failure lines are not modelled)")
+    log_bytes_per_batched_event: int = _input(DEFAULT_LOG_BYTES_PER_BATCHED_EVENT, "--batch-log-bytes", "BYTES", "extra bytes per event of a batch in a success's line: its event id (default {default})")
+    debug_sample_rate: float = _input(DEFAULT_DEBUG_SAMPLE_RATE, "--debug-sample-rate", "F", "share of requests whose success line is logged, logs.debug_sample_rate (default {default}; 1 when logs.level is DEBUG)")
+    metric_line_bytes: int = _input(DEFAULT_METRIC_LINE_BYTES, "--metric-line-bytes", "BYTES", "Lambda log bytes of one line of held success metrics, one a minute per execution environment (default {default})")
     platform_log_bytes_per_request: int = _input(DEFAULT_PLATFORM_LOG_BYTES_PER_REQUEST, "--platform-log-bytes", "BYTES", "Lambda platform log bytes per request (default {default}; 0 at system log level WARN)")
     access_log_bytes_per_request: int = _input(DEFAULT_ACCESS_LOG_BYTES_PER_REQUEST, "--access-log-bytes", "BYTES", "API Gateway access log bytes per request (default {default})")
     access_log_class: str = _input(DEFAULT_ACCESS_LOG_CLASS, "--access-log-class", "CLASS", "the access log group's class, access_logs.log_group_class (default {default})", choices=tuple(LOG_CLASS_PRICES_PER_GB))
@@ -492,6 +506,8 @@ class CostInputs:
             )
         if self.xray_sample_rate > 1:
             problems.append("{xray_sample_rate} is a fraction of requests: 0..1")
+        if self.debug_sample_rate > 1:
+            problems.append("{debug_sample_rate} is a fraction of requests: 0..1")
         if self.consumers > 1:
             problems.append("{consumers} is a fraction of events: 0..1")
         ratio = self.compression_ratio
@@ -656,10 +672,12 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     storage_gb = (table_bytes + gsi_bytes) / BYTES_PER_GB
     pitr_gb = table_bytes / BYTES_PER_GB if inputs.pitr else 0.0
 
-    function_log_bytes = requests * (
-        inputs.log_bytes_per_request
-        + inputs.platform_log_bytes_per_request
-        + (inputs.batch_size * inputs.log_bytes_per_batched_event if inputs.batch_size > 1 else 0)
+    success_line = inputs.log_bytes_per_request + (
+        inputs.batch_size * inputs.log_bytes_per_batched_event if inputs.batch_size > 1 else 0
+    )
+    function_log_bytes = (
+        requests * (inputs.debug_sample_rate * success_line + inputs.platform_log_bytes_per_request)
+        + metric_lines(requests, billed_ms) * inputs.metric_line_bytes
     )
     access_log_bytes = requests * inputs.access_log_bytes_per_request
     log_bytes = function_log_bytes + access_log_bytes
@@ -703,6 +721,16 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         inputs, lines, requests, body, metered_per_request, item, compressed, sum(index_entries),
         wru_per_event, billed_ms, gb_seconds, stored_items, table_bytes, gsi_bytes, log_bytes,
     )  # fmt: skip
+
+
+def metric_lines(requests: float, billed_ms: int) -> float:
+    """Lines of held success metrics a month (docs/decisions/0038): two a minute in each execution
+    environment, as many environments as requests run at once on average (at least one while
+    traffic flows), and never more lines than requests (a request a minute or less: one each)."""
+    if requests <= 0:
+        return 0.0
+    environments = max(1, math.ceil(requests / SECONDS_PER_MONTH * billed_ms / 1000))
+    return min(requests, environments * METRIC_LINES_PER_ENVIRONMENT_MINUTE * MINUTES_PER_MONTH)
 
 
 def per_million_by_batch(

@@ -53,7 +53,7 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
         (outcome,) = outcomes
         sent = request.events[0].event
         figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
-        figures.log(
+        figures.succeeded(
             "duplicate event" if outcome.duplicate else "event stored",
             event_id=outcome.event_id,
             source=sent.source,
@@ -63,7 +63,7 @@ def post_events(event: dict[str, Any], figures: RequestMetrics) -> Response[str]
     duplicates = sum(1 for o in outcomes if o.duplicate)
     figures.count("EventsAccepted", len(outcomes) - duplicates)
     figures.count("EventsDuplicate", duplicates)
-    figures.log(
+    figures.succeeded(
         "batch stored",
         events=len(outcomes),
         duplicates=duplicates,

@@ -77,7 +77,7 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
             headers={"WWW-Authenticate": challenge} if challenge else None,
         ) from None
     if delivery.reply is not None:
-        figures.log("webhook handshake answered", source=source)
+        figures.succeeded("webhook handshake answered", source=source)
         if isinstance(delivery.reply, str):
             return http.text_response(200, delivery.reply)
         return http.json_response(200, delivery.reply)
@@ -89,7 +89,7 @@ def post_webhook(event: dict[str, Any], figures: RequestMetrics, source: str) ->
     ctx = http.request_context(event)
     outcome = deliveries.store_delivery(runtime.current().store, ctx, received, delivery, key)
     figures.count("EventsDuplicate" if outcome.duplicate else "EventsAccepted")
-    figures.log(
+    figures.succeeded(
         "duplicate delivery" if outcome.duplicate else "webhook stored",
         event_id=outcome.event_id,
         source=source,
@@ -118,7 +118,7 @@ def validate_webhook(event: dict[str, Any], figures: RequestMetrics, source: str
         "WebHook-Allowed-Rate": str(config.allowed_rate) if config.allowed_rate else "*",
         "Allow": WEBHOOKS.method,
     }
-    figures.log("webhook handshake answered", source=source)
+    figures.succeeded("webhook handshake answered", source=source)
     return http.json_response(200, {}, granted)
 
 
