@@ -50,7 +50,7 @@ locals {
   )
 
   # Lambda filters what reaches CloudWatch; the service logs at logs.level (and DEBUG for sampled
-  # requests). Never above INFO: each request's one INFO line carries its metrics (EMF).
+  # requests: a success's line is at DEBUG). Never above INFO: the lines with EMF metrics are INFO.
   application_log_level = var.logs.level == "DEBUG" || var.logs.debug_sample_rate > 0 ? "DEBUG" : "INFO"
 }
 

@@ -88,7 +88,7 @@ variable "retention_days" {
 }
 
 variable "logs" {
-  description = "level, the service's log level (POWERTOOLS_LOG_LEVEL, default INFO); debug_sample_rate, the share of requests logged at DEBUG (POWERTOOLS_LOGGER_SAMPLE_RATE, default 0); system_level, Lambda's own platform records (default WARN: no platform.start or platform.report line per request); the function's CloudWatch log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption). Logs are JSON; Lambda's application log level is DEBUG when level is DEBUG or requests are sampled, else INFO, never above: each request's line carries its metrics."
+  description = "level, the service's log level (POWERTOOLS_LOG_LEVEL, default INFO); debug_sample_rate, the share of requests logged at DEBUG (POWERTOOLS_LOGGER_SAMPLE_RATE, default 0); system_level, Lambda's own platform records (default WARN: no platform.start or platform.report line per request); the function's CloudWatch log group: retention_days (default 30) and kms_key_arn (null: CloudWatch Logs' own encryption). Logs are JSON; Lambda's application log level is DEBUG when level is DEBUG or requests are sampled, else INFO, never above: a success's line is at DEBUG, and the lines that carry metrics (failures, and the success metrics each execution environment holds and writes once a minute) are at INFO (docs/decisions/0038)."
   type = object({
     level             = optional(string, "INFO")
     debug_sample_rate = optional(number, 0)
