@@ -139,7 +139,10 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     parser.add_argument(
-        "--emit-metrics", action="store_true", help="print EMF metrics as Lambda would"
+        "--emit-metrics",
+        action="store_true",
+        help="print EMF metrics as Lambda would, each request's at once "
+        "(METRICS_FLUSH_SECONDS=60: success metrics held a minute, as in Lambda)",
     )
     parser.set_defaults(func=run)
 
