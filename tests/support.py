@@ -71,16 +71,18 @@ class Server(IngestServe):
         )
 
     def count(self) -> int:
-        """Items in the table (the emulator counts live; cheaper than a scan)."""
-        table = self.store().client.describe_table(TableName=self.table)["Table"]
-        return int(table.get("ItemCount", 0))
+        """Events in the table (a batch's listing items are not events)."""
+        return len(self.items())
 
     def items(self) -> list[Record]:
+        """The table's events (a scan, less the listing items: docs/storage-format.md)."""
         client = self.store().client
         pages = client.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True)
+        from ingest.adapters import codec
         from ingest.adapters.dynamodb import _unmarshal
 
-        return [_unmarshal(item) for page in pages for item in page.get("Items", [])]
+        records = (_unmarshal(item) for page in pages for item in page.get("Items", []))
+        return [record for record in records if not codec.is_listing(record)]
 
 
 def start_server(

@@ -16,7 +16,8 @@ from ingest.domain.store import Draft, RequestContext, enrich, store_many
 from moto import mock_aws
 
 SHARDS = 16
-EVENTS = 3200
+SINGLES = 3200
+BATCHES = 8
 BATCH = 100
 START_MS = 1_780_000_000_000
 
@@ -48,29 +49,36 @@ def index_keys(store: EventStore) -> Counter[str]:
 
 
 def test_a_hot_source_spreads_over_the_shards_and_lists_in_time_order(store: EventStore) -> None:
+    """Single events each have an index entry; a batch has one, its listing item's."""
     started = time.monotonic()
     stored: list[str] = []
-    for batch in range(EVENTS // BATCH):
-        now_ms = START_MS + batch * 7
-        outcomes = store_many(store, drafts("hot", BATCH, now_ms, with_ids=batch % 4 == 0), now_ms)
+    for n in range(SINGLES):
+        now_ms = START_MS + n
+        (outcome,) = store_many(store, drafts("hot", 1, now_ms, with_ids=n % 4 == 0), now_ms)
+        stored.append(outcome.event_id)
+    for batch in range(BATCHES):
+        now_ms = START_MS + SINGLES + batch * 7
+        outcomes = store_many(store, drafts("hot", BATCH, now_ms, with_ids=batch % 2 == 0), now_ms)
         stored += [o.event_id for o in outcomes]
     store_many(store, drafts("calm", 5, START_MS), START_MS)
-    assert len(set(stored)) == EVENTS
+    assert len(set(stored)) == SINGLES + BATCHES * BATCH
 
     per_shard = index_keys(store)
     hot = {key: n for key, n in per_shard.items() if key.startswith("hot#")}
     assert sorted(hot) == sorted(f"hot#{shard}" for shard in range(SHARDS))
-    mean = EVENTS / SHARDS
-    assert all(0.75 * mean < n < 1.25 * mean for n in hot.values()), hot
-    assert sum(hot.values()) == EVENTS
+    mean = (SINGLES + BATCHES) / SHARDS
+    assert all(0.7 * mean < n < 1.3 * mean for n in hot.values()), hot
+    assert sum(hot.values()) == SINGLES + BATCHES
 
     listed = [str(r["event_id"]) for r in store.query_source("hot")]
     assert listed == sorted(stored)  # every event, once, in time (event_id) order
-    lower, upper = ids.time_bound(START_MS + 70), ids.time_bound(START_MS + 140)
+    newest = [str(r["event_id"]) for r in store.query_source("hot", newest_first=True)]
+    assert newest == sorted(stored, reverse=True)
+    lower, upper = ids.time_bound(START_MS + 70), ids.time_bound(START_MS + SINGLES + 21)
     window = [str(r["event_id"]) for r in store.query_source("hot", lower=lower, upper=upper)]
     assert window == [e for e in sorted(stored) if lower <= e < upper]  # a range per shard
-    assert len(window) == 10 * BATCH
-    assert time.monotonic() - started < 90
+    assert len(window) == SINGLES - 70 + 3 * BATCH
+    assert time.monotonic() - started < 120
 
 
 def test_listing_filters_resumes_and_names_the_sources(store: EventStore) -> None:
@@ -126,7 +134,7 @@ def test_old_tables_are_read_during_and_after_the_migration() -> None:
 
         assert store.backfill_shards() == 30
         assert store.backfill_shards() == 0  # re-runnable: nothing left to do
-        assert sum(index_keys(store).values()) == 60
+        assert sum(index_keys(store).values()) == 31  # the old events, and the batch's listing
 
         store.client.update_table(
             TableName="old-events",

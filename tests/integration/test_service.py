@@ -56,10 +56,12 @@ class LostAnswerStore:
         self.inner = inner
         self.calls = 0
 
-    def put_if_absent(self, record: Record, *, deadline: float | None = None) -> PutOutcome:
+    def put_if_absent(
+        self, record: Record, *, deadline: float | None = None, indexed: bool = True
+    ) -> PutOutcome:
         self.calls += 1
-        self.inner.put_if_absent(record, deadline=deadline)
-        return self.inner.put_if_absent(record, deadline=deadline)
+        self.inner.put_if_absent(record, deadline=deadline, indexed=indexed)
+        return self.inner.put_if_absent(record, deadline=deadline, indexed=indexed)
 
 
 def test_lost_answer_is_reported_as_stored_not_duplicate(store: EventStore) -> None:

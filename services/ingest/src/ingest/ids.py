@@ -69,6 +69,11 @@ def is_event_id(value: str) -> bool:
     return all(ch in "0123456789abcdef-" for ch in value)
 
 
+def millis_of(event_id: str) -> int:
+    """The millisecond an event id was assigned in (its 48-bit timestamp)."""
+    return int(event_id[:8] + event_id[9:13], 16)
+
+
 def time_bound(ms: int) -> str:
     """The smallest event id of a millisecond: a range bound for time-ordered queries."""
     h = f"{ms & 0xFFFFFFFFFFFF:012x}"

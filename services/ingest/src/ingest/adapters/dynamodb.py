@@ -20,7 +20,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +209,23 @@ def _no_such_index(exc: ClientError) -> bool:
 
 
 @dataclass(frozen=True)
+class _Bounds:
+    """A listing's range of event ids: from ``lower`` (inclusive) or strictly ``after`` an id, to
+    ``upper`` (exclusive)."""
+
+    lower: str | None
+    after: str | None
+    upper: str | None
+
+    def holds(self, event_id: str) -> bool:
+        if self.after is not None and event_id <= self.after:
+            return False
+        if self.after is None and self.lower is not None and event_id < self.lower:
+            return False
+        return self.upper is None or event_id < self.upper
+
+
+@dataclass(frozen=True)
 class _Entry:
     """One event of a listing, in ``event_id`` order, as an index gave it: the whole item (the
     legacy index projects everything) or its keys and ``type`` (read in full from the table)."""
@@ -285,14 +302,15 @@ class EventStore:
     # Writes
 
     def item(
-        self, record: Mapping[str, Scalar], *, deadline: float | None = None
+        self, record: Mapping[str, Scalar], *, deadline: float | None = None, indexed: bool = True
     ) -> dict[str, Any]:
-        """The marshalled item written for ``record``: its listing shard key added, its payload
-        encoded (:func:`ingest.adapters.codec.encode_for`). A payload that goes to S3 is put there
-        first, retried like a write until ``deadline``: the item never names a missing object."""
+        """The marshalled item written for ``record``: its listing shard key added (unless a
+        listing item lists it: ``indexed`` False), its payload encoded
+        (:func:`ingest.adapters.codec.encode_for`). A payload that goes to S3 is put there first,
+        retried like a write until ``deadline``: the item never names a missing object."""
         attributes = dict(record)
         event_id, source = record.get("event_id"), record.get("source")
-        if isinstance(event_id, str) and isinstance(source, str):
+        if indexed and isinstance(event_id, str) and isinstance(source, str):
             shard = codec.shard_of(event_id, self.shards)
             attributes[codec.SHARD_ATTRIBUTE] = codec.shard_key(source, shard)
         encoded, claim = codec.encode_for(attributes, self.payload_bucket)
@@ -313,16 +331,19 @@ class EventStore:
             else:
                 return
 
-    def put_if_absent(self, record: Record, *, deadline: float | None = None) -> PutOutcome:
+    def put_if_absent(
+        self, record: Record, *, deadline: float | None = None, indexed: bool = True
+    ) -> PutOutcome:
         """Store ``record`` unless its ``pk`` exists; on conflict return the stored item.
 
         A failure that may pass is retried (jittered backoff) until ``deadline`` (monotonic
         seconds; default :func:`write_deadline`). An attempt whose answer was lost and that did
         store the item meets it on the retry: the conflict hands back our own item, which the
-        caller recognises by its ``event_id`` and ``request_id``.
+        caller recognises by its ``event_id`` and ``request_id``. ``indexed`` False: a listing
+        item lists it (no shard key of its own).
         """
         stop = write_deadline() if deadline is None else deadline
-        item = self.item(record, deadline=stop)
+        item = self.item(record, deadline=stop, indexed=indexed)
         attempt = 0
         while True:
             try:
@@ -360,15 +381,29 @@ class EventStore:
         _log.debug("storage write retried", extra={"attempt": attempt, "error": what})
         time.sleep(pause)
 
-    def put_many(self, records: Sequence[Record], *, deadline: float | None = None) -> None:
+    def put_many(
+        self,
+        records: Sequence[Record],
+        *,
+        deadline: float | None = None,
+        unindexed: Collection[str] = (),
+    ) -> None:
         """Unconditional BatchWriteItem, retrying only the items left unprocessed, or a call that
         failed for a reason that passes, until ``deadline`` (a retried put overwrites only itself:
-        every record has its own random key)."""
+        every record has its own random key). Records whose ``event_id`` is in ``unindexed`` are
+        listed by a listing item and get no shard key."""
         stop = write_deadline() if deadline is None else deadline
         for start in range(0, len(records), _BATCH_LIMIT):
             chunk = records[start : start + _BATCH_LIMIT]
             pending: list[Any] = [
-                {"PutRequest": {"Item": self.item(r, deadline=stop)}} for r in chunk
+                {
+                    "PutRequest": {
+                        "Item": self.item(
+                            r, deadline=stop, indexed=r.get("event_id") not in unindexed
+                        )
+                    }
+                }
+                for r in chunk
             ]
             attempt = 0
             while pending:
@@ -396,7 +431,8 @@ class EventStore:
         except (ClientError, BotoCoreError) as exc:
             raise _storage_error(exc) from exc
         item = answer.get("Item")
-        return _unmarshal(item, fetch=self._fetch) if item else None
+        record = _unmarshal(item, fetch=self._fetch) if item else None
+        return None if record is None or codec.is_listing(record) else record
 
     def query_source(
         self,
@@ -415,18 +451,26 @@ class EventStore:
         ``after`` resumes strictly after that event id (resumable exports); ``event_type`` keeps
         only that type (read from the listing index, before any item is fetched). The shards of
         the listing index, and the legacy index while it exists, are merged by ``event_id``; the
-        full items are read from the table in batches.
+        full items are read from the table in batches, a listing item's events with it
+        (:func:`ingest.adapters.codec.pack_listing`). A listing item shares its events'
+        millisecond, so the indexes are read by whole milliseconds and each is put in order once
+        its listing items are expanded.
         """
         import heapq  # readers only: the function never lists
 
-        start = after or lower
+        from ingest.ids import millis_of, time_bound
+
+        bounds = _Bounds(lower=lower, after=after, upper=upper)
+        first = after or lower
+        start = time_bound(millis_of(first)) if first else None
+        end = time_bound(millis_of(upper) + 1) if upper else None
         streams: list[Iterator[_Entry]] = [
             self._index_entries(
                 LISTING_INDEX,
                 codec.SHARD_ATTRIBUTE,
                 codec.shard_key(source, shard),
                 start=start,
-                upper=upper,
+                upper=end,
                 page_size=page_size,
                 forward=not newest_first,
             )
@@ -439,7 +483,7 @@ class EventStore:
                     "source",
                     source,
                     start=start,
-                    upper=upper,
+                    upper=end,
                     page_size=page_size,
                     forward=not newest_first,
                 )
@@ -451,15 +495,16 @@ class EventStore:
             if entry.event_id == previous:  # moved between indexes by a backfill while listing
                 continue
             previous = entry.event_id
-            if (after and entry.event_id <= after) or (upper and entry.event_id >= upper):
-                continue
-            if event_type is not None and entry.attributes.get("type") != event_type:
-                continue
-            selected.append(entry)
-            if len(selected) >= _BATCH_GET_LIMIT:
-                yield from self._complete(selected)
+            if event_type is not None and entry.attributes.get("type") not in (None, event_type):
+                continue  # no type: a listing item, whose events are filtered once read
+            if (
+                len(selected) >= _BATCH_GET_LIMIT
+                and entry.event_id[:13] != selected[-1].event_id[:13]
+            ):
+                yield from self._complete(selected, bounds, event_type, newest_first)
                 selected = []
-        yield from self._complete(selected)
+            selected.append(entry)
+        yield from self._complete(selected, bounds, event_type, newest_first)
 
     def _index_entries(
         self,
@@ -534,24 +579,55 @@ class EventStore:
                 self._legacy_index = True
         return self._legacy_index
 
-    def _complete(self, entries: Sequence[_Entry]) -> Iterator[Record]:
-        """The records of ``entries``, in their order: index entries read from the table with
-        BatchGetItem (consistent reads), legacy entries as they came."""
-        wanted = [entry.pk for entry in entries if not entry.complete]
-        found = self._batch_get(wanted) if wanted else {}
+    def _complete(
+        self,
+        entries: Sequence[_Entry],
+        bounds: _Bounds,
+        event_type: str | None,
+        newest_first: bool,
+    ) -> Iterator[Record]:
+        """The records of ``entries`` (whole milliseconds), in ``event_id`` order: index entries
+        read from the table with BatchGetItem (consistent reads), legacy entries as they came,
+        listing items replaced by the events they list that are stored under exactly that id."""
+        found = self._batch_get([entry.pk for entry in entries if not entry.complete])
+        records: dict[str, Record] = {}
+        listed: list[str] = []
         for entry in entries:
-            if entry.complete:
-                yield entry.attributes
-                continue
-            record = found.get(entry.pk)
+            record = entry.attributes if entry.complete else found.get(entry.pk)
             if record is None or record.get("event_id") != entry.event_id:
                 continue  # expired or deleted since the index listed it
-            yield record
+            if codec.is_listing(record):
+                value = record[codec.LISTING_ATTRIBUTE]
+                listed += codec.unpack_listing(value if isinstance(value, bytes) else b"")
+            else:
+                records[entry.event_id] = record
+        if listed:
+            from ingest.ids import key_of
+
+            members = self._batch_get([key_of(event_id) for event_id in listed])
+            for event_id in listed:
+                record = members.get(key_of(event_id))
+                if record is not None and record.get("event_id") == event_id:
+                    records[event_id] = record
+        for event_id in sorted(records, reverse=newest_first):
+            record = records[event_id]
+            if bounds.holds(event_id) and event_type in (None, record.get("type")):
+                yield record
 
     def _batch_get(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The items under ``keys`` by key (consistent reads, 100 keys a call)."""
+        found: dict[str, Record] = {}
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            found.update(self._batch_get_once(keys[start : start + _BATCH_GET_LIMIT]))
+        return found
+
+    def _batch_get_once(self, keys: Sequence[str]) -> dict[str, Record]:
         found: dict[str, Record] = {}
         pending: dict[str, Any] = {
-            self.table_name: {"Keys": [{"pk": {"S": pk}} for pk in keys], "ConsistentRead": True}
+            self.table_name: {
+                "Keys": [{"pk": {"S": pk}} for pk in dict.fromkeys(keys)],
+                "ConsistentRead": True,
+            }
         }
         for attempt in range(1, 11):
             answer = self._client.batch_get_item(RequestItems=pending)
@@ -600,8 +676,10 @@ class EventStore:
 
     def backfill_shards(self, *, progress: Any = None) -> int:
         """Give every item without a listing shard key its key (``lsk``), so that the listing
-        index finds it: tables written before the index existed. Safe to interrupt and re-run;
-        returns how many items it updated."""
+        index finds it: tables written before the index existed. Events a listing item lists
+        are left as they are (it is their entry). Safe to interrupt and re-run; returns how many
+        items it updated."""
+        listed = self._listed_ids()
         updated = 0
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
@@ -616,6 +694,8 @@ class EventStore:
                 event_id, source = record.get("event_id"), record.get("source")
                 if not isinstance(event_id, str) or not isinstance(source, str):
                     continue  # not an event this service wrote
+                if event_id in listed:
+                    continue
                 key = codec.shard_key(source, codec.shard_of(event_id, self.shards))
                 try:
                     self._client.update_item(
@@ -638,6 +718,27 @@ class EventStore:
             last = answer.get("LastEvaluatedKey")
             if not last:
                 return updated
+            kwargs["ExclusiveStartKey"] = last
+
+    def _listed_ids(self) -> set[str]:
+        """Every event id a listing item names (a scan for listing items)."""
+        listed: set[str] = set()
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ProjectionExpression": "#l",
+            "FilterExpression": "#kind = :listing",
+            "ExpressionAttributeNames": {"#l": codec.LISTING_ATTRIBUTE, "#kind": "kind"},
+            "ExpressionAttributeValues": {":listing": {"S": codec.LISTING_KIND}},
+        }
+        while True:
+            answer = self._client.scan(**kwargs)
+            for item in answer.get("Items", []):
+                value = item.get(codec.LISTING_ATTRIBUTE, {}).get("B")
+                if isinstance(value, bytes):
+                    listed.update(codec.unpack_listing(value))
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return listed
             kwargs["ExclusiveStartKey"] = last
 
     def ensure_table(self, *, legacy_index: bool = False) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest import ids
+from ingest.adapters import codec
 from ingest.adapters.dynamodb import (
     EventStore,
     Record,
@@ -143,13 +144,20 @@ def _keyed(draft: Draft, key: int, now_ms: int) -> Record:
 
 
 def store_one(
-    store: EventStore, draft: Draft, now_ms: int, *, deadline: float | None = None
+    store: EventStore,
+    draft: Draft,
+    now_ms: int,
+    *,
+    deadline: float | None = None,
+    listed: bool = False,
 ) -> Outcome:
     """One conditional write; a conflict is either our own earlier attempt, a repeat, or a
     (vanishingly rare) key collision, which moves on to the next probe.
 
     A write that fails for a reason that passes is retried by the store until ``deadline``
-    (monotonic seconds; default: the request's write deadline)."""
+    (monotonic seconds; default: the request's write deadline). ``listed``: a listing item
+    already names the first probe's event id, so that write carries no shard key of its own
+    (a later probe's id is listed nowhere else: it does)."""
     if deadline is None:
         deadline = write_deadline()
     for probe in range(_MAX_PROBES):
@@ -162,7 +170,9 @@ def store_one(
         if draft.digest is not None:
             record[DIGEST_ATTRIBUTE] = draft.digest
         try:
-            result = store.put_if_absent(record, deadline=deadline)
+            result = store.put_if_absent(
+                record, deadline=deadline, indexed=not (listed and probe == 0)
+            )
         except (StorageUnavailable, StorageBroken) as exc:
             raise storage_error(exc) from exc
         if result.stored:
@@ -194,7 +204,9 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
     Events without a producer id go through BatchWriteItem (random keys, so a retry of the same
     request item overwrites itself, never another event). Events with an id need a condition,
     which BatchWriteItem cannot carry, so they are conditional PutItems run in parallel.
-    Transactions would cost twice the write units for the same guarantee.
+    Transactions would cost twice the write units for the same guarantee. A source with at least
+    ``LISTED_TOGETHER_AT_LEAST`` events in the batch gets one listing item, written first, in
+    place of an index entry per event (:func:`_list_together`).
     """
     deadline = write_deadline()  # one deadline for every write of the request, in any thread
     outcomes: list[Outcome | None] = [None] * len(drafts)
@@ -213,9 +225,12 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
             first_of[scope] = index
             conditional.append(index)
 
+    listed = _list_together(
+        store, drafts, plain=plain, conditional=conditional, now_ms=now_ms, deadline=deadline
+    )
     if plain:
         try:
-            store.put_many([record for _, record in plain], deadline=deadline)
+            store.put_many([record for _, record in plain], deadline=deadline, unindexed=listed)
         except (StorageUnavailable, StorageBroken) as exc:
             raise storage_error(exc) from exc
         for index, record in plain:
@@ -223,18 +238,21 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
                 str(record["event_id"]), str(record["received_at"]), duplicate=False
             )
 
-    if len(conditional) == 1:
-        outcomes[conditional[0]] = store_one(
-            store, drafts[conditional[0]], now_ms, deadline=deadline
+    def conditional_write(index: int) -> Outcome:
+        draft = drafts[index]
+        return store_one(
+            store, draft, now_ms, deadline=deadline, listed=_first_probe_id(draft, now_ms) in listed
         )
+
+    if len(conditional) == 1:
+        outcomes[conditional[0]] = conditional_write(conditional[0])
     elif conditional:
         from concurrent.futures import ThreadPoolExecutor  # only batches pay for the import
 
         with ThreadPoolExecutor(max_workers=min(_BATCH_WORKERS, len(conditional))) as pool:
-            results = pool.map(
-                lambda i: store_one(store, drafts[i], now_ms, deadline=deadline), conditional
-            )
-            for index, outcome in zip(conditional, results, strict=True):
+            for index, outcome in zip(
+                conditional, pool.map(conditional_write, conditional), strict=True
+            ):
                 outcomes[index] = outcome
 
     for index, original in repeats:
@@ -242,6 +260,76 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
         assert first is not None
         outcomes[index] = Outcome(first.event_id, first.received_at, duplicate=True)
     return [o for o in outcomes if o is not None]
+
+
+def _first_probe_id(draft: Draft, now_ms: int) -> str:
+    """The event id a draft with a producer id gets at its first probe."""
+    assert draft.producer_id is not None
+    key = ids.producer_key(draft.source, draft.producer_id, 0, space=draft.space)
+    return ids.new_event_id(key, now_ms)
+
+
+def _list_together(
+    store: EventStore,
+    drafts: Sequence[Draft],
+    *,
+    plain: Sequence[tuple[int, Record]],
+    conditional: Sequence[int],
+    now_ms: int,
+    deadline: float,
+) -> frozenset[str]:
+    """Write one listing item per source with enough events in the batch, before any of them
+    (an event is never stored unlisted), and return the event ids they list.
+
+    Each listing item has its own random key and an event id of the batch's millisecond. It lists
+    the ids its events are about to get: a repeat of a producer id stored earlier keeps the
+    listing it had (its stored ``event_id`` differs from the one listed here), and an event whose
+    write fails is simply not found under its key (docs/storage-format.md)."""
+    by_source: dict[str, list[str]] = {}
+    for _, record in plain:
+        by_source.setdefault(str(record["source"]), []).append(str(record["event_id"]))
+    for index in conditional:
+        draft = drafts[index]
+        by_source.setdefault(draft.source, []).append(_first_probe_id(draft, now_ms))
+    listed: set[str] = set()
+    for source, event_ids in by_source.items():
+        if len(event_ids) < codec.LISTED_TOGETHER_AT_LEAST:
+            continue
+        _put_listing(
+            store, source, event_ids, common=drafts[0].attributes, now_ms=now_ms, deadline=deadline
+        )
+        listed.update(event_ids)
+    return frozenset(listed)
+
+
+def _put_listing(
+    store: EventStore,
+    source: str,
+    event_ids: Sequence[str],
+    *,
+    common: Record,
+    now_ms: int,
+    deadline: float,
+) -> None:
+    for _ in range(_MAX_PROBES):
+        event_id = ids.new_event_id(ids.random_key(), now_ms)
+        record: Record = {
+            "pk": ids.key_of(event_id),
+            "event_id": event_id,
+            "source": source,
+            "kind": codec.LISTING_KIND,
+            codec.LISTING_ATTRIBUTE: codec.pack_listing(event_ids),
+        }
+        for name in ("request_id", "expires_at"):
+            if name in common:
+                record[name] = common[name]
+        try:
+            result = store.put_if_absent(record, deadline=deadline)
+        except (StorageUnavailable, StorageBroken) as exc:
+            raise storage_error(exc) from exc
+        if result.stored or (result.existing or {}).get("event_id") == event_id:
+            return  # stored, or stored by an attempt whose answer was lost
+    raise ServiceUnavailable("could not allocate a unique key; retry")
 
 
 # --------------------------------------------------------------------------------------------
