@@ -123,15 +123,50 @@ def test_a_1_kib_event_costs_two_write_units_instead_of_four(written: list[dict[
     assert legacy.wru_per_event == 4  # the layout before: 2 in the table, 2 in by_source (ALL)
 
 
-def test_batched_events_are_the_same_items(written: list[dict[str, Any]]) -> None:
-    """Events without ids go through BatchWriteItem; with ids, conditional puts: the same items."""
-    events = [json.loads(cost.sample_event(1024)) for _ in range(10)]
-    for n, event in enumerate(events):
-        event["id"] = f"ord-b{n:05d}"
-    for event in events[5:]:
+def batch_of(n: int, *, with_ids: int, source: str = "shop") -> str:
+    """A batch of ``n`` 1 KiB sample events of one source, the first ``with_ids`` with an id."""
+    events = [json.loads(cost.sample_event(1024)) for _ in range(n)]
+    for index, event in enumerate(events):
+        event["source"] = source
+        event["id"] = f"ord-{source}-{index:05d}"
+    for event in events[with_ids:]:
         del event["id"]
-    assert send(json.dumps(events, separators=(",", ":"))) == 202
-    assert len(written) == 10
-    assert {units(item_bytes(item)) + units(item_bytes(index_entry(item))) for item in written} == {
-        cost.estimate(cost.CostInputs(events_per_month=1e6, event_size_bytes=1024)).wru_per_event
-    }
+    return json.dumps(events, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(("n", "with_ids"), [(3, 3), (10, 5), (100, 50), (100, 0)])
+def test_a_batch_of_one_source_is_listed_by_one_item(
+    written: list[dict[str, Any]], n: int, with_ids: int
+) -> None:
+    """Events with ids (conditional puts) and without (BatchWriteItem) are the same items; the
+    listing item, written first, is the batch's one index entry; the model charges what is
+    written, per event."""
+    assert send(batch_of(n, with_ids=with_ids)) == 202
+    listing, *events = written
+    assert listing["kind"] == {"S": "listing"}
+    assert "lsk" in listing
+    assert len(events) == n
+    assert not any("lsk" in item for item in events)
+    assert len(listing["listing"]["B"]) == 16 * n
+    measured = sum(units(item_bytes(item)) for item in written) + units(
+        item_bytes(index_entry(listing))
+    )
+    model = cost.estimate(
+        cost.CostInputs(events_per_month=1e6, event_size_bytes=1024, batch_size=n)
+    )
+    print(f"\nbatch of {n}: listing item {item_bytes(listing)} B, {measured / n:.3f} WRU/event")
+    assert model.wru_per_event == pytest.approx(measured / n)
+    assert abs(cost.listing_item_bytes(n) - item_bytes(listing)) <= 16
+    assert item_bytes(index_entry(listing)) <= cost.LISTING_INDEX_ENTRY_BYTES
+
+
+def test_a_batch_of_two_keeps_an_entry_per_event(written: list[dict[str, Any]]) -> None:
+    """Below three events of a source a listing item would cost more than it saves."""
+    assert send(batch_of(2, with_ids=1)) == 202
+    assert len(written) == 2
+    assert all("lsk" in item for item in written)
+    model = cost.estimate(
+        cost.CostInputs(events_per_month=1e6, event_size_bytes=1024, batch_size=2)
+    )
+    measured = sum(units(item_bytes(i)) + units(item_bytes(index_entry(i))) for i in written)
+    assert model.wru_per_event == measured / 2

@@ -26,13 +26,22 @@ def test_single_events_meet_the_api_gateway_rate_first() -> None:
     assert limits["index_shard_writes"].needed == pytest.approx(5000 / 16)
 
 
-def test_one_hot_source_in_batches_meets_its_index_partition_first() -> None:
-    result = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=100))
+def test_one_hot_source_in_pairs_meets_its_index_partition_first() -> None:
+    """Two events a request: an index entry each (a listing item needs three of a source)."""
+    result = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=2))
     assert result.binding.key == "index_shard_writes"
     assert result.binding.utilisation == pytest.approx(1.25)
     assert "listing_shards" in result.binding.raise_by
-    more = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=100), shards=64)
-    assert more.binding.key == "table_writes"  # 20,000 of the table's 40,000 units/s
+    more = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=2), shards=64)
+    assert more.binding.key == "api_rate"  # 10,000 requests/s: the account's rate
+
+
+def test_a_batch_listing_item_takes_the_index_off_the_hot_source() -> None:
+    result = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=100))
+    limits = {limit.key: limit.needed for limit in result.limits}
+    assert limits["index_shard_writes"] == pytest.approx(20_000 / 100 / 16)  # one entry a batch
+    assert limits["table_writes"] == pytest.approx(20_000 * 1.02)  # 100 items + a 2-unit listing
+    assert result.binding.key == "table_writes"
 
 
 def test_before_sharding_one_source_stopped_at_one_partition() -> None:
@@ -44,7 +53,8 @@ def test_before_sharding_one_source_stopped_at_one_partition() -> None:
 
 def test_spread_sources_and_peaks() -> None:
     spread = capacity.capacity(rate(3000, batch_size=10), hot_source_share=0.1, shards=1)
-    assert {limit.key: limit.needed for limit in spread.limits}["index_shard_writes"] == 300
+    index = {limit.key: limit.needed for limit in spread.limits}["index_shard_writes"]
+    assert index == pytest.approx(30)  # 300 events/s, one listing entry per batch of 10
     peak = capacity.capacity(rate(6000), peak_factor=2.5)
     assert peak.binding.key == "api_rate"
     assert peak.binding.utilisation == pytest.approx(1.5)
@@ -87,8 +97,8 @@ def test_the_cli_prints_what_binds_and_what_to_raise(capsys: pytest.CaptureFixtu
         == 0
     )
     out = capsys.readouterr().out
-    assert "Binds first: Listing index writes/s per shard" in out
-    assert "events.listing_shards" in out
+    assert "Binds first: DynamoDB table write units/s" in out
+    assert "Table-level write throughput limit" in out
     assert "pre-warm" in out
     assert run_cli(["cost", "--rate", "100/s", "--capacity", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

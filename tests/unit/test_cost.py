@@ -112,6 +112,24 @@ def test_one_million_events_in_batches_of_100() -> None:
     assert result.total_usd == pytest.approx(1.7961306277)
 
 
+def test_a_batch_of_100_shares_one_listing_item() -> None:
+    """The current layout: each event one item; the batch one listing item and its entry."""
+    result = estimate(bare(batch_size=100, indexes="sharded", index_entry_bytes=100))
+    # listing item: 150 + 16 x 100 = 1,750 B -> 2 WRU; its index entry (80 B) -> 1 WRU
+    assert cost.listing_item_bytes(100) == 1750
+    # per event: 1 (its 1,024 B item) + (2 + 1) / 100 = 1.03 WRU; 1,030,000 WRU x $0.625/M
+    assert result.wru_per_event == pytest.approx(1.03)
+    assert result.index_wru_per_event == pytest.approx(0.01)
+    assert result.usd("dynamodb_writes") == pytest.approx(0.64375)
+    # stored: 1,000,000 x (1,024 + 100) + 10,000 x (1,750 + 100) table, 10,000 x (80 + 100) index
+    assert result.table_bytes == pytest.approx(1_124_000_000 + 18_500_000)
+    assert result.gsi_bytes == pytest.approx(1_800_000)
+    # the listing item is written first: 20 + 99 x 1 + 5 ms a request
+    assert result.billed_ms_per_request == 124
+    two = estimate(bare(batch_size=2, indexes="sharded", index_entry_bytes=100))
+    assert two.wru_per_event == 2  # below three events: an entry each
+
+
 def test_pitr_and_archived_logs() -> None:
     result = estimate(
         bare(

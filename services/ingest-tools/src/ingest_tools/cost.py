@@ -150,6 +150,15 @@ DEFAULT_ITEM_OVERHEAD_BYTES = 190
 # One listing index entry: the table's key, the shard key, event_id and the projected type
 # (measured: 94-100 B for sources and types of 4-16 characters).
 DEFAULT_INDEX_ENTRY_BYTES = 100
+# A listing item (ingest.adapters.codec, docs/decisions/0039) beyond its 16 bytes per event: its
+# key, event_id, source, kind, shard key, request_id, expires_at and the attribute names. Measured
+# on the items the service writes (test_item_economy.py): 147 B for a 4-character source.
+LISTING_ITEM_OVERHEAD_BYTES = 150
+LISTING_BYTES_PER_EVENT = 16
+# A listing item's index entry: the table's key, the shard key and event_id (no type).
+LISTING_INDEX_ENTRY_BYTES = 80
+# The listing item is written before its events: one more DynamoDB round trip per batch.
+LISTING_WRITE_MS = 5.0
 # The `codec` attribute of an item whose payload is stored deflated.
 CODEC_MARKER_BYTES = codec.attribute_size(codec.CODEC_ATTRIBUTE, codec.DEFLATE)
 #: Which indexes every event is written to: the listing index only (this release), the listing
@@ -378,6 +387,16 @@ def stored_item_bytes(
     return (packed, True) if packed < raw else (raw, False)
 
 
+def listed_together(batch_size: int) -> bool:
+    """Whether a batch's events share one listing item (the model's batches have one source)."""
+    return batch_size >= codec.LISTED_TOGETHER_AT_LEAST
+
+
+def listing_item_bytes(batch_size: int) -> int:
+    """The size of the listing item of a batch of ``batch_size`` events of one source."""
+    return LISTING_ITEM_OVERHEAD_BYTES + LISTING_BYTES_PER_EVENT * batch_size
+
+
 def request_body_bytes(event_size_bytes: int, batch_size: int) -> int:
     """Body size of a request: one JSON object, or a JSON array (brackets and commas) of a batch."""
     if batch_size == 1:
@@ -566,13 +585,15 @@ class CostEstimate:
     item_size_bytes: int
     item_compressed: bool
     index_entry_bytes: int
-    wru_per_event: int
+    wru_per_event: float
     billed_ms_per_request: int
     gb_seconds: float
     stored_items: float
     table_bytes: float
     gsi_bytes: float
     log_bytes_per_month: float
+    #: The share of ``wru_per_event`` written to indexes (the rest is the table's).
+    index_wru_per_event: float
 
     def line(self, key: str) -> CostLine:
         for line in self.lines:
@@ -648,26 +669,43 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     metered_per_request = api_metered_requests(body)
     metered = requests * metered_per_request
 
+    together = listed_together(inputs.batch_size) and inputs.indexes != "legacy"
     duration = inputs.duration_ms + (inputs.batch_size - 1) * inputs.duration_per_extra_event_ms
+    duration += LISTING_WRITE_MS if together else 0.0
     billed_ms = billed_duration_ms(duration)
     gb_seconds = requests * billed_ms / 1000 * inputs.memory_mb / 1024
 
     item, compressed = stored_item_bytes(
         inputs.event_size_bytes, inputs.item_overhead_bytes, inputs.compression_ratio
     )
-    # Every event is one table item and one entry in each index (by_source: a copy of the item).
-    index_entries = {
-        "sharded": [inputs.index_entry_bytes],
-        "both": [inputs.index_entry_bytes, item],
-        "legacy": [item],
-    }[inputs.indexes]
-    wru_per_event = write_units(item) + sum(write_units(entry) for entry in index_entries)
+    # Every event is one table item. A single event (or a batch of fewer than three events of a
+    # source) has one entry in each index (by_source: a copy of the item); a larger batch writes
+    # one listing item, whose index entry stands for all its events (the layout before 0026 had
+    # none). Each list holds (bytes, how many per event).
+    share = 1 / inputs.batch_size
+    if together:
+        listing = listing_item_bytes(inputs.batch_size)
+        table_items = [(item, 1.0), (listing, share)]
+        index_entries = {
+            "sharded": [(LISTING_INDEX_ENTRY_BYTES, share)],
+            "both": [(LISTING_INDEX_ENTRY_BYTES, share), (item, 1.0), (listing, share)],
+        }[inputs.indexes]
+    else:
+        table_items = [(item, 1.0)]
+        index_entries = {
+            "sharded": [(inputs.index_entry_bytes, 1.0)],
+            "both": [(inputs.index_entry_bytes, 1.0), (item, 1.0)],
+            "legacy": [(item, 1.0)],
+        }[inputs.indexes]
+    wru_per_event = sum(n * write_units(size) for size, n in (*table_items, *index_entries))
     wru = events * wru_per_event
 
     stored_items = events * inputs.retention_days / DAYS_PER_MONTH
-    table_bytes = stored_items * (item + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES)
+    table_bytes = stored_items * sum(
+        n * (size + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES) for size, n in table_items
+    )
     gsi_bytes = stored_items * sum(
-        entry + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES for entry in index_entries
+        n * (size + DYNAMODB_ITEM_STORAGE_OVERHEAD_BYTES) for size, n in index_entries
     )
     storage_gb = (table_bytes + gsi_bytes) / BYTES_PER_GB
     pitr_gb = table_bytes / BYTES_PER_GB if inputs.pitr else 0.0
@@ -701,7 +739,7 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         ),
         _line("lambda_requests", "Lambda invocations", requests, "requests", LAMBDA_PRICE_PER_MILLION_REQUESTS / MILLION),
         _line("lambda_duration", f"Lambda arm64 duration ({billed_ms} ms x {inputs.memory_mb} MB)", gb_seconds, "GB-s", LAMBDA_ARM64_PRICE_PER_GB_SECOND),
-        _line("dynamodb_writes", f"DynamoDB writes (table + index, {wru_per_event} WRU/event)", wru, "WRU", DYNAMODB_PRICE_PER_MILLION_WRU / MILLION),
+        _line("dynamodb_writes", f"DynamoDB writes (table + index, {wru_per_event:.3g} WRU/event)", wru, "WRU", DYNAMODB_PRICE_PER_MILLION_WRU / MILLION),
         _line("dynamodb_storage", "DynamoDB storage (table + index, steady state)", storage_gb, "GB-month", DYNAMODB_STORAGE_PRICE_PER_GB_MONTH),
         _line("dynamodb_pitr", "DynamoDB point-in-time recovery", pitr_gb, "GB-month", DYNAMODB_PITR_PRICE_PER_GB_MONTH),
         _line("logs_ingestion", "CloudWatch Logs ingestion, function (Standard)", function_log_bytes / BYTES_PER_GB, "GB", LOGS_INGESTION_PRICE_PER_GB),
@@ -718,8 +756,9 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     )  # fmt: skip
     # In the order of CostEstimate's fields.
     return CostEstimate(
-        inputs, lines, requests, body, metered_per_request, item, compressed, sum(index_entries),
+        inputs, lines, requests, body, metered_per_request, item, compressed, round(sum(n * size for size, n in index_entries)),
         wru_per_event, billed_ms, gb_seconds, stored_items, table_bytes, gsi_bytes, log_bytes,
+        sum(n * write_units(size) for size, n in index_entries),
     )  # fmt: skip
 
 
@@ -804,7 +843,12 @@ def render_table(estimate: CostEstimate) -> str:
             f"{inputs.events_per_month:,.0f} events/month ({inputs.events_per_second:,.4g}/s), "
             f"{inputs.event_size_bytes} B/event (item {estimate.item_size_bytes} B"
             f"{', deflated' if estimate.item_compressed else ''}, "
-            f"index {estimate.index_entry_bytes} B, {estimate.wru_per_event} WRU), "
+            + (
+                f"listing item {listing_item_bytes(inputs.batch_size):,} B a batch, "
+                if listed_together(inputs.batch_size) and inputs.indexes != "legacy"
+                else f"index {estimate.index_entry_bytes} B, "
+            )
+            + f"{estimate.wru_per_event:.3g} WRU), "
             f"batch {inputs.batch_size} ({estimate.request_body_bytes:,} B/request), "
             f"retention {inputs.retention_days:g} d, "
             f"{inputs.duration_ms:g} ms + {inputs.duration_per_extra_event_ms:g} ms/extra event "
