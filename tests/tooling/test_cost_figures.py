@@ -23,7 +23,8 @@ TRAFFIC = {
 
 
 def per_million(**inputs: Any) -> str:
-    figure = estimate(CostInputs(events_per_month=1e6, **inputs)).usd_per_million_events
+    """The headline figure: `ingest cost --rate 10/s` with ``inputs``."""
+    figure = estimate(CostInputs.from_rate(10, **inputs)).usd_per_million_events
     assert figure is not None
     return f"${figure:.2f}"
 
