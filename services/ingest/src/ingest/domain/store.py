@@ -225,9 +225,10 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
             first_of[scope] = index
             conditional.append(index)
 
-    listed = _list_together(
-        store, drafts, plain=plain, conditional=conditional, now_ms=now_ms, deadline=deadline
-    )
+    first_ids = {index: _first_probe_id(drafts[index], now_ms) for index in conditional}
+    planned = [(str(r["source"]), str(r["event_id"])) for _, r in plain]
+    planned += [(drafts[index].source, first_ids[index]) for index in conditional]
+    listed = _list_together(store, planned, drafts[0].attributes, now_ms, deadline)
     if plain:
         try:
             store.put_many([record for _, record in plain], deadline=deadline, unindexed=listed)
@@ -239,10 +240,8 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
             )
 
     def conditional_write(index: int) -> Outcome:
-        draft = drafts[index]
-        return store_one(
-            store, draft, now_ms, deadline=deadline, listed=_first_probe_id(draft, now_ms) in listed
-        )
+        listed_first = first_ids[index] in listed
+        return store_one(store, drafts[index], now_ms, deadline=deadline, listed=listed_first)
 
     if len(conditional) == 1:
         outcomes[conditional[0]] = conditional_write(conditional[0])
@@ -271,10 +270,8 @@ def _first_probe_id(draft: Draft, now_ms: int) -> str:
 
 def _list_together(
     store: EventStore,
-    drafts: Sequence[Draft],
-    *,
-    plain: Sequence[tuple[int, Record]],
-    conditional: Sequence[int],
+    planned: Sequence[tuple[str, str]],
+    common: Record,
     now_ms: int,
     deadline: float,
 ) -> frozenset[str]:
@@ -284,20 +281,17 @@ def _list_together(
     Each listing item has its own random key and an event id of the batch's millisecond. It lists
     the ids its events are about to get: a repeat of a producer id stored earlier keeps the
     listing it had (its stored ``event_id`` differs from the one listed here), and an event whose
-    write fails is simply not found under its key (docs/storage-format.md)."""
+    write fails is simply not found under its key (docs/storage-format.md). ``planned``: each
+    event's source and the id it is about to get; ``common``: attributes the request's events
+    share (its ``request_id``, ``expires_at``)."""
     by_source: dict[str, list[str]] = {}
-    for _, record in plain:
-        by_source.setdefault(str(record["source"]), []).append(str(record["event_id"]))
-    for index in conditional:
-        draft = drafts[index]
-        by_source.setdefault(draft.source, []).append(_first_probe_id(draft, now_ms))
+    for source, event_id in planned:
+        by_source.setdefault(source, []).append(event_id)
     listed: set[str] = set()
     for source, event_ids in by_source.items():
         if len(event_ids) < codec.LISTED_TOGETHER_AT_LEAST:
             continue
-        _put_listing(
-            store, source, event_ids, common=drafts[0].attributes, now_ms=now_ms, deadline=deadline
-        )
+        _put_listing(store, source, event_ids, common=common, now_ms=now_ms, deadline=deadline)
         listed.update(event_ids)
     return frozenset(listed)
 
