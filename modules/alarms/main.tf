@@ -247,9 +247,16 @@ locals {
       )
     },
     {
-      title   = "Payload bytes"
-      stat    = null
-      metrics = [for s in ["Sum", "p99"] : [local.ns, "PayloadBytes", "service", "ingest", { stat = s, label = s }]]
+      # PayloadBytes is held and written once a minute per execution environment (0038): its
+      # percentiles are of those sums, so the panel shows the total and the mean per event.
+      title = "Payload bytes"
+      stat  = null
+      metrics = [
+        [local.ns, "PayloadBytes", "service", "ingest", { stat = "Sum", label = "Sum", id = "bytes" }],
+        [local.ns, "EventsAccepted", "service", "ingest", { stat = "Sum", id = "accepted", visible = false }],
+        [local.ns, "EventsDuplicate", "service", "ingest", { stat = "Sum", id = "duplicates", visible = false }],
+        [{ expression = "bytes / (accepted + FILL(duplicates, 0))", label = "Mean per event", id = "mean" }],
+      ]
     },
     {
       title = "DynamoDB"
