@@ -1,5 +1,5 @@
-"""A batch's listing item (docs/decisions/0039): written before its events, it lists each of them
-exactly once whatever happens to the writes, and every reader expands it in time order."""
+"""A batch's head (docs/decisions/0039): written before the batch's other events, it lists each of
+them exactly once whatever happens to the writes, and every reader expands it in time order."""
 
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ def listed(store: EventStore, source: str = "s", **options: Any) -> list[str]:
     return [str(r["event_id"]) for r in store.query_source(source, **options)]
 
 
-def listing_items(store: EventStore) -> list[dict[str, Any]]:
+def heads(store: EventStore) -> list[dict[str, Any]]:
     items = store.client.scan(TableName=store.table_name)["Items"]
-    return [item for item in items if item.get("kind", {}).get("S") == "listing"]
+    return [item for item in items if "listing" in item]
 
 
 def test_a_repeated_batch_is_listed_once(store: EventStore) -> None:
@@ -53,7 +53,7 @@ def test_a_repeated_batch_is_listed_once(store: EventStore) -> None:
     assert [o.event_id for o in again][4:] == [o.event_id for o in first][4:]
     expected = sorted({o.event_id for o in first + again})
     assert listed(store) == expected  # 10 + 4 new: the repeats keep their first listing
-    assert len(listing_items(store)) == 2
+    assert len(heads(store)) == 2  # the second request's head: its first event without an id
 
 
 class FailingAfter:
@@ -80,13 +80,14 @@ class FailingAfter:
 def test_a_batch_that_fails_part_way_is_listed_once_after_its_retry(
     store: EventStore, good: int
 ) -> None:
-    """The listing item is written first: an event is never stored unlisted, and the retry lists
-    only what its own request stored."""
+    """The head is written first: an event is never stored unlisted, and the retry lists only
+    what its own request stored (its head, a repeat, lists nothing: the others have an entry
+    each)."""
     failing: Any = FailingAfter(store, good)
     with pytest.raises(ServiceUnavailable):
         store_many(failing, batch(START_MS, ids_from=0), START_MS)
     stored_before = set(listed(store))
-    assert len(stored_before) == max(0, good - 1)  # the listing item, then some of the events
+    assert len(stored_before) == good  # the head, then some of the others
     retried = store_many(store, batch(START_MS + 40, ids_from=0), START_MS + 40)
     assert sum(o.duplicate for o in retried) == len(stored_before)
     assert listed(store) == sorted(o.event_id for o in retried)
@@ -104,19 +105,23 @@ def test_listing_resumes_inside_a_batch_and_filters_its_events(store: EventStore
     assert store.sources() == ["s"]
 
 
-def test_a_listing_item_is_not_an_event(store: EventStore) -> None:
-    store_many(store, batch(START_MS, 5), START_MS)
-    (item,) = listing_items(store)
-    assert "lsk" in item
-    assert "type" not in item
-    assert store.get(item["pk"]["S"]) is None
-    members = codec.unpack_listing(item["listing"]["B"])
-    assert sorted(members) == listed(store)
+def test_a_head_is_an_event_whose_listing_no_reader_returns(store: EventStore) -> None:
+    outcomes = store_many(store, batch(START_MS, 5), START_MS)
+    (head,) = heads(store)
+    assert "lsk" in head
+    assert head["event_id"]["S"] == outcomes[0].event_id  # the first event without an id
+    members = codec.unpack_listing(head["listing"]["B"])
+    assert members == [o.event_id for o in outcomes[1:]]
     assert all(ids.millis_of(event_id) == START_MS for event_id in members)
+    assert len(store.client.scan(TableName=store.table_name)["Items"]) == 5  # one item an event
+    shown = store.get(head["pk"]["S"])
+    assert shown is not None
+    assert "listing" not in shown
+    assert not any("listing" in record for record in store.query_source("s"))
 
 
 def test_an_event_whose_key_collided_is_listed_by_its_own_entry(store: EventStore) -> None:
-    """A later probe's id is not the one the listing item names: that event carries its own
+    """A later probe's id is not the one the head lists: that event carries its own
     shard key."""
     taken = ids.new_event_id(ids.producer_key("s", "p-2", 0), START_MS - 5)
     store.put_if_absent({"pk": ids.key_of(taken), "event_id": taken, "source": "s", "id": "x"})

@@ -49,7 +49,7 @@ def index_keys(store: EventStore) -> Counter[str]:
 
 
 def test_a_hot_source_spreads_over_the_shards_and_lists_in_time_order(store: EventStore) -> None:
-    """Single events each have an index entry; a batch has one, its listing item's."""
+    """Single events each have an index entry; a batch has one, its head's."""
     started = time.monotonic()
     stored: list[str] = []
     for n in range(SINGLES):

@@ -31,15 +31,13 @@ retried write lands in the same shard. The ``by_source_shard`` index (hash ``lsk
 ``event_id``) spreads one source over ``shards`` index partitions; readers query shards
 ``0..MAX_SHARDS-1`` and merge them in ``event_id`` (time) order.
 
-**Listing entries of a batch.** A request that stores at least :data:`LISTED_TOGETHER_AT_LEAST`
-events of one source writes one *listing item* for them before them: ``kind = "listing"``, its own
-``event_id`` (the same millisecond as its events, so it sorts among them), ``source``, ``lsk``,
-``expires_at``, ``request_id`` and ``listing`` (B): the events' ids, 16 bytes each
-(:func:`pack_listing`). Those events carry no ``lsk``: the listing item is their one index entry.
-A listed id counts only while the item under its key has exactly that ``event_id``: a repeat of a
-producer id stored earlier keeps its first listing, and an event never written lists nothing. An
-event whose key collided (a later probe) carries its own ``lsk``. Stream consumers skip items whose
-``kind`` is ``listing``; every reader this project ships expands them.
+**A batch's listing.** A request that stores at least :data:`LISTED_TOGETHER_AT_LEAST` events
+of one source writes one of them first, its *head*, with ``listing`` (B): the ids the others are
+about to get, 16 bytes each (:func:`pack_listing`). The head's index entry is theirs: they carry
+no ``lsk``. A listed id counts only while the item under its key has exactly that ``event_id``: a
+repeat of a producer id stored earlier keeps its first listing, and an event never written lists
+nothing. An event whose key collided (a later probe) carries its own ``lsk``. Every item is still
+one event; readers expand a head's listing and return no ``listing`` attribute.
 
 **Item sizes** follow DynamoDB's rules: each attribute weighs its name's UTF-8 bytes plus its
 value (S: UTF-8 bytes; B: bytes; N: one byte per two significant digits, plus one). A write
@@ -90,11 +88,11 @@ LISTING_INDEX: Final = "by_source_shard"
 LISTING_PROJECTION: Final = ("type",)
 #: The table's key; the listing index's entries carry it.
 TABLE_KEY: Final = "pk"
-#: Listing items (see the module docstring): the ``kind`` that marks one, the attribute holding
-#: its events' ids, and the fewest events of one source in one request that get one (below it
-#: a listing item costs more than an index entry per event).
-LISTING_KIND: Final = "listing"
+#: A batch's listing (see the module docstring): the head's attribute holding the other events'
+#: ids, and the fewest events of one source in one request that get one (below it a listing
+#: costs more than an index entry per event).
 LISTING_ATTRIBUTE: Final = "listing"
+LISTING_BYTES_PER_EVENT: Final = 16
 LISTED_TOGETHER_AT_LEAST: Final = 3
 MAX_SHARDS: Final = MAX_LISTING_SHARDS
 DEFAULT_SHARDS: Final = DEFAULT_LISTING_SHARDS
@@ -185,12 +183,12 @@ def source_of_shard_key(key: str) -> str:
 
 
 def pack_listing(event_ids: Sequence[str]) -> bytes:
-    """A listing item's ``listing`` value: each event id's 16 bytes, in order."""
+    """A batch head's ``listing`` value: each event id's 16 bytes, in order."""
     return b"".join(bytes.fromhex(event_id.replace("-", "")) for event_id in event_ids)
 
 
 def unpack_listing(value: bytes) -> list[str]:
-    """The event ids a listing item's ``listing`` value holds (:func:`pack_listing`)."""
+    """The event ids a batch head's ``listing`` value holds (:func:`pack_listing`)."""
     ids = []
     for start in range(0, len(value) - len(value) % 16, 16):
         h = value[start : start + 16].hex()
@@ -198,9 +196,10 @@ def unpack_listing(value: bytes) -> list[str]:
     return ids
 
 
-def is_listing(record: Mapping[str, object]) -> bool:
-    """Whether an item is a listing item rather than an event."""
-    return record.get("kind") == LISTING_KIND and LISTING_ATTRIBUTE in record
+def listed_by(record: Mapping[str, object]) -> list[str]:
+    """The ids a batch's head lists (none for any other event)."""
+    value = record.get(LISTING_ATTRIBUTE)
+    return unpack_listing(value) if isinstance(value, bytes) else []
 
 
 # --------------------------------------------------------------------------------------------

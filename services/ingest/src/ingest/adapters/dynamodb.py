@@ -305,7 +305,7 @@ class EventStore:
         self, record: Mapping[str, Scalar], *, deadline: float | None = None, indexed: bool = True
     ) -> dict[str, Any]:
         """The marshalled item written for ``record``: its listing shard key added (unless a
-        listing item lists it: ``indexed`` False), its payload encoded
+        batch's head lists it: ``indexed`` False), its payload encoded
         (:func:`ingest.adapters.codec.encode_for`). A payload that goes to S3 is put there first,
         retried like a write until ``deadline``: the item never names a missing object."""
         attributes = dict(record)
@@ -391,7 +391,7 @@ class EventStore:
         """Unconditional BatchWriteItem, retrying only the items left unprocessed, or a call that
         failed for a reason that passes, until ``deadline`` (a retried put overwrites only itself:
         every record has its own random key). Records whose ``event_id`` is in ``unindexed`` are
-        listed by a listing item and get no shard key."""
+        listed by a batch's head and get no shard key."""
         stop = write_deadline() if deadline is None else deadline
         for start in range(0, len(records), _BATCH_LIMIT):
             chunk = records[start : start + _BATCH_LIMIT]
@@ -431,8 +431,11 @@ class EventStore:
         except (ClientError, BotoCoreError) as exc:
             raise _storage_error(exc) from exc
         item = answer.get("Item")
-        record = _unmarshal(item, fetch=self._fetch) if item else None
-        return None if record is None or codec.is_listing(record) else record
+        if not item:
+            return None
+        record = _unmarshal(item, fetch=self._fetch)
+        record.pop(codec.LISTING_ATTRIBUTE, None)  # a batch head's listing: the readers' business
+        return record
 
     def query_source(
         self,
@@ -449,12 +452,13 @@ class EventStore:
         ``lower`` (inclusive) to ``upper`` (exclusive).
 
         ``after`` resumes strictly after that event id (resumable exports); ``event_type`` keeps
-        only that type (read from the listing index, before any item is fetched). The shards of
+        only that type. The shards of
         the listing index, and the legacy index while it exists, are merged by ``event_id``; the
-        full items are read from the table in batches, a listing item's events with it
-        (:func:`ingest.adapters.codec.pack_listing`). A listing item shares its events'
-        millisecond, so the indexes are read by whole milliseconds and each is put in order once
-        its listing items are expanded.
+        full items are read from the table in batches, the events a batch's head lists with it
+        (:func:`ingest.adapters.codec.pack_listing`). A head shares its events' millisecond, so
+        the indexes are read by whole milliseconds and each is put in order once its heads are
+        expanded; ``event_type`` applies to the events read (a head's entry shows its own type
+        only).
         """
         import heapq  # readers only: the function never lists
 
@@ -495,8 +499,6 @@ class EventStore:
             if entry.event_id == previous:  # moved between indexes by a backfill while listing
                 continue
             previous = entry.event_id
-            if event_type is not None and entry.attributes.get("type") not in (None, event_type):
-                continue  # no type: a listing item, whose events are filtered once read
             if (
                 len(selected) >= _BATCH_GET_LIMIT
                 and entry.event_id[:13] != selected[-1].event_id[:13]
@@ -587,8 +589,8 @@ class EventStore:
         newest_first: bool,
     ) -> Iterator[Record]:
         """The records of ``entries`` (whole milliseconds), in ``event_id`` order: index entries
-        read from the table with BatchGetItem (consistent reads), legacy entries as they came,
-        listing items replaced by the events they list that are stored under exactly that id."""
+        read from the table with BatchGetItem (consistent reads), legacy entries as they came, and
+        with a batch's head the events it lists that are stored under exactly that id."""
         found = self._batch_get([entry.pk for entry in entries if not entry.complete])
         records: dict[str, Record] = {}
         listed: list[str] = []
@@ -596,11 +598,9 @@ class EventStore:
             record = entry.attributes if entry.complete else found.get(entry.pk)
             if record is None or record.get("event_id") != entry.event_id:
                 continue  # expired or deleted since the index listed it
-            if codec.is_listing(record):
-                value = record[codec.LISTING_ATTRIBUTE]
-                listed += codec.unpack_listing(value if isinstance(value, bytes) else b"")
-            else:
-                records[entry.event_id] = record
+            listed += codec.listed_by(record)
+            record.pop(codec.LISTING_ATTRIBUTE, None)
+            records[entry.event_id] = record
         if listed:
             from ingest.ids import key_of
 
@@ -608,6 +608,7 @@ class EventStore:
             for event_id in listed:
                 record = members.get(key_of(event_id))
                 if record is not None and record.get("event_id") == event_id:
+                    record.pop(codec.LISTING_ATTRIBUTE, None)  # a head is never listed: defensive
                     records[event_id] = record
         for event_id in sorted(records, reverse=newest_first):
             record = records[event_id]
@@ -676,8 +677,8 @@ class EventStore:
 
     def backfill_shards(self, *, progress: Any = None) -> int:
         """Give every item without a listing shard key its key (``lsk``), so that the listing
-        index finds it: tables written before the index existed. Events a listing item lists
-        are left as they are (it is their entry). Safe to interrupt and re-run; returns how many
+        index finds it: tables written before the index existed. Events a batch's head lists
+        are left as they are (its entry is theirs). Safe to interrupt and re-run; returns how many
         items it updated."""
         listed = self._listed_ids()
         updated = 0
@@ -721,14 +722,13 @@ class EventStore:
             kwargs["ExclusiveStartKey"] = last
 
     def _listed_ids(self) -> set[str]:
-        """Every event id a listing item names (a scan for listing items)."""
+        """Every event id a batch's head lists (a scan for heads)."""
         listed: set[str] = set()
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "ProjectionExpression": "#l",
-            "FilterExpression": "#kind = :listing",
-            "ExpressionAttributeNames": {"#l": codec.LISTING_ATTRIBUTE, "#kind": "kind"},
-            "ExpressionAttributeValues": {":listing": {"S": codec.LISTING_KIND}},
+            "FilterExpression": "attribute_exists(#l)",
+            "ExpressionAttributeNames": {"#l": codec.LISTING_ATTRIBUTE},
         }
         while True:
             answer = self._client.scan(**kwargs)

@@ -8,7 +8,7 @@ Storage goes through :class:`ingest.adapters.dynamodb.EventStore`; this module n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ingest import ids
@@ -155,7 +155,7 @@ def store_one(
     (vanishingly rare) key collision, which moves on to the next probe.
 
     A write that fails for a reason that passes is retried by the store until ``deadline``
-    (monotonic seconds; default: the request's write deadline). ``listed``: a listing item
+    (monotonic seconds; default: the request's write deadline). ``listed``: a batch's head
     already names the first probe's event id, so that write carries no shard key of its own
     (a later probe's id is listed nowhere else: it does)."""
     if deadline is None:
@@ -205,18 +205,18 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
     request item overwrites itself, never another event). Events with an id need a condition,
     which BatchWriteItem cannot carry, so they are conditional PutItems run in parallel.
     Transactions would cost twice the write units for the same guarantee. A source with at least
-    ``LISTED_TOGETHER_AT_LEAST`` events in the batch gets one listing item, written first, in
-    place of an index entry per event (:func:`_list_together`).
+    ``LISTED_TOGETHER_AT_LEAST`` events in the batch has one of them written first, listing the
+    others, whose index entry it is (:func:`_write_heads`).
     """
     deadline = write_deadline()  # one deadline for every write of the request, in any thread
     outcomes: list[Outcome | None] = [None] * len(drafts)
     first_of: dict[tuple[str, str], int] = {}
     conditional: list[int] = []
     repeats: list[tuple[int, int]] = []
-    plain: list[tuple[int, Record]] = []
+    plain: dict[int, Record] = {}
     for index, draft in enumerate(drafts):
         if draft.producer_id is None:
-            plain.append((index, _keyed(draft, ids.random_key(), now_ms)))
+            plain[index] = _keyed(draft, ids.random_key(), now_ms)
             continue
         scope = (draft.source, draft.producer_id)
         if scope in first_of:
@@ -225,33 +225,32 @@ def store_many(store: EventStore, drafts: Sequence[Draft], now_ms: int) -> list[
             first_of[scope] = index
             conditional.append(index)
 
-    first_ids = {index: _first_probe_id(drafts[index], now_ms) for index in conditional}
-    planned = [(str(r["source"]), str(r["event_id"])) for _, r in plain]
-    planned += [(drafts[index].source, first_ids[index]) for index in conditional]
-    listed = _list_together(store, planned, drafts[0].attributes, now_ms, deadline)
-    if plain:
+    planned = {index: str(record["event_id"]) for index, record in plain.items()}
+    planned |= {index: _first_probe_id(drafts[index], now_ms) for index in conditional}
+    listed = _write_heads(store, drafts, planned, outcomes, now_ms=now_ms, deadline=deadline)
+    rest = {index: record for index, record in plain.items() if outcomes[index] is None}
+    if rest:
         try:
-            store.put_many([record for _, record in plain], deadline=deadline, unindexed=listed)
+            store.put_many(list(rest.values()), deadline=deadline, unindexed=listed)
         except (StorageUnavailable, StorageBroken) as exc:
             raise storage_error(exc) from exc
-        for index, record in plain:
+        for index, record in rest.items():
             outcomes[index] = Outcome(
                 str(record["event_id"]), str(record["received_at"]), duplicate=False
             )
 
     def conditional_write(index: int) -> Outcome:
-        listed_first = first_ids[index] in listed
+        listed_first = planned[index] in listed
         return store_one(store, drafts[index], now_ms, deadline=deadline, listed=listed_first)
 
-    if len(conditional) == 1:
-        outcomes[conditional[0]] = conditional_write(conditional[0])
-    elif conditional:
+    pending = [index for index in conditional if outcomes[index] is None]
+    if len(pending) == 1:
+        outcomes[pending[0]] = conditional_write(pending[0])
+    elif pending:
         from concurrent.futures import ThreadPoolExecutor  # only batches pay for the import
 
-        with ThreadPoolExecutor(max_workers=min(_BATCH_WORKERS, len(conditional))) as pool:
-            for index, outcome in zip(
-                conditional, pool.map(conditional_write, conditional), strict=True
-            ):
+        with ThreadPoolExecutor(max_workers=min(_BATCH_WORKERS, len(pending))) as pool:
+            for index, outcome in zip(pending, pool.map(conditional_write, pending), strict=True):
                 outcomes[index] = outcome
 
     for index, original in repeats:
@@ -268,62 +267,45 @@ def _first_probe_id(draft: Draft, now_ms: int) -> str:
     return ids.new_event_id(key, now_ms)
 
 
-def _list_together(
+def _write_heads(
     store: EventStore,
-    planned: Sequence[tuple[str, str]],
-    common: Record,
+    drafts: Sequence[Draft],
+    planned: dict[int, str],
+    outcomes: list[Outcome | None],
+    *,
     now_ms: int,
     deadline: float,
 ) -> frozenset[str]:
-    """Write one listing item per source with enough events in the batch, before any of them
-    (an event is never stored unlisted), and return the event ids they list.
+    """For each source with enough events in the batch, write one of them first (its *head*: an
+    event without a producer id if there is one), listing the ids the others are about to get;
+    return the ids listed. ``planned``: the ids the batch's events get (first probe), by index.
 
-    Each listing item has its own random key and an event id of the batch's millisecond. It lists
-    the ids its events are about to get: a repeat of a producer id stored earlier keeps the
-    listing it had (its stored ``event_id`` differs from the one listed here), and an event whose
-    write fails is simply not found under its key (docs/storage-format.md). ``planned``: each
-    event's source and the id it is about to get; ``common``: attributes the request's events
-    share (its ``request_id``, ``expires_at``)."""
-    by_source: dict[str, list[str]] = {}
-    for source, event_id in planned:
-        by_source.setdefault(source, []).append(event_id)
+    The head is an event like the others, with its own index entry, which stands for the events
+    it lists: they are written without one. A listed id counts only while the item under its key
+    has exactly that ``event_id`` (docs/storage-format.md): an event whose write fails is simply
+    not found, and a repeat of a producer id stored earlier keeps the listing it had. A head that
+    is itself a repeat lists nothing (its first write is kept as it was): the others then get an
+    index entry each, as single events do.
+    """
+    by_source: dict[str, list[int]] = {}
+    for index in sorted(planned):
+        by_source.setdefault(drafts[index].source, []).append(index)
     listed: set[str] = set()
-    for source, event_ids in by_source.items():
-        if len(event_ids) < codec.LISTED_TOGETHER_AT_LEAST:
+    for indexes in by_source.values():
+        if len(indexes) < codec.LISTED_TOGETHER_AT_LEAST:
             continue
-        _put_listing(store, source, event_ids, common=common, now_ms=now_ms, deadline=deadline)
-        listed.update(event_ids)
+        head = min(indexes, key=lambda index: drafts[index].producer_id is not None)
+        others = [planned[index] for index in indexes if index != head]
+        draft = drafts[head]
+        listing = codec.pack_listing(others)
+        with_listing = replace(
+            draft, attributes={**draft.attributes, codec.LISTING_ATTRIBUTE: listing}
+        )
+        outcome = store_one(store, with_listing, now_ms, deadline=deadline)
+        outcomes[head] = outcome
+        if not outcome.duplicate:
+            listed.update(others)
     return frozenset(listed)
-
-
-def _put_listing(
-    store: EventStore,
-    source: str,
-    event_ids: Sequence[str],
-    *,
-    common: Record,
-    now_ms: int,
-    deadline: float,
-) -> None:
-    for _ in range(_MAX_PROBES):
-        event_id = ids.new_event_id(ids.random_key(), now_ms)
-        record: Record = {
-            "pk": ids.key_of(event_id),
-            "event_id": event_id,
-            "source": source,
-            "kind": codec.LISTING_KIND,
-            codec.LISTING_ATTRIBUTE: codec.pack_listing(event_ids),
-        }
-        for name in ("request_id", "expires_at"):
-            if name in common:
-                record[name] = common[name]
-        try:
-            result = store.put_if_absent(record, deadline=deadline)
-        except (StorageUnavailable, StorageBroken) as exc:
-            raise storage_error(exc) from exc
-        if result.stored or (result.existing or {}).get("event_id") == event_id:
-            return  # stored, or stored by an attempt whose answer was lost
-    raise ServiceUnavailable("could not allocate a unique key; retry")
 
 
 # --------------------------------------------------------------------------------------------
