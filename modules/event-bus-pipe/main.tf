@@ -1,5 +1,5 @@
 # Newly stored events from the table's stream to an EventBridge bus through EventBridge Pipes: no
-# code on the hot path. Only INSERTs of events (and the source/type prefixes asked for) pass the filter, each
+# code on the hot path. Only INSERTs (and the source/type prefixes asked for) pass the filter, each
 # record is shaped for consumers by an input template, failures are retried and then parked in an
 # encrypted dead-letter queue with an alarm. Delivery is at least once: consumers drop repeats by
 # event_id. See docs/decisions/0030-consumers.md.
@@ -23,13 +23,15 @@ locals {
   # The EventBridge event's source: what consumers' rules match on.
   event_source = format("ingest.%s", local.name)
 
-  # The filter: INSERTs of events only (an event has a type; a batch's listing item has none:
-  # docs/storage-format.md), then the prefixes over the new image's source and type.
+  # The filter: INSERTs only, then the prefixes over the new image's source and type.
   image_filter = merge(
     length(var.filters.source_prefixes) == 0 ? {} : { source = { S = [for p in var.filters.source_prefixes : { prefix = p }] } },
-    { type = { S = length(var.filters.type_prefixes) == 0 ? [{ exists = true }] : [for p in var.filters.type_prefixes : { prefix = p }] } },
+    length(var.filters.type_prefixes) == 0 ? {} : { type = { S = [for p in var.filters.type_prefixes : { prefix = p }] } },
   )
-  filter_pattern = jsonencode({ eventName = ["INSERT"], dynamodb = { NewImage = local.image_filter } })
+  filter_pattern = jsonencode(merge(
+    { eventName = ["INSERT"] },
+    length(local.image_filter) == 0 ? {} : { dynamodb = { NewImage = local.image_filter } },
+  ))
 
   # What a consumer receives as the EventBridge event's detail: the contract's names as strings,
   # and the whole stored item in DynamoDB JSON (data / body, codec, headers: docs/storage-format.md).
