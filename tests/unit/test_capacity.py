@@ -27,7 +27,7 @@ def test_single_events_meet_the_api_gateway_rate_first() -> None:
 
 
 def test_one_hot_source_in_pairs_meets_its_index_partition_first() -> None:
-    """Two events a request: an index entry each (a listing item needs three of a source)."""
+    """Two events a request: an index entry each (a batch's head lists others from three of a source)."""
     result = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=2))
     assert result.binding.key == "index_shard_writes"
     assert result.binding.utilisation == pytest.approx(1.25)
@@ -36,11 +36,13 @@ def test_one_hot_source_in_pairs_meets_its_index_partition_first() -> None:
     assert more.binding.key == "api_rate"  # 10,000 requests/s: the account's rate
 
 
-def test_a_batch_listing_item_takes_the_index_off_the_hot_source() -> None:
+def test_a_batch_head_takes_the_index_off_the_hot_source() -> None:
     result = capacity.capacity(rate(20_000, event_size_bytes=1024, batch_size=100))
     limits = {limit.key: limit.needed for limit in result.limits}
     assert limits["index_shard_writes"] == pytest.approx(20_000 / 100 / 16)  # one entry a batch
-    assert limits["table_writes"] == pytest.approx(20_000 * 1.02)  # 100 items + a 2-unit listing
+    assert limits["table_writes"] == pytest.approx(
+        20_000 * 1.02
+    )  # 99 items of 1 unit, the head of 3
     assert result.binding.key == "table_writes"
 
 

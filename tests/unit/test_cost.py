@@ -112,19 +112,19 @@ def test_one_million_events_in_batches_of_100() -> None:
     assert result.total_usd == pytest.approx(1.7961306277)
 
 
-def test_a_batch_of_100_shares_one_listing_item() -> None:
-    """The current layout: each event one item; the batch one listing item and its entry."""
+def test_a_batch_of_100_shares_one_index_entry() -> None:
+    """The current layout: each event one item; the batch one index entry, its head's."""
     result = estimate(bare(batch_size=100, indexes="sharded", index_entry_bytes=100))
-    # listing item: 150 + 16 x 100 = 1,750 B -> 2 WRU; its index entry (80 B) -> 1 WRU
-    assert cost.listing_item_bytes(100) == 1750
-    # per event: 1 (its 1,024 B item) + (2 + 1) / 100 = 1.03 WRU; 1,030,000 WRU x $0.625/M
+    # the head also lists the other 99 ids: "listing" (7 B) + 99 x 16 B = 1,591 B more
+    assert cost.listing_bytes(100) == 1591
+    # 99 items of 1,024 B (1 WRU), the head of 2,615 B (3 WRU), one entry (1 WRU): 103 / 100
     assert result.wru_per_event == pytest.approx(1.03)
     assert result.index_wru_per_event == pytest.approx(0.01)
     assert result.usd("dynamodb_writes") == pytest.approx(0.64375)
-    # stored: 1,000,000 x (1,024 + 100) + 10,000 x (1,750 + 100) table, 10,000 x (80 + 100) index
-    assert result.table_bytes == pytest.approx(1_124_000_000 + 18_500_000)
-    assert result.gsi_bytes == pytest.approx(1_800_000)
-    # the listing item is written first: 20 + 99 x 1 + 5 ms a request
+    # stored: 1,000,000 x (1,024 + 100) + 10,000 x 1,591 in the table, 10,000 x (100 + 100) index
+    assert result.table_bytes == pytest.approx(1_124_000_000 + 15_910_000)
+    assert result.gsi_bytes == pytest.approx(2_000_000)
+    # the head is written first: 20 + 99 x 1 + 5 ms a request
     assert result.billed_ms_per_request == 124
     two = estimate(bare(batch_size=2, indexes="sharded", index_entry_bytes=100))
     assert two.wru_per_event == 2  # below three events: an entry each
@@ -419,9 +419,13 @@ def test_bigger_batches_never_cost_more_per_event_within_a_metering_step(
     assume(smaller.api_metered_per_request == larger.api_metered_per_request)
     assert smaller.usd_per_million_events is not None
     assert larger.usd_per_million_events is not None
-    # A batch's listing item (16 B an event) takes one more write unit every 64 events: at most
-    # one write unit a request more than the smaller batch's share.
+    # A batch's head lists the others' ids (16 B each): it takes one more write unit every 64
+    # events, and keeps up to 16 B more per event stored. At most that much more per event.
     step = cost.DYNAMODB_PRICE_PER_MILLION_WRU / large
+    gb_months = 16 * 1e6 / cost.BYTES_PER_GB * inputs.retention_days / cost.DAYS_PER_MONTH
+    step += gb_months * (
+        cost.DYNAMODB_STORAGE_PRICE_PER_GB_MONTH + cost.DYNAMODB_PITR_PRICE_PER_GB_MONTH
+    )
     assert leq(larger.usd_per_million_events, smaller.usd_per_million_events + step)
 
 

@@ -129,7 +129,7 @@ def capacity(
     hot = events * hot_source_share
     duration_s = bill.billed_ms_per_request / 1000
     concurrency = requests * duration_s  # Little's law: arrivals x time in the function
-    index_units = bill.index_wru_per_event  # a batch's listing item: one entry for its events
+    index_units = bill.index_wru_per_event  # a batch's head: one entry for its events
     table_units = bill.wru_per_event - index_units
     per_shard = hot / shards * index_units if inputs.indexes == "sharded" else hot * index_units
     limits = (

@@ -150,14 +150,8 @@ DEFAULT_ITEM_OVERHEAD_BYTES = 190
 # One listing index entry: the table's key, the shard key, event_id and the projected type
 # (measured: 94-100 B for sources and types of 4-16 characters).
 DEFAULT_INDEX_ENTRY_BYTES = 100
-# A listing item (ingest.adapters.codec, docs/decisions/0039) beyond its 16 bytes per event: its
-# key, event_id, source, kind, shard key, request_id, expires_at and the attribute names. Measured
-# on the items the service writes (test_item_economy.py): 147 B for a 4-character source.
-LISTING_ITEM_OVERHEAD_BYTES = 150
-LISTING_BYTES_PER_EVENT = 16
-# A listing item's index entry: the table's key, the shard key and event_id (no type).
-LISTING_INDEX_ENTRY_BYTES = 80
-# The listing item is written before its events: one more DynamoDB round trip per batch.
+# A batch's head (ingest.adapters.codec, docs/decisions/0039) is written before the other
+# events: one more DynamoDB round trip per batch.
 LISTING_WRITE_MS = 5.0
 # The `codec` attribute of an item whose payload is stored deflated.
 CODEC_MARKER_BYTES = codec.attribute_size(codec.CODEC_ATTRIBUTE, codec.DEFLATE)
@@ -388,13 +382,17 @@ def stored_item_bytes(
 
 
 def listed_together(batch_size: int) -> bool:
-    """Whether a batch's events share one listing item (the model's batches have one source)."""
+    """Whether a batch's events share one index entry, its head's (the model's batches have one
+    source)."""
     return batch_size >= codec.LISTED_TOGETHER_AT_LEAST
 
 
-def listing_item_bytes(batch_size: int) -> int:
-    """The size of the listing item of a batch of ``batch_size`` events of one source."""
-    return LISTING_ITEM_OVERHEAD_BYTES + LISTING_BYTES_PER_EVENT * batch_size
+def listing_bytes(batch_size: int) -> int:
+    """What the head of a batch of ``batch_size`` events of one source weighs more than another
+    event: its ``listing`` attribute, the other events' ids."""
+    return codec.attribute_size(
+        codec.LISTING_ATTRIBUTE, bytes(codec.LISTING_BYTES_PER_EVENT * (batch_size - 1))
+    )
 
 
 def request_body_bytes(event_size_bytes: int, batch_size: int) -> int:
@@ -679,16 +677,20 @@ def estimate(inputs: CostInputs) -> CostEstimate:
         inputs.event_size_bytes, inputs.item_overhead_bytes, inputs.compression_ratio
     )
     # Every event is one table item. A single event (or a batch of fewer than three events of a
-    # source) has one entry in each index (by_source: a copy of the item); a larger batch writes
-    # one listing item, whose index entry stands for all its events (the layout before 0026 had
-    # none). Each list holds (bytes, how many per event).
+    # source) has one entry in each index (by_source: a copy of the item); in a larger batch the
+    # head (the item that also lists the others) has the batch's one listing entry (the layout
+    # before 0026 had none). Each list holds (bytes, how many per event).
     share = 1 / inputs.batch_size
     if together:
-        listing = listing_item_bytes(inputs.batch_size)
-        table_items = [(item, 1.0), (listing, share)]
+        head, _ = stored_item_bytes(
+            inputs.event_size_bytes,
+            inputs.item_overhead_bytes + listing_bytes(inputs.batch_size),
+            inputs.compression_ratio,
+        )
+        table_items = [(item, 1.0 - share), (head, share)]
         index_entries = {
-            "sharded": [(LISTING_INDEX_ENTRY_BYTES, share)],
-            "both": [(LISTING_INDEX_ENTRY_BYTES, share), (item, 1.0), (listing, share)],
+            "sharded": [(inputs.index_entry_bytes, share)],
+            "both": [(inputs.index_entry_bytes, share), *table_items],
         }[inputs.indexes]
     else:
         table_items = [(item, 1.0)]
@@ -844,7 +846,7 @@ def render_table(estimate: CostEstimate) -> str:
             f"{inputs.event_size_bytes} B/event (item {estimate.item_size_bytes} B"
             f"{', deflated' if estimate.item_compressed else ''}, "
             + (
-                f"listing item {listing_item_bytes(inputs.batch_size):,} B a batch, "
+                f"one index entry a batch (its head +{listing_bytes(inputs.batch_size):,} B), "
                 if listed_together(inputs.batch_size) and inputs.indexes != "legacy"
                 else f"index {estimate.index_entry_bytes} B, "
             )
