@@ -203,11 +203,6 @@ def _stored(args: argparse.Namespace) -> Record:
     return record
 
 
-def _millis(event_id: str) -> int:
-    """The millisecond an event id was made in (its first 48 bits)."""
-    return int(event_id[:8] + event_id[9:13], 16)
-
-
 @reads_table
 def run_get(args: argparse.Namespace) -> int:
     record = _stored(args)
@@ -275,6 +270,8 @@ def run_tail(args: argparse.Namespace) -> int:
     import time
     from itertools import islice
 
+    from ingest import ids
+
     from ingest_tools.cli import pretty
 
     if args.interval <= 0:
@@ -287,7 +284,8 @@ def run_tail(args: argparse.Namespace) -> int:
         printed[str(record["event_id"])] = time.monotonic()
     if not args.follow:
         return 0
-    follow(store, args, printed, since=_millis(str(latest[0]["event_id"])) if latest else None)
+    since = ids.millis_of(str(latest[0]["event_id"])) if latest else None
+    follow(store, args, printed, since=since)
     return 0
 
 
