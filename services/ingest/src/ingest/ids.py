@@ -23,8 +23,22 @@ def _format(ms: int, key: int) -> str:
     rand_a = (key >> _RAND_B_BITS) & 0xFFF
     rand_b = key & ((1 << _RAND_B_BITS) - 1)
     value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    h = f"{value:032x}"
+    return _dashed(f"{value:032x}")
+
+
+def _dashed(h: str) -> str:
+    """32 hex digits as a UUID's text (8-4-4-4-12)."""
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def to_bytes(event_id: str) -> bytes:
+    """An event id's 16 bytes (the UUID's)."""
+    return bytes.fromhex(event_id.replace("-", ""))
+
+
+def from_bytes(raw: bytes) -> str:
+    """The event id of 16 bytes (:func:`to_bytes`)."""
+    return _dashed(raw.hex())
 
 
 def random_key() -> int:

@@ -2,8 +2,8 @@
 
 This is the one definition of how a record's payload (``data`` for ``/events``, ``body`` for
 webhooks) is written to a DynamoDB item and read back; docs/storage-format.md describes the same
-format for stream consumers (contract section 4). Standard library only (and the service's limits),
-so the cost model and the CLI can use it without the AWS SDK.
+format for stream consumers (contract section 4). Standard library only (and the service's limits
+and ids), so the cost model and the CLI can use it without the AWS SDK.
 
 **Payload codec.** An item whose payload is stored as it is has no ``codec`` attribute: ``data``
 is JSON text (S), ``body`` the exact bytes (S when they are UTF-8, else B). Otherwise ``codec``
@@ -52,6 +52,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from ingest import ids
 from ingest.limits import (
     DEFAULT_LISTING_SHARDS,
     MAX_BODY_BYTES,
@@ -184,21 +185,19 @@ def source_of_shard_key(key: str) -> str:
 
 def pack_listing(event_ids: Sequence[str]) -> bytes:
     """A batch head's ``listing`` value: each event id's 16 bytes, in order."""
-    return b"".join(bytes.fromhex(event_id.replace("-", "")) for event_id in event_ids)
+    return b"".join(ids.to_bytes(event_id) for event_id in event_ids)
 
 
 def unpack_listing(value: bytes) -> list[str]:
     """The event ids a batch head's ``listing`` value holds (:func:`pack_listing`)."""
-    ids = []
-    for start in range(0, len(value) - len(value) % 16, 16):
-        h = value[start : start + 16].hex()
-        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return ids
+    size = LISTING_BYTES_PER_EVENT
+    return [ids.from_bytes(value[at : at + size]) for at in range(0, len(value) - size + 1, size)]
 
 
-def listed_by(record: Mapping[str, object]) -> list[str]:
-    """The ids a batch's head lists (none for any other event)."""
-    value = record.get(LISTING_ATTRIBUTE)
+def take_listing(record: dict[str, Scalar]) -> list[str]:
+    """Remove a batch head's ``listing`` from ``record`` and return the ids it held (none for any
+    other event): readers expand it and never show it."""
+    value = record.pop(LISTING_ATTRIBUTE, None)
     return unpack_listing(value) if isinstance(value, bytes) else []
 
 

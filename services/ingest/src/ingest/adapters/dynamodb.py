@@ -339,8 +339,8 @@ class EventStore:
         A failure that may pass is retried (jittered backoff) until ``deadline`` (monotonic
         seconds; default :func:`write_deadline`). An attempt whose answer was lost and that did
         store the item meets it on the retry: the conflict hands back our own item, which the
-        caller recognises by its ``event_id`` and ``request_id``. ``indexed`` False: a listing
-        item lists it (no shard key of its own).
+        caller recognises by its ``event_id`` and ``request_id``. ``indexed`` False: a batch's
+        head lists it (no shard key of its own).
         """
         stop = write_deadline() if deadline is None else deadline
         item = self.item(record, deadline=stop, indexed=indexed)
@@ -434,7 +434,7 @@ class EventStore:
         if not item:
             return None
         record = _unmarshal(item, fetch=self._fetch)
-        record.pop(codec.LISTING_ATTRIBUTE, None)  # a batch head's listing: the readers' business
+        codec.take_listing(record)  # a batch head's listing: a listing's business, never shown
         return record
 
     def query_source(
@@ -598,8 +598,7 @@ class EventStore:
             record = entry.attributes if entry.complete else found.get(entry.pk)
             if record is None or record.get("event_id") != entry.event_id:
                 continue  # expired or deleted since the index listed it
-            listed += codec.listed_by(record)
-            record.pop(codec.LISTING_ATTRIBUTE, None)
+            listed += codec.take_listing(record)
             records[entry.event_id] = record
         if listed:
             from ingest.ids import key_of
@@ -608,7 +607,6 @@ class EventStore:
             for event_id in listed:
                 record = members.get(key_of(event_id))
                 if record is not None and record.get("event_id") == event_id:
-                    record.pop(codec.LISTING_ATTRIBUTE, None)  # a head is never listed: defensive
                     records[event_id] = record
         for event_id in sorted(records, reverse=newest_first):
             record = records[event_id]
@@ -656,17 +654,20 @@ class EventStore:
         return sorted(seen)
 
     def _scan_index(self, index: str, attribute: str) -> Iterator[str]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": index,
-            "ProjectionExpression": "#a",
-            "ExpressionAttributeNames": {"#a": attribute},
-        }
+        for item in self._scanned(
+            IndexName=index,
+            ProjectionExpression="#a",
+            ExpressionAttributeNames={"#a": attribute},
+        ):
+            if attribute in item and "S" in item[attribute]:
+                yield item[attribute]["S"]
+
+    def _scanned(self, **scan: Any) -> Iterator[dict[str, Any]]:
+        """Every item a Scan of the table with ``scan``'s parameters returns, page after page."""
+        kwargs: dict[str, Any] = {"TableName": self.table_name, **scan}
         while True:
             answer = self._client.scan(**kwargs)
-            for item in answer.get("Items", []):
-                if attribute in item and "S" in item[attribute]:
-                    yield item[attribute]["S"]
+            yield from answer.get("Items", [])
             last = answer.get("LastEvaluatedKey")
             if not last:
                 return
@@ -682,64 +683,44 @@ class EventStore:
         items it updated."""
         listed = self._listed_ids()
         updated = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "ProjectionExpression": "pk, event_id, #s",
-            "FilterExpression": "attribute_not_exists(#k)",
-            "ExpressionAttributeNames": {"#s": "source", "#k": codec.SHARD_ATTRIBUTE},
-        }
-        while True:
-            answer = self._client.scan(**kwargs)
-            for item in answer.get("Items", []):
-                record = _unmarshal(item, decode=False)
-                event_id, source = record.get("event_id"), record.get("source")
-                if not isinstance(event_id, str) or not isinstance(source, str):
-                    continue  # not an event this service wrote
-                if event_id in listed:
-                    continue
-                key = codec.shard_key(source, codec.shard_of(event_id, self.shards))
-                try:
-                    self._client.update_item(
-                        TableName=self.table_name,
-                        Key={"pk": {"S": str(record["pk"])}},
-                        UpdateExpression="SET #k = :k",
-                        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#k)",
-                        ExpressionAttributeNames={"#k": codec.SHARD_ATTRIBUTE},
-                        ExpressionAttributeValues={":k": {"S": key}},
-                    )
-                except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") != (
-                        "ConditionalCheckFailedException"
-                    ):
-                        raise
-                    continue
-                updated += 1
-                if progress is not None:
-                    progress(updated)
-            last = answer.get("LastEvaluatedKey")
-            if not last:
-                return updated
-            kwargs["ExclusiveStartKey"] = last
+        for item in self._scanned(
+            ProjectionExpression="pk, event_id, #s",
+            FilterExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#s": "source", "#k": codec.SHARD_ATTRIBUTE},
+        ):
+            record = _unmarshal(item, decode=False)
+            event_id, source = record.get("event_id"), record.get("source")
+            if not isinstance(event_id, str) or not isinstance(source, str):
+                continue  # not an event this service wrote
+            if event_id in listed:
+                continue
+            key = codec.shard_key(source, codec.shard_of(event_id, self.shards))
+            try:
+                self._client.update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": str(record["pk"])}},
+                    UpdateExpression="SET #k = :k",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#k)",
+                    ExpressionAttributeNames={"#k": codec.SHARD_ATTRIBUTE},
+                    ExpressionAttributeValues={":k": {"S": key}},
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue
+            updated += 1
+            if progress is not None:
+                progress(updated)
+        return updated
 
     def _listed_ids(self) -> set[str]:
         """Every event id a batch's head lists (a scan for heads)."""
-        listed: set[str] = set()
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "ProjectionExpression": "#l",
-            "FilterExpression": "attribute_exists(#l)",
-            "ExpressionAttributeNames": {"#l": codec.LISTING_ATTRIBUTE},
-        }
-        while True:
-            answer = self._client.scan(**kwargs)
-            for item in answer.get("Items", []):
-                value = item.get(codec.LISTING_ATTRIBUTE, {}).get("B")
-                if isinstance(value, bytes):
-                    listed.update(codec.unpack_listing(value))
-            last = answer.get("LastEvaluatedKey")
-            if not last:
-                return listed
-            kwargs["ExclusiveStartKey"] = last
+        heads = self._scanned(
+            ProjectionExpression="#l",
+            FilterExpression="attribute_exists(#l)",
+            ExpressionAttributeNames={"#l": codec.LISTING_ATTRIBUTE},
+        )
+        return {event_id for head in heads for event_id in codec.take_listing(_unmarshal(head))}
 
     def ensure_table(self, *, legacy_index: bool = False) -> None:
         """Create the table (the same definition as modules/event-store) if it does not exist.
