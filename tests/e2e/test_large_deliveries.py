@@ -49,9 +49,10 @@ def objects(server: Server) -> dict[str, int]:
     return {entry["Key"]: entry["Size"] for entry in listed.get("Contents", [])}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
-    """The server the deliveries go to, and its sources file (replays go to servers of their own)."""
+    """The server the deliveries go to, and its sources file (replays go to servers of their own):
+    one for each test, whose export and replay count what that test stored, in any order."""
     sources = write_sources(tmp_path_factory.mktemp("large"), SOURCES)
     with serving("--sources", str(sources), table="large-source") as running:
         yield running, sources
