@@ -381,10 +381,10 @@ def stored_item_bytes(
     return (packed, True) if packed < raw else (raw, False)
 
 
-def listed_together(batch_size: int) -> bool:
+def listed_together(inputs: CostInputs) -> bool:
     """Whether a batch's events share one index entry, its head's (the model's batches have one
-    source)."""
-    return batch_size >= codec.LISTED_TOGETHER_AT_LEAST
+    source; the layout before 0026 had no heads)."""
+    return inputs.batch_size >= codec.LISTED_TOGETHER_AT_LEAST and inputs.indexes != "legacy"
 
 
 def listing_bytes(batch_size: int) -> int:
@@ -667,7 +667,7 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     metered_per_request = api_metered_requests(body)
     metered = requests * metered_per_request
 
-    together = listed_together(inputs.batch_size) and inputs.indexes != "legacy"
+    together = listed_together(inputs)
     duration = inputs.duration_ms + (inputs.batch_size - 1) * inputs.duration_per_extra_event_ms
     duration += LISTING_WRITE_MS if together else 0.0
     billed_ms = billed_duration_ms(duration)
@@ -699,7 +699,8 @@ def estimate(inputs: CostInputs) -> CostEstimate:
             "both": [(inputs.index_entry_bytes, 1.0), (item, 1.0)],
             "legacy": [(item, 1.0)],
         }[inputs.indexes]
-    wru_per_event = sum(n * write_units(size) for size, n in (*table_items, *index_entries))
+    index_wru_per_event = sum(n * write_units(size) for size, n in index_entries)
+    wru_per_event = sum(n * write_units(size) for size, n in table_items) + index_wru_per_event
     wru = events * wru_per_event
 
     stored_items = events * inputs.retention_days / DAYS_PER_MONTH
@@ -760,7 +761,7 @@ def estimate(inputs: CostInputs) -> CostEstimate:
     return CostEstimate(
         inputs, lines, requests, body, metered_per_request, item, compressed, round(sum(n * size for size, n in index_entries)),
         wru_per_event, billed_ms, gb_seconds, stored_items, table_bytes, gsi_bytes, log_bytes,
-        sum(n * write_units(size) for size, n in index_entries),
+        index_wru_per_event,
     )  # fmt: skip
 
 
@@ -847,7 +848,7 @@ def render_table(estimate: CostEstimate) -> str:
             f"{', deflated' if estimate.item_compressed else ''}, "
             + (
                 f"one index entry a batch (its head +{listing_bytes(inputs.batch_size):,} B), "
-                if listed_together(inputs.batch_size) and inputs.indexes != "legacy"
+                if listed_together(inputs)
                 else f"index {estimate.index_entry_bytes} B, "
             )
             + f"{estimate.wru_per_event:.3g} WRU), "
